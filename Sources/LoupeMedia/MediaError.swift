@@ -1,0 +1,43 @@
+/// An error raised while reading or decoding a media file, naming the file when there is one.
+///
+/// ```swift
+/// do { _ = try PPMDecoder.decode(contentsOf: url) }
+/// catch let error as MediaError where error.code == .truncated { ... }
+/// ```
+public struct MediaError: Error, CustomStringConvertible, Sendable {
+    /// What kind of problem this is. New codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+
+        /// The file could not be read.
+        public static let unreadable = Code(name: "unreadable file")
+        /// The file has no bytes at all.
+        public static let emptyFile = Code(name: "empty file")
+        /// The file ends before the data its header announces.
+        public static let truncated = Code(name: "truncated")
+        /// The bytes are not an image this decoder knows.
+        public static let notAnImage = Code(name: "not an image")
+        /// A known format, but a variant that is not supported.
+        public static let unsupportedFormat = Code(name: "unsupported format")
+        /// The image has more pixels than the decoder is allowed to allocate.
+        public static let tooManyPixels = Code(name: "too many pixels")
+    }
+
+    public var code: Code
+    /// A human-readable explanation.
+    public var message: String
+    /// The file the problem is about, when there is one.
+    public var path: String?
+
+    public init(code: Code, message: String, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String {
+        if let path { return "\(path): \(code): \(message)" }
+        return "\(code): \(message)"
+    }
+}
