@@ -1,0 +1,67 @@
+import Foundation
+import LoupeTensor
+
+/// Where a model's tensors come from: checkpoint files, or seeded random values for benchmarks.
+protocol WeightSource {
+    /// The tensor `name` as Float, which must have exactly `shape`.
+    func floats(_ name: String, shape: [Int]) throws -> [Float]
+}
+
+/// The tensors of a Hugging Face checkpoint: `model.safetensors`, or shards listed in
+/// `model.safetensors.index.json`.
+struct CheckpointWeights: WeightSource {
+    private let files: [SafetensorsFile]
+    private let fileForTensor: [String: Int]
+
+    init(directory: URL) throws {
+        let fm = FileManager.default
+        let single = directory.appendingPathComponent("model.safetensors")
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        if fm.fileExists(atPath: single.path) {
+            let file = try SafetensorsFile(contentsOf: single)
+            files = [file]
+            fileForTensor = Dictionary(uniqueKeysWithValues: file.tensors.keys.map { ($0, 0) })
+        } else if fm.fileExists(atPath: index.path) {
+            guard let json = try (JSONSerialization.jsonObject(with: Data(contentsOf: index)) as? [String: Any]),
+                  let map = json["weight_map"] as? [String: String]
+            else {
+                throw CLIPError(.invalidWeights, "weight_map missing or malformed", path: index.path)
+            }
+            let shardNames = Array(Set(map.values)).sorted()
+            files = try shardNames.map { try SafetensorsFile(contentsOf: directory.appendingPathComponent($0)) }
+            let position = Dictionary(uniqueKeysWithValues: shardNames.enumerated().map { ($1, $0) })
+            fileForTensor = map.mapValues { position[$0]! }
+        } else {
+            let hint = fm.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+                ? " (only pytorch_model.bin is present; Loupe reads safetensors, the format the hub serves for CLIP models)" : ""
+            throw CLIPError(.missingFile, "no model.safetensors or model.safetensors.index.json\(hint)", path: directory.path)
+        }
+    }
+
+    func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        guard let index = fileForTensor[name] else {
+            throw TensorError(.missingTensor, "not found in the checkpoint", path: files.first?.path, tensor: name)
+        }
+        return try files[index].floats(name, shape: shape)
+    }
+}
+
+/// Deterministic random weights with the right shapes, so benchmarks need no download.
+struct RandomWeights: WeightSource {
+    var seed: UInt64 = 0x5EED
+
+    func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        let count = shape.reduce(1, *)
+        var state = seed ^ UInt64(truncatingIfNeeded: name.hashValue & 0x7FFF_FFFF) &* 0x9E37_79B9_7F4A_7C15
+        let isNorm = name.contains("norm") || name.contains("layrnorm")
+        let scale: Float = name.hasSuffix("bias") ? 0.02 : 1 / Float(shape.last ?? 1).squareRoot()
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let unit = Float(UInt32(truncatingIfNeeded: state >> 40)) / Float(1 << 24) * 2 - 1
+                buffer[i] = isNorm && name.hasSuffix("weight") ? 1 + 0.1 * unit : unit * scale
+            }
+            initialized = count
+        }
+    }
+}
