@@ -49,7 +49,7 @@ public final class CLIPModel: Sendable {
         guard FileManager.default.fileExists(atPath: preprocessorURL.path) else {
             throw CLIPError(.missingFile, "preprocessor_config.json is missing from the model directory", path: directory.path)
         }
-        let preprocessor = ImagePreprocessor(config: try PreprocessorConfig.load(from: preprocessorURL))
+        let preprocessor = try ImagePreprocessor(config: try PreprocessorConfig.load(from: preprocessorURL))
         let tokenizer = try CLIPTokenizer(directory: directory)
         let weights = try CheckpointWeights(directory: directory)
         try self.init(configuration: configuration, weights: weights, tokenizer: tokenizer, preprocessor: preprocessor,
@@ -68,7 +68,7 @@ public final class CLIPModel: Sendable {
         var preprocessing = PreprocessorConfig()
         preprocessing.size = .shortestEdge(size)
         preprocessing.cropSize = .init(height: size, width: size)
-        let preprocessor = ImagePreprocessor(config: preprocessing)
+        let preprocessor = try ImagePreprocessor(config: preprocessing)
         return try CLIPModel(configuration: configuration, weights: RandomWeights(), tokenizer: nil,
                              preprocessor: preprocessor, precision: precision, threads: threads, batchSize: batchSize,
                              name: architecture)

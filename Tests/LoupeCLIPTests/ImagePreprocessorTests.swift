@@ -27,7 +27,7 @@ struct ImagePreprocessorTests {
 
     static func preprocessor(for model: String) throws -> ImagePreprocessor {
         let url = Fixtures.model(model).appendingPathComponent("preprocessor_config.json")
-        return ImagePreprocessor(config: try PreprocessorConfig.load(from: url))
+        return try ImagePreprocessor(config: try PreprocessorConfig.load(from: url))
     }
 
     @Test(arguments: ["clip-tiny", "clip-tiny-gelu"])
@@ -89,7 +89,7 @@ struct ImagePreprocessorTests {
         config.doResize = false
         config.doCenterCrop = false
         let image = try RGBImage(width: 256, height: 1, pixels: (0..<256).flatMap { [UInt8($0), UInt8(255 - $0), 7] })
-        let values = ImagePreprocessor(config: config).preprocess(image)
+        let values = try ImagePreprocessor(config: config).preprocess(image)
         for x in 0..<256 {
             for channel in 0..<3 {
                 let byte = Double(image.pixels[3 * x + channel])
@@ -100,8 +100,14 @@ struct ImagePreprocessorTests {
         }
     }
 
-    @Test func shortestEdgeTruncatesTheLongSideLikePython() {
-        let preprocessor = ImagePreprocessor(config: PreprocessorConfig())
+    @Test func invalidSettingsAreRefusedWhenThePreprocessorIsMade() {
+        var config = PreprocessorConfig()
+        config.imageMean = [0.5, 0.5]
+        #expect(throws: CLIPError.self) { try ImagePreprocessor(config: config) }
+    }
+
+    @Test func shortestEdgeTruncatesTheLongSideLikePython() throws {
+        let preprocessor = try ImagePreprocessor(config: PreprocessorConfig())
         // int(224 * 640 / 480) = int(298.66...) = 298; int(224 * 1000 / 300) = 746.
         #expect(preprocessor.resizedSize(width: 640, height: 480) == (224, 298))
         #expect(preprocessor.resizedSize(width: 300, height: 1000) == (746, 224))
@@ -114,7 +120,7 @@ struct ImagePreprocessorTests {
 
     @Test func imageAlreadyAtTargetSizeIsUnchanged() throws {
         let image = try Fixtures.image("images/square_224x224.ppm")
-        let crop = ImagePreprocessor(config: PreprocessorConfig()).resizedAndCropped(image)
+        let crop = try ImagePreprocessor(config: PreprocessorConfig()).resizedAndCropped(image)
         #expect(crop == image)
     }
 
@@ -126,7 +132,7 @@ struct ImagePreprocessorTests {
         // ceil((6 - 3) / 2) = 2 rows on top.
         let pixels = (0..<27).map { UInt8(10 + $0) }
         let image = try RGBImage(width: 3, height: 3, pixels: pixels)
-        let preprocessor = ImagePreprocessor(config: config)
+        let preprocessor = try ImagePreprocessor(config: config)
         let crop = preprocessor.resizedAndCropped(image)
         #expect(crop.width == 4 && crop.height == 6)
         for y in 0..<6 {
@@ -147,7 +153,7 @@ struct ImagePreprocessorTests {
         config.doResize = false
         config.cropSize = .init(height: 4, width: 4)
         let image = try RGBImage(width: 10, height: 2, pixels: (0..<60).map { UInt8($0 * 4) })
-        let crop = ImagePreprocessor(config: config).resizedAndCropped(image)
+        let crop = try ImagePreprocessor(config: config).resizedAndCropped(image)
         for y in 0..<4 {
             for x in 0..<4 {
                 let expected = (1..<3).contains(y) ? image[x + 3, y - 1] : (0, 0, 0)
@@ -165,7 +171,7 @@ struct ImagePreprocessorTests {
             config.resample = filter
             config.size = .shortestEdge(edge)
             config.cropSize = .init(height: crop.0, width: crop.1)
-            let preprocessor = ImagePreprocessor(config: config)
+            let preprocessor = try ImagePreprocessor(config: config)
             let size = preprocessor.resizedSize(width: image.width, height: image.height)
             let full = PILResampler.resize(image, width: size.width, height: size.height, filter: filter)
             let top = (size.height - crop.0) / 2
@@ -300,7 +306,7 @@ struct PreprocessorConfigTests {
         #expect(config.resample == .lanczos)
         #expect(config.imageMean == [0.5, 0.5, 0.5])
         #expect(config.imageStd == [0.25, 0.5, 1])
-        #expect(ImagePreprocessor(config: config).outputSize! == (30, 40))
+        #expect(try ImagePreprocessor(config: config).outputSize! == (30, 40))
         #expect(try decode(#"{"size": [96]}"#).size == .shortestEdge(96))
     }
 

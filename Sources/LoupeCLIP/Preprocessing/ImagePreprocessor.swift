@@ -6,7 +6,7 @@
 /// transformers' value: `Float(Double(pixel) * rescaleFactor)`, then `(x - mean) / std` in `Float`.
 ///
 /// ```swift
-/// let preprocessor = ImagePreprocessor(config: try PreprocessorConfig.load(from: configURL))
+/// let preprocessor = try ImagePreprocessor(config: try PreprocessorConfig.load(from: configURL))
 /// let input = preprocessor.preprocess(image)   // 3 * 224 * 224 floats, R plane first
 /// ```
 public struct ImagePreprocessor: Sendable {
@@ -17,14 +17,10 @@ public struct ImagePreprocessor: Sendable {
 
     /// Creates a preprocessor.
     ///
-    /// - Parameter config: Settings that pass `PreprocessorConfig.validate()`, as every config
-    ///   from `PreprocessorConfig.load(from:)` does; an invalid one is a programming error.
-    public init(config: PreprocessorConfig) {
-        do {
-            try config.validate()
-        } catch {
-            preconditionFailure("invalid preprocessor config: \(error)")
-        }
+    /// - Parameter config: Settings to use; throws `CLIPError(.invalidConfig)` when they fail
+    ///   `PreprocessorConfig.validate()` (configs from `PreprocessorConfig.load(from:)` always pass).
+    public init(config: PreprocessorConfig) throws {
+        try config.validate()
         self.config = config
         // Every float depends only on the byte and channel, so precompute all 768 of them.
         var lookup = [Float](repeating: 0, count: 3 * 256)
