@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LoupeTensor", targets: ["LoupeTensor"]),
         .library(name: "LoupeCLIP", targets: ["LoupeCLIP"]),
         .library(name: "LoupeMedia", targets: ["LoupeMedia"]),
+        .library(name: "Loupe", targets: ["Loupe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,6 +19,7 @@ let package = Package(
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .target(name: "LoupeMedia"),
+        .target(name: "Loupe", dependencies: ["LoupeCLIP", "LoupeMedia"]),
         .executableTarget(
             name: "loupe",
             dependencies: [
@@ -26,6 +28,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
+        .testTarget(name: "LoupeTests", dependencies: ["Loupe"]),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
     ],
     swiftLanguageModes: [.v6]
