@@ -13,22 +13,39 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .target(name: "LoupeMedia"),
-        .target(name: "Loupe", dependencies: ["LoupeCLIP", "LoupeMedia"]),
+        .target(
+            name: "Loupe",
+            dependencies: [
+                "LoupeCLIP", "LoupeMedia",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "loupe",
             dependencies: [
-                "LoupeCLIP", "LoupeMedia",
+                "Loupe", "LoupeCLIP", "LoupeMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
-        .testTarget(name: "LoupeTests", dependencies: ["Loupe"]),
+        .testTarget(
+            name: "LoupeTests",
+            dependencies: [
+                "Loupe",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Loupe
 import LoupeCLIP
 import LoupeMedia
 import LoupeTensor
@@ -15,7 +16,7 @@ struct EmbedCommand: AsyncParsableCommand {
             Images are read as binary PPM (P6) until FFmpeg decoding lands.
             """)
 
-    @Option(name: .long, help: "A CLIP model directory in Hugging Face layout.")
+    @Option(name: .long, help: "A CLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
     var model: String
 
     @Option(name: .long, help: "fp32 (matches the reference) or bf16 (faster).")
@@ -44,7 +45,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 let decoded = try PPMDecoder.decode(contentsOf: URL(fileURLWithPath: path))
                 return try RGBImage(width: decoded.width, height: decoded.height, pixels: decoded.pixels)
             }
-            let clip = try CLIPModel(directory: URL(fileURLWithPath: model), precision: precision, threads: threads)
+            let clip = try CLIPModel(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
             let textVectors = try clip.embed(texts: text)
             let imageVectors = try clip.embed(images: images)
             let items = zip(text, textVectors).map { ("text", $0, $1) } + zip(image, imageVectors).map { ("image", $0, $1) }

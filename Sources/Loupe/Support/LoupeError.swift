@@ -11,6 +11,12 @@ public struct LoupeError: Error, CustomStringConvertible, Sendable {
         public static let invalidArgument = Code(name: "invalid argument")
         /// Embeddings of different lengths were mixed.
         public static let dimensionMismatch = Code(name: "dimension mismatch")
+        /// A server could not be reached or answered with an error.
+        public static let network = Code(name: "network error")
+        /// A model, repository or file does not exist where it was looked for.
+        public static let notFound = Code(name: "not found")
+        /// Downloaded bytes do not match the size or hash the server announced.
+        public static let integrity = Code(name: "integrity check failed")
     }
 
     public var code: Code
