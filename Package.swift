@@ -25,7 +25,7 @@ let package = Package(
         .target(
             name: "Loupe",
             dependencies: [
-                "LoupeCLIP", "LoupeMedia",
+                "LoupeCLIP", "LoupeMedia", "LoupeTensor",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

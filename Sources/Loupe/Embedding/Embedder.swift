@@ -1,0 +1,14 @@
+import LoupeCLIP
+
+/// Turns texts and pictures into vectors of one space. Loupe's own CLIP engine is one; remote
+/// embedding providers can be others.
+public protocol Embedder: Sendable {
+    /// A stable name for the model, stored with every collection so vectors from different models never mix.
+    var modelName: String { get }
+    /// Length of every vector.
+    var dimension: Int { get }
+    /// L2-normalised embeddings of `texts`, in order.
+    func embed(texts: [String]) async throws -> [[Float]]
+    /// L2-normalised embeddings of `images`, in order.
+    func embed(images: [RGBImage]) async throws -> [[Float]]
+}
