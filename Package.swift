@@ -9,24 +9,32 @@ let package = Package(
         .library(name: "LoupeTensor", targets: ["LoupeTensor"]),
         .library(name: "LoupeCLIP", targets: ["LoupeCLIP"]),
         .library(name: "LoupeMedia", targets: ["LoupeMedia"]),
+        .library(name: "LoupeStore", targets: ["LoupeStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .target(name: "LoupeMedia"),
+        .target(name: "CLoupeSIMD", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "LoupeStore",
+            dependencies: ["CLoupeSIMD", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "loupe",
             dependencies: [
-                "LoupeCLIP", "LoupeMedia",
+                "LoupeCLIP", "LoupeMedia", "LoupeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
+        .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
     ],
     swiftLanguageModes: [.v6]
 )
