@@ -55,7 +55,7 @@ struct TestVectors {
         nonisolated(unsafe) let pointer = UnsafeMutablePointer<Float>.allocate(capacity: base.count)
         pointer.initialize(from: base, count: base.count)
         defer { pointer.deallocate() }
-        index.exactVectors = { pointer + Int($0) * dim }
+        index.exactVectors = { UnsafePointer(pointer + Int($0) * dim) }
         try base.withUnsafeBufferPointer { try index.add($0, labels: (0..<Int64(n)).map { $0 }, threads: threads) }
         var hits = 0
         for i in 0..<q {
