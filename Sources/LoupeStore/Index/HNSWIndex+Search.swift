@@ -13,7 +13,7 @@ struct LabelBitset: @unchecked Sendable {
 
     @inline(__always) func contains(_ label: Int) -> Bool {
         let word = label >> 6
-        return word < words.count && words[word] & (1 << UInt64(label & 63)) != 0
+        return label >= 0 && word < words.count && words[word] & (1 << UInt64(label & 63)) != 0
     }
 
     var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }

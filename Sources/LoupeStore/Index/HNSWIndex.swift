@@ -122,6 +122,14 @@ final class HNSWIndex: @unchecked Sendable {
         return Int32(min(-log(u) * levelMultiplier, 30))
     }
 
+    /// Sets the node count and entry after the arrays were filled from an index file.
+    func restore(count: Int, entryPoint: Int32, maxLevel: Int32) {
+        self.count = count
+        self.entryPoint = entryPoint
+        self.maxLevel = maxLevel
+        randomState &+= UInt64(count)
+    }
+
     // MARK: - Building
 
     /// Adds `n` vectors (row-major, already unit length for COSINE) with their labels.
