@@ -108,21 +108,21 @@ enum IndexFile {
             for (slot, rid) in c.rids.enumerated() { slotOfRid[rid] = slot }
             var orphans = 0
             for n in 0..<count {
-                let rid = raw.load(fromByteOffset: offset + n * 8, as: Int64.self)
+                let rid = raw.loadUnaligned(fromByteOffset: offset + n * 8, as: Int64.self)
                 if let slot = slotOfRid[rid] { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
             }
             offset += count * 8
-            for n in 0..<count { graph.levels[n] = raw.load(fromByteOffset: offset + n * 4, as: Int32.self) }
+            for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: offset + n * 4, as: Int32.self) }
             offset += count * 4
             for n in 0..<count where graph.levels[n] > 0 {
                 let ints = Int(graph.levels[n]) * (1 + graph.m)
                 guard raw.count >= offset + ints * 4 + 8 else { return false }
                 let p = UnsafeMutablePointer<Int32>.allocate(capacity: ints)
-                for k in 0..<ints { p[k] = raw.load(fromByteOffset: offset + k * 4, as: Int32.self) }
+                for k in 0..<ints { p[k] = raw.loadUnaligned(fromByteOffset: offset + k * 4, as: Int32.self) }
                 graph.upper[n] = p
                 offset += ints * 4
             }
-            guard raw.count == offset + 8, raw.load(fromByteOffset: offset, as: UInt64.self) == trailer else { return false }
+            guard raw.count == offset + 8, raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == trailer else { return false }
             graph.restore(count: count, entryPoint: Int32(truncatingIfNeeded: Int64(bitPattern: words[10])),
                           maxLevel: Int32(truncatingIfNeeded: Int64(bitPattern: words[9])))
             // Slots up to the last covered rid are in the graph; later ones are indexed on the next build.
