@@ -1,30 +1,49 @@
 /// A binary max-heap of (distance, node) pairs: the top is the largest distance.
 ///
 /// HNSW keeps its result list in one (pop the worst) and its candidate list in another with negated
-/// distances (pop the closest). Storage is reused across searches.
-struct DistanceHeap {
-    private(set) var distances: [Float] = []
-    private(set) var nodes: [Int32] = []
+/// distances (pop the closest). Storage is raw memory reused across searches: this is the innermost
+/// loop of every search, where array bounds and uniqueness checks cost measurable time.
+final class DistanceHeap {
+    private var distances: UnsafeMutablePointer<Float>
+    private var nodes: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private(set) var count = 0
 
-    init(capacity: Int = 0) {
-        distances.reserveCapacity(capacity)
-        nodes.reserveCapacity(capacity)
+    init(capacity: Int = 64) {
+        self.capacity = max(capacity, 16)
+        distances = .allocate(capacity: self.capacity)
+        nodes = .allocate(capacity: self.capacity)
     }
 
-    var count: Int { distances.count }
-    var isEmpty: Bool { distances.isEmpty }
+    deinit {
+        distances.deallocate()
+        nodes.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
     var topDistance: Float { distances[0] }
     var topNode: Int32 { nodes[0] }
 
-    mutating func removeAll() {
-        distances.removeAll(keepingCapacity: true)
-        nodes.removeAll(keepingCapacity: true)
+    func removeAll() { count = 0 }
+
+    private func grow() {
+        let newCapacity = capacity * 2
+        let d = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
+        let n = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        d.update(from: distances, count: count)
+        n.update(from: nodes, count: count)
+        distances.deallocate()
+        nodes.deallocate()
+        distances = d
+        nodes = n
+        capacity = newCapacity
     }
 
-    mutating func push(_ distance: Float, _ node: Int32) {
-        distances.append(distance)
-        nodes.append(node)
-        var i = distances.count - 1
+    @inline(__always)
+    func push(_ distance: Float, _ node: Int32) {
+        if count == capacity { grow() }
+        var i = count
+        count += 1
         while i > 0 {
             let parent = (i - 1) >> 1
             if distances[parent] >= distance { break }
@@ -36,13 +55,15 @@ struct DistanceHeap {
         nodes[i] = node
     }
 
+    @inline(__always)
     @discardableResult
-    mutating func pop() -> (distance: Float, node: Int32) {
+    func pop() -> (distance: Float, node: Int32) {
         let top = (distances[0], nodes[0])
-        let lastDistance = distances.removeLast()
-        let lastNode = nodes.removeLast()
-        let n = distances.count
+        count -= 1
+        let n = count
         if n > 0 {
+            let lastDistance = distances[n]
+            let lastNode = nodes[n]
             var i = 0
             while true {
                 var child = 2 * i + 1
@@ -60,36 +81,53 @@ struct DistanceHeap {
     }
 
     /// The pairs sorted by ascending distance (the heap is left empty).
-    mutating func drainAscending() -> [(distance: Float, node: Int32)] {
-        var out: [(distance: Float, node: Int32)] = []
-        out.reserveCapacity(count)
-        while !isEmpty { out.append(pop()) }
-        return out.reversed()
+    func drainAscending() -> [(distance: Float, node: Int32)] {
+        var out = [(distance: Float, node: Int32)](repeating: (0, 0), count: count)
+        var i = count - 1
+        while !isEmpty {
+            out[i] = pop()
+            i -= 1
+        }
+        return out
     }
 }
 
 /// Marks of visited nodes for one search; cleared in O(1) by bumping an epoch.
-struct VisitedSet {
-    private var marks: [UInt16]
+final class VisitedSet {
+    private var marks: UnsafeMutablePointer<UInt16>
+    private var capacity: Int
     private var epoch: UInt16 = 1
 
-    init(capacity: Int) { marks = [UInt16](repeating: 0, count: max(capacity, 1)) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        marks = .allocate(capacity: self.capacity)
+        marks.initialize(repeating: 0, count: self.capacity)
+    }
 
-    mutating func reset(capacity: Int) {
-        if marks.count < capacity { marks = [UInt16](repeating: 0, count: capacity); epoch = 1; return }
+    deinit { marks.deallocate() }
+
+    func reset(capacity needed: Int) {
+        if capacity < needed {
+            marks.deallocate()
+            capacity = max(needed, capacity * 3 / 2)
+            marks = .allocate(capacity: capacity)
+            marks.initialize(repeating: 0, count: capacity)
+            epoch = 1
+            return
+        }
         epoch &+= 1
         if epoch == 0 {
-            for i in marks.indices { marks[i] = 0 }
+            marks.update(repeating: 0, count: capacity)
             epoch = 1
         }
     }
 
     /// Marks `node`; returns false when it was already marked in this search.
     @inline(__always)
-    mutating func insert(_ node: Int32) -> Bool {
-        let i = Int(node)
-        if marks[i] == epoch { return false }
-        marks[i] = epoch
+    func insert(_ node: Int32) -> Bool {
+        let p = marks + Int(node)
+        if p.pointee == epoch { return false }
+        p.pointee = epoch
         return true
     }
 }

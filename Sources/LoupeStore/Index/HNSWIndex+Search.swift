@@ -61,31 +61,45 @@ extension HNSWIndex {
             bound = d0
         }
         scratch.candidates.push(-d0, entry)
-        if scratch.neighbours.count < m0 { scratch.neighbours = [Int32](repeating: 0, count: m0 + 1) }
-        while !scratch.candidates.isEmpty {
-            let closest = -scratch.candidates.topDistance
-            if closest > bound && scratch.results.count >= ef { break }
-            let node = scratch.candidates.pop().node
-            var n = 0
-            scratch.neighbours.withUnsafeMutableBufferPointer { buffer in
-                if locking { loupe_spin_lock(locks + Int(node)) }
-                let list = links(node, level: level)
-                n = Int(list[0])
-                buffer.baseAddress!.update(from: list + 1, count: n)
-                if locking { loupe_spin_unlock(locks + Int(node)) }
+        let visited = scratch.visited
+        let candidates = scratch.candidates
+        let results = scratch.results
+        let words = allowed?.words
+        let labels = self.labels
+        @inline(__always) func isAllowed(_ node: Int32) -> Bool {
+            guard let words else { return true }
+            let label = Int(labels[Int(node)])
+            return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
+        }
+        while !candidates.isEmpty {
+            let closest = -candidates.topDistance
+            if closest > bound && results.count >= ef { break }
+            let node = candidates.pop().node
+            let list: UnsafePointer<Int32>
+            let n: Int
+            if locking {
+                loupe_spin_lock(locks + Int(node))
+                let source = links(node, level: level)
+                n = Int(source[0])
+                scratch.neighbours.update(from: source + 1, count: n)
+                loupe_spin_unlock(locks + Int(node))
+                list = UnsafePointer(scratch.neighbours)
+            } else {
+                let source = links(node, level: level)
+                n = Int(source[0])
+                list = UnsafePointer(source + 1)
             }
-            for j in 0..<n { loupe_prefetch(UnsafeRawPointer(block(scratch.neighbours[j]))) }
+            for j in 0..<n { loupe_prefetch(UnsafeRawPointer(block(list[j]))) }
             for j in 0..<n {
-                let neighbour = scratch.neighbours[j]
-                guard scratch.visited.insert(neighbour) else { continue }
-                if j + 1 < n { loupe_prefetch(codePointer(scratch.neighbours[j + 1]) + 64) }
+                let neighbour = list[j]
+                guard visited.insert(neighbour) else { continue }
                 let d = distance(query, queryNorm, neighbour)
-                if scratch.results.count < ef || d < bound {
-                    scratch.candidates.push(-d, neighbour)
-                    if allowed?.contains(Int(labels[Int(neighbour)])) ?? true {
-                        scratch.results.push(d, neighbour)
-                        if scratch.results.count > ef { scratch.results.pop() }
-                        bound = scratch.results.topDistance
+                if results.count < ef || d < bound {
+                    candidates.push(-d, neighbour)
+                    if isAllowed(neighbour) {
+                        results.push(d, neighbour)
+                        if results.count > ef { results.pop() }
+                        bound = results.topDistance
                     }
                 }
             }
