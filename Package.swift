@@ -9,10 +9,12 @@ let package = Package(
         .library(name: "LoupeTensor", targets: ["LoupeTensor"]),
         .library(name: "LoupeCLIP", targets: ["LoupeCLIP"]),
         .library(name: "LoupeMedia", targets: ["LoupeMedia"]),
+        .library(name: "LoupeStore", targets: ["LoupeStore"]),
         .library(name: "Loupe", targets: ["Loupe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
@@ -22,10 +24,15 @@ let package = Package(
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .target(name: "LoupeMedia"),
+        .target(name: "CLoupeSIMD", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "LoupeStore",
+            dependencies: ["CLoupeSIMD", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(
             name: "Loupe",
             dependencies: [
-                "LoupeCLIP", "LoupeMedia", "LoupeTensor",
+                "LoupeCLIP", "LoupeMedia", "LoupeTensor", "LoupeStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -33,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "loupe",
             dependencies: [
-                "Loupe", "LoupeCLIP", "LoupeMedia",
+                "Loupe", "LoupeCLIP", "LoupeMedia", "LoupeStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +54,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
+        .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,204 @@
+import Foundation
+
+/// An embedded vector database in a directory, with Milvus's data model and client API.
+///
+/// ```swift
+/// let client = try LoupeClient(path: "./loupe-data")
+/// try await client.createCollection("photos", dimension: 512)
+/// try await client.insert("photos", [["id": 1, "vector": .vector(embedding), "camera": "X100"]])
+/// let hits = try await client.search("photos", vectors: [query], options: SearchOptions(limit: 5, filter: "camera like 'X%'"))
+/// ```
+/// The directory holds `loupe.sqlite` (rows, the source of truth) and `index/` (HNSW graphs, rebuilt
+/// when missing or stale). One process may have it open at a time; another gets a `.locked` error
+/// naming the holder's pid. Calls on one client are serialised, so every read sees a consistent state.
+public actor LoupeClient {
+    /// The database directory.
+    public nonisolated let path: String
+    /// Options fixed at open.
+    public nonisolated let configuration: Configuration
+    let sqlite: SQLiteStore
+    private var lock: DatabaseLock?
+    var collections: [String: CollectionState] = [:]
+
+    /// Options of a client.
+    public struct Configuration: Sendable {
+        /// Threads for index builds (default: all cores).
+        public var buildThreads = ProcessInfo.processInfo.activeProcessorCount
+        /// Rows not yet in a graph above which a search first adds them to it; below, they are scanned exactly.
+        public var pendingRowsBeforeIndexing = 2048
+        /// Searches whose filter matches at most this many rows scan them exactly instead of using the graph.
+        public var exactSearchRowLimit = 4096
+        /// Searches whose filter matches less than this fraction of rows scan them exactly.
+        public var exactSearchSelectivity = 0.05
+        /// Write graphs to `index/` on `flush` and `close`, and load them on open when they are current.
+        public var persistIndexes = true
+        public init() {}
+    }
+
+    /// Opens (creating if needed) the database in directory `path`.
+    /// - Throws: `StoreError(.locked)` when another process has it open.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        self.path = path
+        self.configuration = configuration
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.storage, "cannot create database directory: \(error.localizedDescription)", path: path)
+        }
+        let lock = try DatabaseLock(directory: path)
+        self.lock = lock
+        sqlite = try SQLiteStore(path: (path as NSString).appendingPathComponent("loupe.sqlite"))
+        var loaded: [String: CollectionState] = [:]
+        let indexDirectory = (path as NSString).appendingPathComponent("index")
+        for c in try sqlite.loadCollections() {
+            let state = CollectionState(id: c.id, name: c.name, schema: c.schema, changeSeq: c.changeSeq,
+                                        nextAutoID: c.nextAutoID, partitions: try sqlite.partitions(collectionID: c.id))
+            try sqlite.read { db in try state.load(from: db) }
+            if configuration.persistIndexes { IndexFile.loadAll(into: state, directory: indexDirectory) }
+            loaded[c.name] = state
+        }
+        collections = loaded
+    }
+
+    nonisolated var indexDirectory: String { (path as NSString).appendingPathComponent("index") }
+
+    /// Builds pending graph entries and writes index files; rows are already durable.
+    public func flush() throws {
+        for state in collections.values { try persist(state) }
+    }
+
+    /// Flushes and releases the directory lock. The client cannot be used afterwards.
+    public func close() throws {
+        try flush()
+        lock?.release()
+        lock = nil
+    }
+
+    func persist(_ state: CollectionState) throws {
+        for i in state.graphs.indices { state.catchUpIndex(field: i, threads: configuration.buildThreads) }
+        if configuration.persistIndexes { try IndexFile.saveAll(state, directory: indexDirectory) }
+    }
+
+    func collection(_ name: String) throws -> CollectionState {
+        guard lock != nil else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        guard let c = collections[name] else { throw StoreError(.notFound, "no such collection", collection: name) }
+        return c
+    }
+
+    // MARK: - Collections
+
+    /// Creates a collection with a full schema.
+    public func createCollection(_ name: String, schema: CollectionSchema) throws {
+        guard lock != nil else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        guard CollectionSchema.isValidName(name) else {
+            throw StoreError(.invalidArgument, "a collection name must start with a letter or _ and hold only letters, digits and _",
+                             collection: name)
+        }
+        guard collections[name] == nil else { throw StoreError(.alreadyExists, "collection exists", collection: name) }
+        try schema.validate(collection: name)
+        let id = try sqlite.createCollection(name: name, schema: schema)
+        collections[name] = CollectionState(id: id, name: name, schema: schema, changeSeq: 0, nextAutoID: 1,
+                                            partitions: ["_default"])
+    }
+
+    /// Milvus's quick setup: an int64 `id` primary key, a `vector` field, and the dynamic field on.
+    public func createCollection(_ name: String, dimension: Int, metric: MetricType = .cosine,
+                                 index: IndexParams = .hnsw, autoID: Bool = false) throws {
+        try createCollection(name, schema: .quick(dimension: dimension, metric: metric, index: index, autoID: autoID))
+    }
+
+    /// Whether a collection named `name` exists.
+    public func hasCollection(_ name: String) -> Bool { collections[name] != nil }
+
+    /// Collection names, sorted.
+    public func listCollections() -> [String] { collections.keys.sorted() }
+
+    /// The schema and partitions of a collection.
+    public func describeCollection(_ name: String) throws -> CollectionDescription {
+        let c = try collection(name)
+        return CollectionDescription(name: name, schema: c.schema, partitions: c.partitions.sorted())
+    }
+
+    /// Deletes a collection, its rows and its index files.
+    public func dropCollection(_ name: String) throws {
+        let c = try collection(name)
+        try sqlite.write { db in
+            try db.execute(sql: "DROP TABLE \(SQLiteStore.rowsTable(c.id))")
+            for f in c.schema.fields where f.enableKeywordSearch {
+                try db.execute(sql: "DROP TABLE \(SQLiteStore.keywordTable(c.id, field: f.name))")
+            }
+            try db.execute(sql: "DELETE FROM partitions WHERE collection_id = ?", arguments: [c.id])
+            try db.execute(sql: "DELETE FROM collections WHERE id = ?", arguments: [c.id])
+        }
+        IndexFile.removeAll(c, directory: indexDirectory)
+        collections[name] = nil
+    }
+
+    /// Renames a collection (its rows and index files keep their internal id).
+    public func renameCollection(_ old: String, to new: String) throws {
+        let c = try collection(old)
+        guard CollectionSchema.isValidName(new) else {
+            throw StoreError(.invalidArgument, "invalid collection name", collection: new)
+        }
+        guard collections[new] == nil else { throw StoreError(.alreadyExists, "collection exists", collection: new) }
+        try sqlite.write { db in try db.execute(sql: "UPDATE collections SET name = ? WHERE id = ?", arguments: [new, c.id]) }
+        c.name = new
+        collections[old] = nil
+        collections[new] = c
+    }
+
+    /// Row count and index coverage of a collection.
+    public func stats(_ name: String) throws -> CollectionStats {
+        let c = try collection(name)
+        var indexed: [String: Int] = [:]
+        var bytes: [String: Double] = [:]
+        for (i, f) in c.schema.vectorFields.enumerated() {
+            indexed[f.name] = c.graphs[i] == nil ? c.slotCount : c.indexedSlots[i]
+            if let g = c.graphs[i] { bytes[f.name] = g.bytesPerVector }
+        }
+        return CollectionStats(rowCount: c.liveCount, indexedRows: indexed, indexBytesPerVector: bytes)
+    }
+
+    // MARK: - Partitions
+
+    /// Adds a partition to a collection.
+    public func createPartition(_ collectionName: String, partition: String) throws {
+        let c = try collection(collectionName)
+        guard CollectionSchema.isValidName(partition) else {
+            throw StoreError(.invalidArgument, "invalid partition name '\(partition)'", collection: collectionName)
+        }
+        guard !c.partitions.contains(partition) else {
+            throw StoreError(.alreadyExists, "partition '\(partition)' exists", collection: collectionName)
+        }
+        try sqlite.write { db in
+            try db.execute(sql: "INSERT INTO partitions (collection_id, name) VALUES (?, ?)", arguments: [c.id, partition])
+        }
+        c.partitions.insert(partition)
+    }
+
+    /// Partition names of a collection, sorted.
+    public func listPartitions(_ collectionName: String) throws -> [String] {
+        try collection(collectionName).partitions.sorted()
+    }
+
+    /// Whether a collection has a partition.
+    public func hasPartition(_ collectionName: String, partition: String) throws -> Bool {
+        try collection(collectionName).partitions.contains(partition)
+    }
+
+    /// Drops a partition and deletes its rows. `_default` cannot be dropped.
+    public func dropPartition(_ collectionName: String, partition: String) throws {
+        let c = try collection(collectionName)
+        guard partition != "_default" else {
+            throw StoreError(.invalidArgument, "the _default partition cannot be dropped", collection: collectionName)
+        }
+        guard c.partitions.contains(partition) else {
+            throw StoreError(.notFound, "no partition '\(partition)'", collection: collectionName)
+        }
+        let keys = (0..<c.slotCount).filter { c.live[$0] && c.partitionOf[$0] == partition }.map { c.primaryKeys[$0] }
+        try deleteRows(c, keys: keys) { db in
+            try db.execute(sql: "DELETE FROM partitions WHERE collection_id = ? AND name = ?", arguments: [c.id, partition])
+        }
+        c.partitions.remove(partition)
+    }
+}

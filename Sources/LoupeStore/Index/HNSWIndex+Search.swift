@@ -1,0 +1,182 @@
+import CLoupeSIMD
+
+/// A bit per label: which rows a search may return (live rows matching the filter).
+struct LabelBitset: @unchecked Sendable {
+    let words: [UInt64]
+    init(words: [UInt64]) { self.words = words }
+
+    init(count: Int, where include: (Int) -> Bool) {
+        var w = [UInt64](repeating: 0, count: (count + 63) / 64)
+        for i in 0..<count where include(i) { w[i >> 6] |= 1 << UInt64(i & 63) }
+        words = w
+    }
+
+    @inline(__always) func contains(_ label: Int) -> Bool {
+        let word = label >> 6
+        return label >= 0 && word < words.count && words[word] & (1 << UInt64(label & 63)) != 0
+    }
+
+    var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}
+
+extension HNSWIndex {
+    /// The `k` nearest labels to `query` (prepared: unit length for COSINE), ascending by distance.
+    ///
+    /// - Parameters:
+    ///   - ef: candidate list size (raised to at least `k`).
+    ///   - allowed: labels that may be returned; others are still traversed, so the graph stays connected.
+    ///   - exact: for quantized storage, the fp32 vector of a label; candidates are re-ranked with it.
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allowed: LabelBitset?,
+                exact: ((Int64) -> UnsafePointer<Float>)?, scratch: inout SearchScratch) -> [(label: Int64, distance: Float)] {
+        guard entryPoint >= 0, k > 0 else { return [] }
+        let queryNorm = code.metric == .l2 ? loupe_dot_f32(query, query, Int64(code.dimension)) : 0
+        var current = entryPoint
+        var currentDistance = distance(query, queryNorm, current)
+        if maxLevel > 0 {
+            for l in stride(from: Int(maxLevel), through: 1, by: -1) {
+                greedy(query, queryNorm, level: l, current: &current, distance: &currentDistance, locking: false)
+            }
+        }
+        searchLayer(query, queryNorm, entry: current, ef: max(ef, k), level: 0, allowed: allowed, scratch: &scratch,
+                    locking: false)
+        var found = scratch.results.drainAscending()
+        if let exact, code.storage != .fp32 {
+            found = found.map { (code.exactDistance(query, exact(labels[Int($0.node)])), $0.node) }
+            found.sort { $0.distance < $1.distance }
+        }
+        return found.prefix(k).map { (labels[Int($0.node)], $0.distance) }
+    }
+
+    /// Best-first search of one layer; leaves the `ef` best allowed nodes in `scratch.results`.
+    func searchLayer(_ query: UnsafePointer<Float>, _ queryNorm: Float, entry: Int32, ef: Int, level: Int,
+                     allowed: LabelBitset?, scratch: inout SearchScratch, locking: Bool) {
+        scratch.visited.reset(capacity: count)
+        scratch.candidates.removeAll()
+        scratch.results.removeAll()
+        _ = scratch.visited.insert(entry)
+        let d0 = distance(query, queryNorm, entry)
+        var bound = Float.infinity
+        if allowed?.contains(Int(labels[Int(entry)])) ?? true {
+            scratch.results.push(d0, entry)
+            bound = d0
+        }
+        scratch.candidates.push(-d0, entry)
+        let visited = scratch.visited
+        let candidates = scratch.candidates
+        let results = scratch.results
+        let words = allowed?.words
+        let labels = self.labels
+        @inline(__always) func isAllowed(_ node: Int32) -> Bool {
+            guard let words else { return true }
+            let label = Int(labels[Int(node)])
+            return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
+        }
+        while !candidates.isEmpty {
+            let closest = -candidates.topDistance
+            if closest > bound && results.count >= ef { break }
+            let node = candidates.pop().node
+            let list: UnsafePointer<Int32>
+            let n: Int
+            if locking {
+                loupe_spin_lock(locks + Int(node))
+                let source = links(node, level: level)
+                n = Int(source[0])
+                scratch.neighbours.update(from: source + 1, count: n)
+                loupe_spin_unlock(locks + Int(node))
+                list = UnsafePointer(scratch.neighbours)
+            } else {
+                let source = links(node, level: level)
+                n = Int(source[0])
+                list = UnsafePointer(source + 1)
+            }
+            for j in 0..<n { loupe_prefetch(UnsafeRawPointer(block(list[j]))) }
+            for j in 0..<n {
+                let neighbour = list[j]
+                guard visited.insert(neighbour) else { continue }
+                let d = distance(query, queryNorm, neighbour)
+                if results.count < ef || d < bound {
+                    candidates.push(-d, neighbour)
+                    if isAllowed(neighbour) {
+                        results.push(d, neighbour)
+                        if results.count > ef { results.pop() }
+                        bound = results.topDistance
+                    }
+                }
+            }
+        }
+    }
+
+    /// Distance between two stored nodes (decoding `a` when codes are quantized).
+    private func nodeDistance(_ a: Int32, _ b: Int32, decodedA: UnsafePointer<Float>?) -> Float {
+        if code.storage == .fp32 {
+            return code.exactDistance(codePointer(a).assumingMemoryBound(to: Float.self),
+                                      codePointer(b).assumingMemoryBound(to: Float.self))
+        }
+        return distance(decodedA!, squaredNorm(a), b)
+    }
+
+    /// HNSW's neighbour-selection heuristic: keep a candidate only if it is closer to the base than to
+    /// every neighbour already kept, which spreads links across directions.
+    func selectNeighbors(_ sorted: [(distance: Float, node: Int32)], limit: Int,
+                         scratch: inout SearchScratch) -> [(distance: Float, node: Int32)] {
+        if sorted.count <= limit { return sorted }
+        var kept: [(distance: Float, node: Int32)] = []
+        kept.reserveCapacity(limit)
+        for candidate in sorted {
+            if kept.count >= limit { break }
+            var good = true
+            scratch.decoded.withUnsafeMutableBufferPointer { buffer in
+                var decoded: UnsafePointer<Float>? = nil
+                if code.storage != .fp32 {
+                    code.decode(codePointer(candidate.node), scale: scale(candidate.node), into: buffer.baseAddress!)
+                    decoded = UnsafePointer(buffer.baseAddress!)
+                }
+                for k in kept where nodeDistance(candidate.node, k.node, decodedA: decoded) < candidate.distance {
+                    good = false
+                    break
+                }
+            }
+            if good { kept.append(candidate) }
+        }
+        return kept
+    }
+
+    /// Links `node` to `chosen` at `level` and adds the reverse links, pruning lists that overflow.
+    func connect(_ node: Int32, _ chosen: [(distance: Float, node: Int32)], level: Int, scratch: inout SearchScratch,
+                 locking: Bool) {
+        if locking { loupe_spin_lock(locks + Int(node)) }
+        let own = links(node, level: level)
+        own[0] = Int32(chosen.count)
+        for (j, c) in chosen.enumerated() { own[1 + j] = c.node }
+        if locking { loupe_spin_unlock(locks + Int(node)) }
+        let limit = maxLinks(level: level)
+        for c in chosen {
+            let other = c.node
+            if locking { loupe_spin_lock(locks + Int(other)) }
+            let list = links(other, level: level)
+            let n = Int(list[0])
+            if n < limit {
+                list[1 + n] = node
+                list[0] = Int32(n + 1)
+            } else {
+                var candidates: [(distance: Float, node: Int32)] = [(c.distance, node)]
+                candidates.reserveCapacity(n + 1)
+                scratch.decoded.withUnsafeMutableBufferPointer { buffer in
+                    var decoded: UnsafePointer<Float>? = nil
+                    if code.storage != .fp32 {
+                        code.decode(codePointer(other), scale: scale(other), into: buffer.baseAddress!)
+                        decoded = UnsafePointer(buffer.baseAddress!)
+                    }
+                    for j in 0..<n {
+                        candidates.append((nodeDistance(other, list[1 + j], decodedA: decoded), list[1 + j]))
+                    }
+                }
+                candidates.sort { $0.distance < $1.distance }
+                let kept = selectNeighbors(candidates, limit: limit, scratch: &scratch)
+                list[0] = Int32(kept.count)
+                for (j, k) in kept.enumerated() { list[1 + j] = k.node }
+            }
+            if locking { loupe_spin_unlock(locks + Int(other)) }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// One field of a collection (Milvus `FieldSchema`).
+public struct FieldSchema: Sendable, Hashable, Codable {
+    public var name: String
+    public var dataType: DataType
+    /// Whether this is the primary key (int64 or string).
+    public var isPrimary: Bool
+    /// For an int64 primary key: ids are assigned on insert.
+    public var autoID: Bool
+    /// Whether the field may be null (missing on insert means null unless there is a default).
+    public var nullable: Bool
+    /// The value used when a row leaves the field out.
+    public var defaultValue: FieldValue?
+    /// For strings: the longest allowed value, in UTF-8 bytes.
+    public var maxLength: Int?
+    /// For arrays: the element type (bool, int64, double or string).
+    public var elementType: DataType?
+    /// For arrays: the most elements allowed.
+    public var maxCapacity: Int?
+    /// For vectors: the dimension.
+    public var dimension: Int?
+    /// For vectors: how they are compared.
+    public var metric: MetricType?
+    /// For vectors: the index.
+    public var index: IndexParams?
+    /// For strings: keep a BM25 keyword index (SQLite FTS5) over this field.
+    public var enableKeywordSearch: Bool
+
+    public init(name: String, dataType: DataType, isPrimary: Bool = false, autoID: Bool = false,
+                nullable: Bool = false, defaultValue: FieldValue? = nil, maxLength: Int? = nil,
+                elementType: DataType? = nil, maxCapacity: Int? = nil, dimension: Int? = nil,
+                metric: MetricType? = nil, index: IndexParams? = nil, enableKeywordSearch: Bool = false) {
+        self.name = name
+        self.dataType = dataType
+        self.isPrimary = isPrimary
+        self.autoID = autoID
+        self.nullable = nullable
+        self.defaultValue = defaultValue
+        self.maxLength = maxLength
+        self.elementType = elementType
+        self.maxCapacity = maxCapacity
+        self.dimension = dimension
+        self.metric = metric
+        self.index = index
+        self.enableKeywordSearch = enableKeywordSearch
+    }
+
+    /// An int64 primary key, assigned on insert when `autoID` is true.
+    public static func int64Primary(_ name: String = "id", autoID: Bool = false) -> FieldSchema {
+        FieldSchema(name: name, dataType: .int64, isPrimary: true, autoID: autoID)
+    }
+    /// A string primary key.
+    public static func stringPrimary(_ name: String = "id", maxLength: Int = 512) -> FieldSchema {
+        FieldSchema(name: name, dataType: .string, isPrimary: true, maxLength: maxLength)
+    }
+    /// A float vector field.
+    public static func vector(_ name: String = "vector", dimension: Int, metric: MetricType = .cosine,
+                              index: IndexParams = .hnsw) -> FieldSchema {
+        FieldSchema(name: name, dataType: .floatVector, dimension: dimension, metric: metric, index: index)
+    }
+    /// A scalar field.
+    public static func scalar(_ name: String, _ type: DataType, nullable: Bool = false,
+                              defaultValue: FieldValue? = nil, maxLength: Int? = nil) -> FieldSchema {
+        FieldSchema(name: name, dataType: type, nullable: nullable, defaultValue: defaultValue, maxLength: maxLength)
+    }
+    /// An array field of `elementType` with at most `maxCapacity` elements.
+    public static func array(_ name: String, of elementType: DataType, maxCapacity: Int = 4096,
+                             nullable: Bool = false) -> FieldSchema {
+        FieldSchema(name: name, dataType: .array, nullable: nullable, elementType: elementType, maxCapacity: maxCapacity)
+    }
+}
+
+extension FieldValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        self = try JSONText.decode(text)
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(JSONText.encode(self))
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+
+/// The SQLite file under a database directory: the source of truth for collections and rows.
+///
+/// WAL with `synchronous=FULL`: every commit is fsynced to the WAL before the call returns, so an
+/// acknowledged write survives `kill -9` and power loss (NORMAL would survive a process crash but could
+/// lose the last commits on power loss, which the store promises not to).
+///
+/// Each collection's rows live in `rows_<id>`: an AUTOINCREMENT `rid` (never reused, so index files can
+/// name rows by it), the primary key, the partition, the scalar and dynamic fields as one JSON
+/// document, and one fp32 BLOB per vector field.
+final class SQLiteStore: @unchecked Sendable {
+    let queue: DatabaseQueue
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+            try queue.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS collections (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        schema TEXT NOT NULL,
+                        change_seq INTEGER NOT NULL DEFAULT 0,
+                        next_auto_id INTEGER NOT NULL DEFAULT 1);
+                    CREATE TABLE IF NOT EXISTS partitions (
+                        collection_id INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        PRIMARY KEY (collection_id, name));
+                    """)
+            }
+        } catch let error as DatabaseError {
+            throw StoreError(.storage, error.message ?? "\(error)", path: path)
+        }
+    }
+
+    static func rowsTable(_ id: Int64) -> String { "rows_\(id)" }
+    static func keywordTable(_ id: Int64, field: String) -> String { "fts_\(id)_\(field)" }
+
+    /// Runs `body` in one write transaction, turning SQLite errors into `StoreError`s.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.storage, error.message ?? "\(error)", path: path)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError(.storage, error.message ?? "\(error)", path: path)
+        }
+    }
+
+    /// Creates the row table (and keyword tables) of a new collection; returns its id.
+    func createCollection(name: String, schema: CollectionSchema) throws -> Int64 {
+        let schemaText = String(decoding: try JSONEncoder().encode(schema), as: UTF8.self)
+        return try write { db in
+            try db.execute(sql: "INSERT INTO collections (name, schema) VALUES (?, ?)", arguments: [name, schemaText])
+            let id = db.lastInsertedRowID
+            let pkType = schema.primaryField.dataType == .int64 ? "INTEGER" : "TEXT"
+            var columns = ["rid INTEGER PRIMARY KEY AUTOINCREMENT", "pk \(pkType) NOT NULL UNIQUE",
+                           "partition TEXT NOT NULL", "doc TEXT NOT NULL"]
+            for (i, _) in schema.vectorFields.enumerated() { columns.append("v\(i) BLOB NOT NULL") }
+            try db.execute(sql: "CREATE TABLE \(Self.rowsTable(id)) (\(columns.joined(separator: ", ")))")
+            try db.execute(sql: "INSERT INTO partitions (collection_id, name) VALUES (?, '_default')", arguments: [id])
+            for f in schema.fields where f.enableKeywordSearch {
+                try db.execute(sql: "CREATE VIRTUAL TABLE \(Self.keywordTable(id, field: f.name)) USING fts5(body)")
+            }
+            return id
+        }
+    }
+
+    /// Collections as stored: id, name, schema, change sequence, next auto id.
+    func loadCollections() throws -> [(id: Int64, name: String, schema: CollectionSchema, changeSeq: Int64, nextAutoID: Int64)] {
+        try read { db in
+            try GRDB.Row.fetchAll(db, sql: "SELECT id, name, schema, change_seq, next_auto_id FROM collections ORDER BY id").map { r in
+                let text: String = r["schema"]
+                let schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
+                return (r["id"], r["name"], schema, r["change_seq"], r["next_auto_id"])
+            }
+        }
+    }
+
+    func partitions(collectionID: Int64) throws -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM partitions WHERE collection_id = ? ORDER BY name",
+                                arguments: [collectionID])
+        }
+    }
+}
