@@ -17,7 +17,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
-        .target(name: "LoupeMedia"),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .target(name: "LoupeMedia", dependencies: ["CFFmpeg"]),
         .executableTarget(
             name: "loupe",
             dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
+        .testTarget(name: "LoupeMediaTests", dependencies: ["LoupeMedia", "LoupeCLIP"]),
     ],
     swiftLanguageModes: [.v6]
 )
