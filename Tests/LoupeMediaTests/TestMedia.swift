@@ -159,3 +159,41 @@ struct EXIFBuilder {
         return out
     }
 }
+
+extension TestMedia {
+    /// A photo-like picture: smooth lighting, a few large soft shapes, edges and fine noise
+    /// texture (what reduced-size decoding loses first). Deterministic for a seed.
+    static func photo(width: Int, height: Int, seed: UInt64 = 1) -> [UInt8] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func next() -> Double {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let shapes = (0..<12).map { _ in
+            (x: next() * Double(width), y: next() * Double(height), r: (0.05 + next() * 0.2) * Double(min(width, height)),
+             color: (next() * 255, next() * 255, next() * 255))
+        }
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                var c = (
+                    60 + 120 * Double(x) / Double(width), 80 + 100 * Double(y) / Double(height), 150 - 80 * Double(y) / Double(height)
+                )
+                for shape in shapes {
+                    let dx = Double(x) - shape.x, dy = Double(y) - shape.y
+                    if dx * dx + dy * dy < shape.r * shape.r {
+                        c = (0.3 * c.0 + 0.7 * shape.color.0, 0.3 * c.1 + 0.7 * shape.color.1, 0.3 * c.2 + 0.7 * shape.color.2)
+                    }
+                }
+                let grain = (next() - 0.5) * 24
+                let i = (y * width + x) * 3
+                pixels[i] = UInt8(max(0, min(255, c.0 + grain)))
+                pixels[i + 1] = UInt8(max(0, min(255, c.1 + grain)))
+                pixels[i + 2] = UInt8(max(0, min(255, c.2 + grain)))
+            }
+        }
+        return pixels
+    }
+}
