@@ -1,12 +1,18 @@
 import CFFmpeg
 
 /// A still-image container format, recognised from the file's first bytes (never its name).
-public struct ImageFormat: Hashable, Sendable, CustomStringConvertible {
+public struct ImageFormat: Hashable, Sendable, CustomStringConvertible, Encodable {
     /// Short lowercase name: `jpeg`, `png`, `webp`, `gif`, `bmp`, `tiff`, `ppm`, `qoi`.
     public let name: String
     let codec: AVCodecID
 
     public var description: String { name }
+
+    /// Encodes as the bare name (`"jpeg"`).
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
 
     public static let jpeg = ImageFormat(name: "jpeg", codec: AV_CODEC_ID_MJPEG)
     public static let png = ImageFormat(name: "png", codec: AV_CODEC_ID_PNG)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a still image's header and EXIF block say about it, read without decoding pixels.
-public struct ImageMetadata: Sendable, Hashable {
+public struct ImageMetadata: Sendable, Hashable, Encodable {
     /// The container format found by content sniffing.
     public var format: ImageFormat
     /// Stored width in pixels, before EXIF orientation.
@@ -32,7 +32,7 @@ public struct ImageMetadata: Sendable, Hashable {
 }
 
 /// A position from EXIF GPS tags, in signed decimal degrees (south and west negative).
-public struct GPSLocation: Sendable, Hashable {
+public struct GPSLocation: Sendable, Hashable, Codable {
     public var latitude: Double
     public var longitude: Double
     /// Metres above sea level (negative below), when recorded.

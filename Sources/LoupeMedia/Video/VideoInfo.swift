@@ -1,5 +1,5 @@
 /// What a video file's container says about its main video stream.
-public struct VideoInfo: Sendable, Hashable {
+public struct VideoInfo: Sendable, Hashable, Encodable {
     /// The container format (FFmpeg's demuxer name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`).
     public var container: String
     /// The video codec's short name (`h264`, `hevc`, `vp9`, `mpeg4`, ...).
