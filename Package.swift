@@ -23,7 +23,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
-        .target(name: "LoupeMedia"),
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
+        .target(name: "LoupeMedia", dependencies: ["CFFmpeg"]),
         .target(name: "CLoupeSIMD", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "LoupeStore",
@@ -55,6 +56,7 @@ let package = Package(
         ),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
         .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
+        .testTarget(name: "LoupeMediaTests", dependencies: ["LoupeMedia", "LoupeCLIP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,12 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         public static let unsupportedFormat = Code(name: "unsupported format")
         /// The image has more pixels than the decoder is allowed to allocate.
         public static let tooManyPixels = Code(name: "too many pixels")
+        /// The data is damaged: the codec rejected it part-way.
+        public static let corrupt = Code(name: "corrupt data")
+        /// The file holds no video stream (asked for video frames).
+        public static let notAVideo = Code(name: "not a video")
+        /// FFmpeg failed for a reason unrelated to the input's content (memory, a missing codec setting).
+        public static let codecFailure = Code(name: "codec failure")
     }
 
     public var code: Code

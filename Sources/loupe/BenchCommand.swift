@@ -5,7 +5,8 @@ import LoupeTensor
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure Loupe's speed.", subcommands: [CLIPBench.self, ANNBench.self, StoreBench.self])
+        commandName: "bench", abstract: "Measure Loupe's speed.",
+        subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self])
 }
 
 struct CLIPBench: AsyncParsableCommand {

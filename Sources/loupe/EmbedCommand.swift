@@ -13,7 +13,10 @@ struct EmbedCommand: AsyncParsableCommand {
         abstract: "Embed texts and images with a CLIP model and print the vectors.",
         discussion: """
             Texts come first in the order given, then images in the order given. Vectors are L2-normalised.
-            Images are read as binary PPM (P6) until FFmpeg decoding lands.
+            Images may be in any format FFmpeg decodes (JPEG, PNG, WebP, GIF, BMP, TIFF, QOI, PPM), recognised
+            by content; EXIF orientation is applied. Large JPEGs decode at reduced size while the short side
+            stays at least twice the model's input (cosine >= 0.9999 to the full decode); --exact-decode turns
+            that off.
             """)
 
     @Option(name: .long, help: "A CLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
@@ -31,6 +34,9 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Always decode images at full size (no JPEG reduced-size fast path).")
+    var exactDecode = false
+
     @Flag(name: .long, help: "Print JSON: {\"model\", \"dim\", \"items\": [{\"kind\", \"input\", \"embedding\"}]}.")
     var json = false
 
@@ -41,11 +47,12 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let images = try image.map { path in
-                let decoded = try PPMDecoder.decode(contentsOf: URL(fileURLWithPath: path))
-                return try RGBImage(width: decoded.width, height: decoded.height, pixels: decoded.pixels)
-            }
             let clip = try CLIPModel(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+            var decoder = ImageDecoder()
+            if !exactDecode, let input = clip.preprocessor.outputSize {
+                decoder.configuration.minimumShortSide = 2 * max(input.height, input.width)
+            }
+            let images = try image.map { try RGBImage(decoder.decode(contentsOf: URL(fileURLWithPath: $0))) }
             let textVectors = try clip.embed(texts: text)
             let imageVectors = try clip.embed(images: images)
             let items = zip(text, textVectors).map { ("text", $0, $1) } + zip(image, imageVectors).map { ("image", $0, $1) }

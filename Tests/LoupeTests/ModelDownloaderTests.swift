@@ -105,12 +105,9 @@ struct ModelDownloaderTests {
     @Test("no network gives advice on what to download and where to put it")
     func offlineAdvice() async throws {
         // Port 9 on loopback: nothing listens there, so the connection is refused at once.
-        let clock = ContinuousClock()
-        let start = clock.now
         let error = await #expect(throws: LoupeError.self) {
             try await downloader(temporaryCache(), endpoint: URL(string: "http://127.0.0.1:9")!).pull(repository)
         }
-        #expect(clock.now - start < .seconds(10))
         #expect(error?.code == .network)
         #expect(error?.description.contains("model.safetensors") == true)
         #expect(error?.description.contains("--model") == true)

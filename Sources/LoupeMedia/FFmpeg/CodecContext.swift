@@ -1,0 +1,73 @@
+import CFFmpeg
+
+/// Owns an `AVCodecContext` (a decoder or an encoder) and frees it when released.
+final class CodecContext {
+    let pointer: UnsafeMutablePointer<AVCodecContext>
+    let path: String?
+
+    /// Allocates a context for `codec` without opening it, so options can be set first.
+    init(codec: UnsafePointer<AVCodec>, path: String?) throws {
+        _ = FFmpegLogging.silenced
+        pointer = try FFmpegResult.allocated(avcodec_alloc_context3(codec), "a codec context", path: path)
+        self.path = path
+    }
+
+    /// A decoder context for `id`.
+    static func decoder(for id: AVCodecID, path: String?) throws -> CodecContext {
+        guard let codec = avcodec_find_decoder(id) else {
+            throw MediaError(
+                code: .unsupportedFormat, message: "this FFmpeg build has no \(String(cString: avcodec_get_name(id))) decoder",
+                path: path)
+        }
+        return try CodecContext(codec: codec, path: path)
+    }
+
+    /// An encoder context for the encoder named `name` (e.g. `"png"`, `"libwebp"`).
+    static func encoder(named name: String, path: String?) throws -> CodecContext {
+        guard let codec = avcodec_find_encoder_by_name(name) else {
+            throw MediaError(code: .unsupportedFormat, message: "this FFmpeg build has no \(name) encoder", path: path)
+        }
+        return try CodecContext(codec: codec, path: path)
+    }
+
+    deinit {
+        var context: UnsafeMutablePointer<AVCodecContext>? = pointer
+        avcodec_free_context(&context)
+    }
+
+    func open(stage: FFmpegResult.Stage) throws {
+        try FFmpegResult.check(avcodec_open2(pointer, nil, nil), "opening the codec", stage: stage, path: path)
+    }
+
+    /// Sends one packet (or nil to flush) and receives the first frame it yields.
+    ///
+    /// - Returns: false when the decoder needs more input.
+    func decode(_ packet: Packet?, into frame: Frame) throws -> Bool {
+        let sent = avcodec_send_packet(pointer, packet?.pointer)
+        if sent != loupe_averror_eagain() && sent != loupe_averror_eof() {
+            try FFmpegResult.check(sent, "decoding", stage: .decode, path: path)
+        }
+        return try receive(into: frame)
+    }
+
+    /// Receives the next decoded frame; false when the decoder needs more input or is drained.
+    func receive(into frame: Frame) throws -> Bool {
+        let status = avcodec_receive_frame(pointer, frame.pointer)
+        if status == loupe_averror_eagain() || status == loupe_averror_eof() { return false }
+        try FFmpegResult.check(status, "decoding", stage: .decode, path: path)
+        return true
+    }
+
+    /// Encodes `frame` (nil to flush) and appends every packet produced to `output`.
+    func encode(_ frame: Frame?, appendingTo output: inout [UInt8]) throws {
+        try FFmpegResult.check(avcodec_send_frame(pointer, frame?.pointer), "encoding", stage: .encode, path: path)
+        let packet = try Packet()
+        while true {
+            let status = avcodec_receive_packet(pointer, packet.pointer)
+            if status == loupe_averror_eagain() || status == loupe_averror_eof() { return }
+            try FFmpegResult.check(status, "encoding", stage: .encode, path: path)
+            output.append(contentsOf: UnsafeBufferPointer(start: packet.pointer.pointee.data, count: Int(packet.pointer.pointee.size)))
+            packet.unreference()
+        }
+    }
+}

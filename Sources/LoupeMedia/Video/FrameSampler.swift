@@ -1,0 +1,84 @@
+import CFFmpeg
+
+/// Decides which decoded frames to keep for a target sampling rate, scales the kept ones to the
+/// output size and turns them upright.
+struct FrameSampler {
+    let info: VideoInfo
+    let timeBase: Double
+    let startTime: Int64
+    let interval: Double
+    let frameDuration: Double
+    let outputSize: (width: Int, height: Int)
+    let path: String
+    /// The time, in seconds, the next kept frame should show.
+    private(set) var nextTarget = 0.0
+    /// The earliest time a frame may show to be kept for `nextTarget` (half a frame early, or
+    /// earlier when a nearby keyframe stands in for the target).
+    var earliest = 0.0
+    /// Keep only keyframes for the next target (set while the decoder discards everything else:
+    /// a non-key frame that still comes out then was decoded without its references).
+    var requiresKeyframe = false
+    private var scaler: ScaleContext?
+
+    init(info: VideoInfo, stream: UnsafeMutablePointer<AVStream>, configuration: VideoDecoder.Configuration, path: String) {
+        self.info = info
+        self.path = path
+        timeBase = av_q2d(stream.pointee.time_base)
+        startTime = stream.pointee.start_time == loupe_av_nopts_value() ? 0 : stream.pointee.start_time
+        interval = 1 / max(configuration.framesPerSecond, 1e-6)
+        frameDuration = 1 / (info.frameRate ?? 25)
+        earliest = -frameDuration / 2
+        // The scaled size is computed on the displayed picture, then mapped back to stored axes.
+        var width = info.width
+        var height = info.height
+        if let side = configuration.shortSide, side < min(width, height) {
+            if width <= height {
+                height = max(1, Int((Double(height) * Double(side) / Double(width)).rounded()))
+                width = side
+            } else {
+                width = max(1, Int((Double(width) * Double(side) / Double(height)).rounded()))
+                height = side
+            }
+        }
+        outputSize = info.rotation % 180 == 0 ? (width, height) : (height, width)
+    }
+
+    /// A timestamp in the stream's time base for `seconds` from the stream start.
+    func timestamp(_ seconds: Double) -> Int64 { startTime + Int64((seconds / timeBase).rounded(.down)) }
+
+    /// Seconds from the stream start for a timestamp in the stream's time base.
+    func seconds(_ timestamp: Int64) -> Double { Double(timestamp - startTime) * timeBase }
+
+    /// Whether `packet` shows a picture well before the next sample, so a non-reference frame in
+    /// it need not be decoded.
+    func isFarFromTarget(_ packet: Packet) -> Bool {
+        let pts = packet.pointer.pointee.pts
+        guard pts != loupe_av_nopts_value() else { return false }
+        return seconds(pts) < nextTarget - 2 * frameDuration
+    }
+
+    /// Keeps `frame` if it is the first to reach the next target; returns what `body` returns
+    /// (true when no frame was kept).
+    mutating func offer(_ frame: Frame, to body: (VideoFrame) throws -> Bool) throws -> Bool {
+        let timestamp = frame.pointer.pointee.best_effort_timestamp
+        guard timestamp != loupe_av_nopts_value() else { return true }
+        let time = seconds(timestamp)
+        guard time >= earliest, !requiresKeyframe || frame.pointer.pointee.key_frame != 0 else { return true }
+        repeat { nextTarget += interval } while nextTarget <= time + frameDuration / 2
+        earliest = nextTarget - frameDuration / 2
+        requiresKeyframe = false
+
+        if scaler == nil || !scaler!.matches(frame) {
+            scaler = try ScaleContext(
+                from: (frame.width, frame.height, frame.pixelFormat), to: (outputSize.width, outputSize.height, AV_PIX_FMT_RGB24),
+                flags: SWS_BILINEAR | SWS_ACCURATE_RND, path: path)
+        }
+        let count = outputSize.width * outputSize.height * 3
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            scaler!.scale(frame, into: buffer.baseAddress!)
+            initialized = count
+        }
+        let upright = Orientation.apply(info.orientation, pixels: pixels, width: outputSize.width, height: outputSize.height)
+        return try body(VideoFrame(timestamp: time, width: upright.width, height: upright.height, pixels: upright.pixels))
+    }
+}

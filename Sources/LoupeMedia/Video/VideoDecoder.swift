@@ -1,0 +1,183 @@
+import CFFmpeg
+import Foundation
+
+/// Probes video files and decodes frames sampled at a steady rate, scaled in FFmpeg straight to the
+/// size a model needs and turned upright by the stream's display matrix.
+///
+/// ```swift
+/// var decoder = VideoDecoder()
+/// decoder.configuration.shortSide = 224
+/// try decoder.sample(contentsOf: url) { frame in
+///     print(frame.timestamp, frame.width, frame.height)
+///     return true   // keep going
+/// }
+/// ```
+public struct VideoDecoder: Sendable {
+    /// Settings for `VideoDecoder`.
+    public struct Configuration: Sendable {
+        /// Frames kept per second of video (default 1).
+        public var framesPerSecond = 1.0
+        /// Scale frames so the shorter displayed side is this long (never enlarging); nil keeps the full size.
+        public var shortSide: Int?
+        /// Streams with more pixels per frame are refused with `.tooManyPixels` (default 100 megapixels).
+        public var maxPixels = 100_000_000
+        /// Decoder threads; 0 lets FFmpeg pick one per core.
+        public var threads = 0
+        /// Skip what the samples do not need (default true): non-reference frames well before the
+        /// next sample are not decoded, and when a keyframe lies between the decoder's position and
+        /// the next sample, the demuxer seeks to it instead of decoding the frames in between.
+        public var skipsUnneededFrames = true
+        /// When a keyframe lies within this many seconds of a sampling target, that keyframe is
+        /// taken instead of the exact frame, and only keyframes are decoded to reach it (0, the
+        /// default: every sample is the frame at its target time). Timestamps stay those of the
+        /// frames returned. Needs `skipsUnneededFrames`.
+        public var keyframeTolerance = 0.0
+
+        public init() {}
+    }
+
+    /// The settings in use.
+    public var configuration: Configuration
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Reads the container and stream headers of the file at `url`.
+    ///
+    /// - Throws: `MediaError` naming the file: `.unreadable`, `.notAnImage` (not a media file),
+    ///   `.notAVideo` (no video stream).
+    public func probe(contentsOf url: URL) throws -> VideoInfo {
+        let input = try open(url)
+        return try info(input, stream: videoStream(input))
+    }
+
+    /// Decodes the frames nearest to `0, 1/fps, 2/fps, ...` seconds and hands each to `body`,
+    /// which returns false to stop early.
+    ///
+    /// Timestamps count from the stream's first frame; each sampled frame is the first whose
+    /// presentation time reaches the target minus half a frame.
+    public func sample(contentsOf url: URL, _ body: (VideoFrame) throws -> Bool) throws {
+        let input = try open(url)
+        let stream = try videoStream(input)
+        let info = try info(input, stream: stream)
+        let (pixels, overflow) = info.storedWidth.multipliedReportingOverflow(by: info.storedHeight)
+        guard !overflow, pixels <= configuration.maxPixels else {
+            throw MediaError(
+                code: .tooManyPixels, message: "\(info.storedWidth)x\(info.storedHeight) frames exceed the limit of \(configuration.maxPixels) pixels",
+                path: url.path)
+        }
+        let context = try CodecContext.decoder(for: stream.pointee.codecpar.pointee.codec_id, path: url.path)
+        try FFmpegResult.check(
+            avcodec_parameters_to_context(context.pointer, stream.pointee.codecpar), "configuring the decoder",
+            stage: .open, path: url.path)
+        context.pointer.pointee.pkt_timebase = stream.pointee.time_base
+        context.pointer.pointee.thread_count = Int32(configuration.threads)
+        try context.open(stage: .decode)
+
+        var sampler = FrameSampler(
+            info: info, stream: stream, configuration: configuration, path: url.path)
+        var planner = SkipPlanner(stream: stream, tolerance: configuration.keyframeTolerance)
+        let packet = try Packet()
+        let frame = try Frame()
+        let index = stream.pointee.index
+        var running = true
+        while running {
+            if configuration.skipsUnneededFrames, let seek = planner.plan(for: &sampler),
+                av_seek_frame(input.pointer, index, seek, AVSEEK_FLAG_BACKWARD) >= 0
+            {
+                avcodec_flush_buffers(context.pointer)
+            }
+            guard try input.read(into: packet) else { break }
+            defer { packet.unreference() }
+            guard packet.pointer.pointee.stream_index == index else { continue }
+            planner.read(packet)
+            if configuration.skipsUnneededFrames {
+                context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
+            }
+            let sent = avcodec_send_packet(context.pointer, packet.pointer)
+            // Damaged packets are skipped, as players do; the next keyframe resynchronises.
+            if sent < 0 && sent != loupe_averror_eagain() { continue }
+            while running, try receiveTolerantly(context, into: frame) {
+                running = try sampler.offer(frame, to: body)
+                frame.unreference()
+            }
+        }
+        if running {
+            context.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
+            _ = avcodec_send_packet(context.pointer, nil)
+            while running, try receiveTolerantly(context, into: frame) {
+                running = try sampler.offer(frame, to: body)
+                frame.unreference()
+            }
+        }
+    }
+
+    /// Every sampled frame, in order.
+    public func sampleFrames(contentsOf url: URL) throws -> [VideoFrame] {
+        var frames: [VideoFrame] = []
+        try sample(contentsOf: url) { frames.append($0); return true }
+        return frames
+    }
+
+    /// Receives a frame, treating a damaged-frame error as "no frame" so one bad packet does not end the file.
+    private func receiveTolerantly(_ context: CodecContext, into frame: Frame) throws -> Bool {
+        let status = avcodec_receive_frame(context.pointer, frame.pointer)
+        if status == loupe_averror_eagain() || status == loupe_averror_eof() || status == loupe_averror_invaliddata() {
+            return false
+        }
+        try FFmpegResult.check(status, "decoding", stage: .decode, path: context.path)
+        return true
+    }
+
+    private func open(_ url: URL) throws -> InputContext {
+        guard FileManager.default.isReadableFile(atPath: url.path) else {
+            throw MediaError(code: .unreadable, message: "the file does not exist or cannot be read", path: url.path)
+        }
+        if let size = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int, size == 0 {
+            throw MediaError(code: .emptyFile, message: "the file is empty", path: url.path)
+        }
+        return try InputContext(path: url.path)
+    }
+
+    private func videoStream(_ input: InputContext) throws -> UnsafeMutablePointer<AVStream> {
+        guard let stream = input.bestVideoStream() else {
+            throw MediaError(code: .notAVideo, message: "the file has no video stream", path: input.path)
+        }
+        return stream
+    }
+
+    private func info(_ input: InputContext, stream: UnsafeMutablePointer<AVStream>) throws -> VideoInfo {
+        let parameters = stream.pointee.codecpar.pointee
+        let format = input.pointer.pointee.iformat.pointee
+        let rotation = loupe_stream_rotation(stream)
+        // FFmpeg reports the display matrix's rotation counter-clockwise; players turn the picture back.
+        let clockwise = rotation.isNaN ? 0 : (Int((-rotation).rounded()) % 360 + 360) % 360
+        // The nominal rate (r_frame_rate) is what players show for constant-rate video; the average
+        // can be a little off when an edit list trims the first frames. Fall back to the average for
+        // variable-rate video, where the two disagree.
+        let average = stream.pointee.avg_frame_rate
+        let nominal = stream.pointee.r_frame_rate
+        var rate = average
+        if nominal.num > 0 && nominal.den > 0
+            && (average.num <= 0 || abs(av_q2d(nominal) / av_q2d(average) - 1) < 0.05)
+        {
+            rate = nominal
+        }
+        var duration: Double?
+        if stream.pointee.duration != loupe_av_nopts_value() && stream.pointee.duration > 0 {
+            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+        } else if input.pointer.pointee.duration != loupe_av_nopts_value() && input.pointer.pointee.duration > 0 {
+            duration = Double(input.pointer.pointee.duration) / Double(loupe_av_time_base())
+        }
+        return VideoInfo(
+            container: String(cString: format.name),
+            codec: String(cString: avcodec_get_name(parameters.codec_id)),
+            storedWidth: Int(parameters.width), storedHeight: Int(parameters.height),
+            rotation: [0, 90, 180, 270].min { abs($0 - clockwise) < abs($1 - clockwise) } ?? 0,
+            duration: duration,
+            frameRate: rate.den > 0 && rate.num > 0 ? av_q2d(rate) : nil,
+            frameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
+            creationTime: input.metadata("creation_time") ?? input.metadata("creation_time", stream: stream))
+    }
+}

@@ -1,0 +1,19 @@
+/// One frame sampled from a video: upright RGB8 pixels and when it is shown.
+public struct VideoFrame: Sendable, Hashable {
+    /// Presentation time in seconds from the start of the stream.
+    public var timestamp: Double
+    /// Width in pixels.
+    public var width: Int
+    /// Height in pixels.
+    public var height: Int
+    /// `width * height * 3` bytes, row-major `R, G, B`.
+    public var pixels: [UInt8]
+
+    public init(timestamp: Double, width: Int, height: Int, pixels: [UInt8]) {
+        precondition(pixels.count == width * height * 3, "expected \(width * height * 3) bytes, got \(pixels.count)")
+        self.timestamp = timestamp
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+}

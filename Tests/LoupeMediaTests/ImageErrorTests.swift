@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+@testable import LoupeMedia
+
+struct ImageErrorTests {
+    @Test(
+        "broken files give the right error code and name the file",
+        arguments: [
+            ("empty.jpg", MediaError.Code.emptyFile), ("random.bin", .notAnImage), ("text-named.png", .notAnImage),
+            ("truncated.png", .truncated), ("truncated.jpg", .truncated),
+        ])
+    func brokenFiles(name: String, code: MediaError.Code) throws {
+        let url = TestMedia.fixture(name)
+        let error = try #require(throws: MediaError.self) { try ImageDecoder().decode(contentsOf: url) }
+        #expect(error.code == code, "\(name): \(error)")
+        #expect(error.path == url.path)
+    }
+
+    @Test("a missing file is unreadable")
+    func missing() throws {
+        let error = try #require(throws: MediaError.self) {
+            try ImageDecoder().decode(contentsOf: URL(fileURLWithPath: "/nonexistent/x.jpg"))
+        }
+        #expect(error.code == .unreadable)
+    }
+
+    /// A PNG whose IHDR announces 100,000 x 100,000 pixels, followed by a little real data.
+    static func pngBomb() throws -> Data {
+        var png = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 8, height: 8), width: 8, height: 8, as: .png)
+        png.replaceSubrange(16..<24, with: [0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x86, 0xA0])
+        return png
+    }
+
+    /// A JPEG whose frame header announces 65,500 x 65,500 pixels.
+    static func jpegBomb() throws -> Data {
+        var jpeg = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 8, height: 8), width: 8, height: 8, as: .jpeg(quality: 80))
+        let sof = try #require(jpeg.indices.dropLast().first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0xFF, 0xDC, 0xFF, 0xDC])
+        return jpeg
+    }
+
+    @Test("a decompression bomb is refused from its header within milliseconds", arguments: [0, 1])
+    func bomb(kind: Int) throws {
+        let data = try kind == 0 ? Self.pngBomb() : Self.jpegBomb()
+        let start = ContinuousClock.now
+        let error = try #require(throws: MediaError.self) { try ImageDecoder().decode(data, path: "bomb") }
+        let elapsed = ContinuousClock.now - start
+        #expect(error.code == .tooManyPixels, "\(error)")
+        #expect(elapsed < .milliseconds(50), "took \(elapsed)")
+    }
+
+    @Test("the pixel limit is configurable")
+    func configurableLimit() throws {
+        let png = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 20, height: 10), width: 20, height: 10, as: .png)
+        var decoder = ImageDecoder()
+        decoder.configuration.maxPixels = 199
+        #expect(throws: MediaError.self) { try decoder.decode(png, path: nil) }
+        decoder.configuration.maxPixels = 200
+        #expect(try decoder.decode(png, path: nil).width == 20)
+    }
+
+    @Test("hostile bytes after a valid signature never crash", arguments: 0..<300)
+    func hostileBytes(seed: Int) throws {
+        // Valid headers of each format followed by garbage, and valid files with garbage inside.
+        var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        func next() -> UInt8 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+        let formats: [ImageEncoder.Format] = [.png, .jpeg(quality: 80), .bmp, .tiff, .gif, .webp(quality: 80)]
+        let format = formats[seed % formats.count]
+        var data = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 24, height: 16), width: 24, height: 16, as: format)
+        switch seed / formats.count % 3 {
+        case 0:  // a few bytes anywhere past the signature
+            for _ in 0..<(1 + seed % 7) {
+                data[8 + (Int(next()) * 256 + Int(next())) % max(data.count - 8, 1)] = next()
+            }
+        case 1:  // the header region, where sizes and offsets live
+            for _ in 0..<(1 + seed % 5) { data[min(data.count - 1, 8 + Int(next()) % 64)] = next() }
+        default:  // cut anywhere
+            data = data.prefix(1 + (Int(next()) * 256 + Int(next())) % data.count)
+        }
+        do {
+            let image = try ImageDecoder().decode(data, path: "fuzz")
+            #expect(image.pixels.count == image.width * image.height * 3)
+        } catch let error as MediaError {
+            #expect(error.path == "fuzz")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+@testable import LoupeMedia
+
+@Suite(.serialized)
+struct VideoDecoderTests {
+    static let directory = try! TestMedia.temporaryDirectory()
+    static let video = try! TestVideo.write(to: directory)
+
+    @Test("probe reports size, codec, frame rate and duration")
+    func probe() throws {
+        let info = try VideoDecoder().probe(contentsOf: Self.video)
+        #expect([info.width, info.height, info.rotation] as [Int] == [160, 96, 0])
+        #expect(["h264", "mpeg4"].contains(info.codec))
+        #expect(abs((info.frameRate ?? 0) - 30) < 0.01)
+        #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.1, "duration \(String(describing: info.duration))")
+    }
+
+    @Test("1 fps sampling returns a frame per second, each within one frame of its timestamp")
+    func sampling() throws {
+        let frames = try VideoDecoder().sampleFrames(contentsOf: Self.video)
+        #expect(frames.map { Int($0.timestamp.rounded()) } == [0, 1, 2, 3, 4, 5])
+        for frame in frames {
+            #expect(abs(frame.timestamp - frame.timestamp.rounded()) <= 1.0 / 30 + 1e-6)
+            // The picture shown is the one for that time (index read back from the grey bar).
+            let truth = Int((frame.timestamp * 30).rounded()) % 64
+            #expect(abs(TestVideo.index(in: frame) - truth) <= 1, "frame at \(frame.timestamp) shows index \(TestVideo.index(in: frame))")
+        }
+    }
+
+    @Test("sampling without skipping decodes the same frames")
+    func skippingIsInvisible() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.framesPerSecond = 2
+        let fast = try decoder.sampleFrames(contentsOf: Self.video)
+        decoder.configuration.skipsUnneededFrames = false
+        let full = try decoder.sampleFrames(contentsOf: Self.video)
+        #expect(fast.map(\.timestamp) == full.map(\.timestamp))
+        #expect(fast.map(\.pixels) == full.map(\.pixels))
+    }
+
+    @Test("with a keyframe tolerance, nearby keyframes stand in for targets and keep truthful timestamps")
+    func keyframeTolerance() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.keyframeTolerance = 0.5
+        let frames = try decoder.sampleFrames(contentsOf: Self.video)
+        #expect(frames.count == 6, "timestamps \(frames.map(\.timestamp))")
+        for (target, frame) in frames.enumerated() {
+            #expect(abs(frame.timestamp - Double(target)) <= 0.5 + 3.0 / 30, "target \(target) got \(frame.timestamp)")
+            let truth = Int((frame.timestamp * 30).rounded()) % 64
+            #expect(abs(TestVideo.index(in: frame) - truth) <= 1, "frame at \(frame.timestamp) shows \(TestVideo.index(in: frame))")
+        }
+        // Keyframes every 1.5 s: the targets at 0, 1.5-adjacent seconds are served by keyframes.
+        #expect(frames.filter { abs($0.timestamp * 30 - ($0.timestamp * 30 / 45).rounded() * 45) < 0.5 }.count >= 3)
+    }
+
+    @Test("frames are scaled in FFmpeg to the requested short side")
+    func scaled() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.shortSide = 48
+        let frames = try decoder.sampleFrames(contentsOf: Self.video)
+        #expect(frames.allSatisfy { $0.width == 80 && $0.height == 48 })
+    }
+
+    @Test("scene cuts are found within half a second")
+    func sceneCuts() throws {
+        let cuts = try VideoDecoder().sceneCuts(contentsOf: Self.video)
+        #expect(cuts.count == TestVideo.cuts.count, "cuts: \(cuts)")
+        for (found, truth) in zip(cuts, TestVideo.cuts) { #expect(abs(found - truth) <= 0.5, "cut \(found) vs \(truth)") }
+    }
+
+    @Test("a rotated phone video comes out upright", arguments: [90, 180, 270])
+    func rotation(_ degrees: Int) throws {
+        let url = try TestVideo.write(to: Self.directory, name: "rotated-\(degrees).mp4", rotation: degrees)
+        let info = try VideoDecoder().probe(contentsOf: url)
+        #expect(info.rotation == degrees)
+        let frame = try #require(try VideoDecoder().sampleFrames(contentsOf: url).first)
+        let stored = TestVideo.frame(0, width: 160, height: 96)
+        let orientation = [90: 6, 180: 3, 270: 8][degrees]!
+        let expected = Orientation.apply(orientation, pixels: stored, width: 160, height: 96)
+        #expect([frame.width, frame.height] as [Int] == [expected.width, expected.height])
+        #expect(TestMedia.difference(frame.pixels, expected.pixels).mean < 4)
+    }
+
+    @Test("files that are not videos give clear errors")
+    func errors() throws {
+        let text = Self.directory.appendingPathComponent("notes.mp4")
+        try Data("just some text, not a movie".utf8).write(to: text)
+        let error = try #require(throws: MediaError.self) { try VideoDecoder().probe(contentsOf: text) }
+        #expect(error.path == text.path)
+        let empty = Self.directory.appendingPathComponent("empty.mp4")
+        try Data().write(to: empty)
+        #expect(throws: MediaError.self) { try VideoDecoder().probe(contentsOf: empty) }
+        let emptyError = try #require(throws: MediaError.self) { try VideoDecoder().probe(contentsOf: empty) }
+        #expect(emptyError.code == .emptyFile)
+    }
+
+    @Test("a truncated Matroska video still yields the frames before the cut")
+    func truncated() throws {
+        // Matroska keeps no index that decoding needs, so the first half of the file plays.
+        let full = try TestVideo.write(to: Self.directory, name: "whole.mkv")
+        let data = try Data(contentsOf: full)
+        let url = Self.directory.appendingPathComponent("truncated.mkv")
+        try data.prefix(data.count / 2).write(to: url)
+        let frames = try VideoDecoder().sampleFrames(contentsOf: url)
+        #expect((2...5).contains(frames.count), "\(frames.count) frames from half a 6-second video")
+        #expect(frames.map { Int($0.timestamp.rounded()) } == Array(0..<frames.count))
+    }
+
+    @Test("damaged videos never crash and errors name the file", arguments: 0..<12)
+    func hostile(seed: Int) throws {
+        var data = try Data(contentsOf: Self.video)
+        var state = UInt64(seed + 1) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(data.count))
+        }
+        for _ in 0..<(seed + 1) * 20 { data[next()] = UInt8(truncatingIfNeeded: next()) }
+        let url = Self.directory.appendingPathComponent("damaged-\(seed).mp4")
+        try data.write(to: url)
+        do {
+            let frames = try VideoDecoder().sampleFrames(contentsOf: url)
+            #expect(frames.allSatisfy { $0.pixels.count == $0.width * $0.height * 3 })
+        } catch let error as MediaError {
+            #expect(error.path == url.path)
+        }
+    }
+}
