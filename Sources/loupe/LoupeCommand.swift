@@ -6,7 +6,10 @@ struct LoupeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loupe",
         abstract: "Multimodal semantic search for your images and videos, on your own machine.",
-        subcommands: [EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self])
+        subcommands: [
+            IndexCommand.self, SearchCommand.self, DedupCommand.self, ClusterCommand.self, OutliersCommand.self,
+            EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self,
+        ])
 }
 
 /// Turns library errors into one line on stderr and a non-zero exit, instead of a stack trace.

@@ -23,6 +23,7 @@ public final class CLIPEmbedder: Embedder, Sendable {
     }
 
     public var dimension: Int { model.dimension }
+    public var inputSize: Int? { model.configuration.vision.imageSize }
 
     public func embed(texts: [String]) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }

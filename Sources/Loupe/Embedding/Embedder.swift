@@ -11,4 +11,11 @@ public protocol Embedder: Sendable {
     func embed(texts: [String]) async throws -> [[Float]]
     /// L2-normalised embeddings of `images`, in order.
     func embed(images: [RGBImage]) async throws -> [[Float]]
+    /// The side of the square the model looks at, when it has one: decoders may work at a smaller size
+    /// as long as they stay at least this large.
+    var inputSize: Int? { get }
+}
+
+extension Embedder {
+    public var inputSize: Int? { nil }
 }

@@ -1,0 +1,445 @@
+import Crypto
+import Foundation
+import LoupeCLIP
+import LoupeMedia
+import LoupeStore
+
+extension MediaLibrary {
+    /// Indexes files, folders and http(s) URLs: new and changed files are embedded, unchanged ones skipped,
+    /// moved or copied ones recognised by SHA-256 and their vectors reused, and rows of files that vanished
+    /// from the given folders removed.
+    ///
+    /// Decoding the next batch overlaps embedding the current one, and each batch is stored in one
+    /// transaction, so a run that is cancelled or killed loses nothing it reported done and the next run
+    /// resumes where it stopped. Problems with single files are collected in the report, never thrown.
+    public func index(
+        _ inputs: [String], progress: @escaping @Sendable (IngestProgress) -> Void = { _ in }
+    ) async throws -> IngestReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var report = IngestReport()
+
+        var roots: [URL] = []
+        var fetched: [(ScannedFile, String)] = []
+        for input in inputs {
+            if let url = URL(string: input), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
+                do {
+                    fetched.append(try await download(url))
+                } catch {
+                    report.failures.append((input, "\(error)"))
+                }
+            } else {
+                roots.append(URL(fileURLWithPath: input).standardizedFileURL)
+            }
+        }
+        let scan = LibraryScanner().scan(roots)
+        report.failures += scan.problems
+        let sources = Dictionary(fetched.map { ($0.0.url.path, $0.1) }, uniquingKeysWith: { a, _ in a })
+        let files = scan.files + fetched.map(\.0)
+        report.scanned = files.count
+
+        // What the collection holds already: one row per image and per whole video.
+        let existing = try await indexedFiles()
+        var work: [ScannedFile] = []
+        for file in files {
+            if let known = existing[file.url.path] {
+                if known.size == file.size && abs(known.modified - file.modified) < 0.001 {
+                    report.unchanged += 1
+                    continue
+                }
+                report.updated += 1
+            } else {
+                report.added += 1
+            }
+            work.append(file)
+        }
+        let present = Set(files.map(\.url.path))
+        let vanished = existing.keys.filter { path in
+            !present.contains(path) && roots.contains { root in path == root.path || path.hasPrefix(root.path + "/") }
+        }
+
+        var tracker = ProgressTracker(total: work.count, started: started, clock: clock, report: progress)
+        let reusable = Dictionary(existing.values.map { ($0.sha256, $0.path) }, uniquingKeysWith: { a, _ in a })
+        do {
+            try await indexImages(work.filter { $0.kind == .image }, sources: sources, reusable: reusable,
+                                  report: &report, tracker: &tracker)
+            for video in work where video.kind == .video {
+                try Task.checkCancellation()
+                try await indexVideo(video, source: sources[video.url.path], reusable: reusable, report: &report,
+                                     tracker: &tracker)
+            }
+        } catch is CancellationError {
+            report.cancelled = true
+        }
+        if !report.cancelled {
+            for path in vanished.sorted() {
+                report.removed += try await deleteRows(path: path)
+            }
+        }
+        report.elapsed = clock.now - started
+        return report
+    }
+
+    // MARK: Images
+
+    private struct PreparedImage {
+        var file: ScannedFile
+        var sha256: String
+        var image: DecodedImage?
+        /// A file with the same bytes that is indexed already.
+        var twin: String?
+    }
+
+    private func indexImages(
+        _ files: [ScannedFile], sources: [String: String], reusable: [String: String], report: inout IngestReport,
+        tracker: inout ProgressTracker
+    ) async throws {
+        let batches = stride(from: 0, to: files.count, by: configuration.batchSize).map {
+            Array(files[$0..<min($0 + configuration.batchSize, files.count)])
+        }
+        guard !batches.isEmpty else { return }
+        var decoder = decoder()
+        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = 2 * side }
+        let imageDecoder = decoder
+        func prepare(_ batch: [ScannedFile]) -> Task<[Result<PreparedImage, Error>], Never> {
+            Task.detached(priority: .userInitiated) {
+                await withTaskGroup(of: (Int, Result<PreparedImage, Error>).self) { group in
+                    for (index, file) in batch.enumerated() {
+                        group.addTask {
+                            (index, Result {
+                                let data = try Data(contentsOf: file.url, options: .mappedIfSafe)
+                                let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+                                if let twin = reusable[sha] { return PreparedImage(file: file, sha256: sha, image: nil, twin: twin) }
+                                return PreparedImage(file: file, sha256: sha, image: try imageDecoder.decode(data, path: file.url.path),
+                                                     twin: nil)
+                            })
+                        }
+                    }
+                    var results = [Result<PreparedImage, Error>?](repeating: nil, count: batch.count)
+                    for await (index, result) in group { results[index] = result }
+                    return results.map { $0! }
+                }
+            }
+        }
+
+        var next: Task<[Result<PreparedImage, Error>], Never>? = prepare(batches[0])
+        for index in batches.indices {
+            let prepared = await next!.value
+            next = index + 1 < batches.count ? prepare(batches[index + 1]) : nil
+            if Task.isCancelled {
+                next?.cancel()
+                throw CancellationError()
+            }
+            var ready: [PreparedImage] = []
+            for (file, outcome) in zip(batches[index], prepared) {
+                switch outcome {
+                case .success(let image): ready.append(image)
+                case .failure(let error): report.failures.append((file.url.path, "\(error)"))
+                }
+            }
+            let fresh = ready.filter { $0.image != nil }
+            var rows: [Row] = []
+            if !fresh.isEmpty {
+                let pictures = try fresh.map { try RGBImage($0.image!) }
+                let vectors = try await embedder.embed(images: pictures)
+                report.embedded += vectors.count
+                for (item, vector) in zip(fresh, vectors) {
+                    rows.append(imageRow(item.file, sha256: item.sha256, image: item.image!, vector: vector,
+                                         source: sources[item.file.url.path]))
+                }
+            }
+            for item in ready where item.twin != nil {
+                rows += try await copiedRows(from: item.twin!, to: item.file, sha256: item.sha256, source: sources[item.file.url.path])
+                report.reused += 1
+            }
+            // Changed files: the old rows go in the same step as the new ones arrive.
+            for item in ready { _ = try await deleteRows(path: item.file.url.path) }
+            if !rows.isEmpty { try await store.insert(configuration.collection, rows) }
+            tracker.advance(by: batches[index].count, embedded: report.embedded, failed: report.failures.count,
+                            current: batches[index].last?.url.path)
+        }
+    }
+
+    private func imageRow(_ file: ScannedFile, sha256: String, image: DecodedImage, vector: [Float], source: String?) -> Row {
+        var row = baseRow(file, sha256: sha256, source: source)
+        row[MediaSchema.kind] = .string(MediaKind.image.rawValue)
+        row[MediaSchema.scope] = .string(MediaScope.image.rawValue)
+        let metadata = image.metadata
+        row[MediaSchema.width] = .int(Int64(metadata.width))
+        row[MediaSchema.height] = .int(Int64(metadata.height))
+        row[MediaSchema.vector] = .vector(vector)
+        row["format"] = .string(metadata.format.description)
+        if let date = metadata.dateTaken { row["date_taken"] = .string(date) }
+        if let make = metadata.cameraMake { row["camera_make"] = .string(make) }
+        if let model = metadata.cameraModel { row["camera_model"] = .string(model) }
+        if let location = metadata.location {
+            row["latitude"] = .double(location.latitude)
+            row["longitude"] = .double(location.longitude)
+        }
+        return row
+    }
+
+    private func baseRow(_ file: ScannedFile, sha256: String, source: String?) -> Row {
+        var row: Row = [
+            MediaSchema.path: .string(file.url.path),
+            MediaSchema.name: .string(file.url.lastPathComponent),
+            MediaSchema.modified: .double(file.modified),
+            MediaSchema.size: .int(file.size),
+            MediaSchema.sha256: .string(sha256),
+        ]
+        if let source { row[MediaSchema.source] = .string(source) }
+        return row
+    }
+
+    /// Rows of an indexed file with the same bytes, re-addressed to `file` (a move or a copy): no embedding.
+    private func copiedRows(from twin: String, to file: ScannedFile, sha256: String, source: String?) async throws -> [Row] {
+        let rows = try await store.query(configuration.collection, filter: "path == {p}",
+                                         outputFields: MediaSchema.outputFields + [MediaSchema.vector],
+                                         parameters: ["p": .string(twin)])
+        return rows.map { row in
+            var copy = row
+            copy[MediaSchema.id] = nil
+            for (key, value) in baseRow(file, sha256: sha256, source: source) { copy[key] = value }
+            return copy
+        }
+    }
+
+    // MARK: Videos
+
+    private func indexVideo(
+        _ file: ScannedFile, source: String?, reusable: [String: String], report: inout IngestReport,
+        tracker: inout ProgressTracker
+    ) async throws {
+        defer { tracker.advance(by: 1, embedded: report.embedded, failed: report.failures.count, current: file.url.path) }
+        do {
+            let sha = try hashFile(file.url)
+            var rows: [Row]
+            if let twin = reusable[sha] {
+                rows = try await copiedRows(from: twin, to: file, sha256: sha, source: source)
+                report.reused += 1
+            } else {
+                rows = try await videoRows(file, sha256: sha, source: source, report: &report)
+            }
+            _ = try await deleteRows(path: file.url.path)
+            try await store.insert(configuration.collection, rows)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            report.failures.append((file.url.path, "\(error)"))
+        }
+    }
+
+    private func videoRows(_ file: ScannedFile, sha256: String, source: String?, report: inout IngestReport) async throws -> [Row] {
+        var decoder = VideoDecoder()
+        decoder.configuration.framesPerSecond = configuration.framesPerSecond
+        decoder.configuration.maxPixels = configuration.maxPixels
+        if let side = embedder.inputSize { decoder.configuration.shortSide = side }
+        let info = try decoder.probe(contentsOf: file.url)
+
+        // Frames are decoded on their own thread, at most a few batches ahead, and embedded as they arrive:
+        // only vectors are kept, so a long video needs no more memory than a short one.
+        var frames: [FrameEmbedding] = []
+        let batches = FrameBatches.decode(file.url, decoder: decoder, batchSize: configuration.batchSize, ahead: 3)
+        do {
+            for try await batch in batches.stream {
+                let vectors = try await embedder.embed(images: batch.map(\.1))
+                frames += zip(batch, vectors).map { FrameEmbedding(time: $0.0.0, vector: $0.1) }
+                report.embedded += vectors.count
+                batches.consumed()
+            }
+        } catch {
+            batches.stop()
+            throw error
+        }
+        guard !frames.isEmpty else {
+            throw LoupeError(.invalidArgument, "no frame could be decoded", input: file.url.path)
+        }
+        let duration = info.duration ?? (frames.last!.time + 1 / configuration.framesPerSecond)
+        let strategy: SegmentationStrategy
+        switch configuration.segmentation {
+        case .fixed(let seconds):
+            strategy = .fixed(seconds: seconds)
+        case .scenes(let maxSeconds):
+            let cuts = try VideoDecoder().sceneCuts(contentsOf: file.url)
+            strategy = .scenes(cuts: Self.splitLongScenes(cuts: cuts, duration: duration, maxSeconds: maxSeconds))
+        }
+        let (segments, whole) = try VideoSegmenter(strategy: strategy).segments(frames: frames, duration: duration)
+        report.moments += segments.count
+
+        var base = baseRow(file, sha256: sha256, source: source)
+        base[MediaSchema.kind] = .string(MediaKind.video.rawValue)
+        base[MediaSchema.width] = .int(Int64(info.width))
+        base[MediaSchema.height] = .int(Int64(info.height))
+        base[MediaSchema.duration] = .double(duration)
+        base["codec"] = .string(info.codec)
+        base["container"] = .string(info.container)
+        if let rate = info.frameRate { base["frame_rate"] = .double(rate) }
+        if let created = info.creationTime { base["creation_time"] = .string(created) }
+        var rows = segments.map { segment -> Row in
+            var row = base
+            row[MediaSchema.scope] = .string(MediaScope.clip.rawValue)
+            row[MediaSchema.start] = .double(segment.start)
+            row[MediaSchema.end] = .double(segment.end)
+            row[MediaSchema.thumbnail] = .double(segment.thumbnailTime)
+            row[MediaSchema.vector] = .vector(segment.vector)
+            return row
+        }
+        var videoRow = base
+        videoRow[MediaSchema.scope] = .string(MediaScope.video.rawValue)
+        videoRow[MediaSchema.start] = .double(0)
+        videoRow[MediaSchema.end] = .double(duration)
+        videoRow[MediaSchema.thumbnail] = .double(segments.first?.thumbnailTime ?? 0)
+        videoRow[MediaSchema.vector] = .vector(whole)
+        rows.append(videoRow)
+        return rows
+    }
+
+    /// Scene cuts plus extra cuts so no moment is longer than `maxSeconds`.
+    static func splitLongScenes(cuts: [Double], duration: Double, maxSeconds: Double) -> [Double] {
+        let edges = [0] + cuts.filter { $0 > 0 && $0 < duration }.sorted() + [duration]
+        var result: [Double] = []
+        for (start, end) in zip(edges, edges.dropFirst()) {
+            if start > 0 { result.append(start) }
+            let pieces = Int(((end - start) / maxSeconds).rounded(.up))
+            if pieces > 1 {
+                for k in 1..<pieces { result.append(start + (end - start) * Double(k) / Double(pieces)) }
+            }
+        }
+        return result
+    }
+
+    // MARK: Bookkeeping
+
+    struct IndexedFile {
+        var path: String
+        var size: Int64
+        var modified: Double
+        var sha256: String
+    }
+
+    /// One entry per indexed file (image rows and whole-video rows).
+    func indexedFiles() async throws -> [String: IndexedFile] {
+        let rows = try await store.query(configuration.collection, filter: "scope in [\"image\", \"video\"]",
+                                         outputFields: [MediaSchema.path, MediaSchema.size, MediaSchema.modified, MediaSchema.sha256])
+        var files: [String: IndexedFile] = [:]
+        for row in rows {
+            guard let path = row[MediaSchema.path]?.stringValue else { continue }
+            files[path] = IndexedFile(path: path, size: row[MediaSchema.size]?.intValue ?? -1,
+                                      modified: row[MediaSchema.modified]?.doubleValue ?? -1,
+                                      sha256: row[MediaSchema.sha256]?.stringValue ?? "")
+        }
+        return files
+    }
+
+    /// Deletes every row of the file at `path`; returns 1 when there were any, else 0.
+    func deleteRows(path: String) async throws -> Int {
+        let result = try await store.delete(configuration.collection, filter: "path == {p}", parameters: ["p": .string(path)])
+        return result.count > 0 ? 1 : 0
+    }
+
+    private func hashFile(_ url: URL) throws -> String {
+        var hasher = SHA256()
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Fetches a URL into the library's downloads folder (named by the URL's hash, so a second run reuses it).
+    private func download(_ url: URL) async throws -> (ScannedFile, String) {
+        let folder = URL(fileURLWithPath: store.path).appendingPathComponent("downloads")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let key = SHA256.hash(data: Data(url.absoluteString.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        let ext = url.pathExtension.isEmpty ? "bin" : String(url.pathExtension.prefix(8))
+        let destination = folder.appendingPathComponent("\(key).\(ext)")
+        if !FileManager.default.fileExists(atPath: destination.path) {
+            let data = try await RemoteFetcher(limits: configuration.remote).fetch(url)
+            guard let kind = LibraryScanner.sniff(data.prefix(32)) else {
+                throw LoupeError(.invalidArgument, "not an image or video", input: url.absoluteString)
+            }
+            _ = kind
+            try data.write(to: destination, options: .atomic)
+        }
+        let values = try destination.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey])
+        guard let kind = LibraryScanner.sniff(destination) else {
+            throw LoupeError(.invalidArgument, "not an image or video", input: url.absoluteString)
+        }
+        return (ScannedFile(url: destination, size: Int64(values.fileSize ?? 0),
+                            modified: values.contentModificationDate?.timeIntervalSince1970 ?? 0, kind: kind),
+                url.absoluteString)
+    }
+}
+
+/// Counts work done and reports it, at most ten times a second (and always at the end).
+struct ProgressTracker {
+    let total: Int
+    let started: ContinuousClock.Instant
+    let clock: ContinuousClock
+    let report: @Sendable (IngestProgress) -> Void
+    var done = 0
+
+    init(total: Int, started: ContinuousClock.Instant, clock: ContinuousClock, report: @escaping @Sendable (IngestProgress) -> Void) {
+        self.total = total
+        self.started = started
+        self.clock = clock
+        self.report = report
+    }
+
+    mutating func advance(by count: Int, embedded: Int, failed: Int, current: String?) {
+        done += count
+        report(IngestProgress(filesDone: done, filesTotal: total, embedded: embedded, failed: failed,
+                              elapsed: clock.now - started, current: current))
+    }
+}
+
+/// Video frames decoded on a dedicated thread into batches, with back-pressure: the decoder waits while
+/// `ahead` batches are queued and not yet embedded.
+final class FrameBatches: @unchecked Sendable {
+    let stream: AsyncThrowingStream<[(Double, RGBImage)], Error>
+    private let permits: DispatchSemaphore
+    private let lock = NSLock()
+    private var stopped = false
+
+    private init(stream: AsyncThrowingStream<[(Double, RGBImage)], Error>, ahead: Int) {
+        self.stream = stream
+        permits = DispatchSemaphore(value: ahead)
+    }
+
+    static func decode(_ url: URL, decoder: VideoDecoder, batchSize: Int, ahead: Int) -> FrameBatches {
+        let (stream, continuation) = AsyncThrowingStream<[(Double, RGBImage)], Error>.makeStream()
+        let batches = FrameBatches(stream: stream, ahead: ahead)
+        let thread = Thread {
+            var batch: [(Double, RGBImage)] = []
+            do {
+                try decoder.sample(contentsOf: url) { frame in
+                    batch.append((frame.timestamp, try RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)))
+                    if batch.count == batchSize {
+                        batches.permits.wait()
+                        continuation.yield(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                    return !batches.isStopped
+                }
+                if !batch.isEmpty { continuation.yield(batch) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        thread.name = "loupe.video-decode"
+        thread.start()
+        continuation.onTermination = { _ in batches.stop() }
+        return batches
+    }
+
+    /// One queued batch has been embedded: the decoder may go on.
+    func consumed() { permits.signal() }
+
+    /// Ends decoding early (an error or cancellation downstream).
+    func stop() {
+        lock.withLock { stopped = true }
+        permits.signal()
+    }
+
+    private var isStopped: Bool { lock.withLock { stopped } }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Something to search with. Several inputs with weights combine by query arithmetic.
+public enum SearchInput: Sendable, Hashable {
+    case text(String)
+    /// A picture on disk (any format LoupeMedia decodes).
+    case imageFile(URL)
+    /// A picture on the web, fetched with size and time limits.
+    case imageURL(URL)
+    /// An encoded picture (JPEG, PNG, ...) in memory, e.g. an upload.
+    case imageData(Data)
+    /// A stretch of a video on disk: the mean of its frames, like an indexed moment.
+    case videoClip(URL, start: Double, end: Double)
+    /// An already indexed item ("more like this").
+    case item(Int64)
+    /// A raw embedding of the library's model.
+    case vector([Float])
+}
+
+/// A search: weighted inputs, how many results, and which items qualify.
+///
+/// ```swift
+/// var request = SearchRequest(.text("a red silk robe with gold trim"))
+/// request.terms.append((-0.5, .text("a person")))   // move away from people
+/// request.kind = .image
+/// let results = try await library.search(request)
+/// ```
+public struct SearchRequest: Sendable {
+    /// Inputs with weights; negative weights move results away from an input.
+    public var terms: [(weight: Float, input: SearchInput)]
+    public var limit = 10
+    /// A Milvus filter expression over the media fields (`width > 1000`, `name like "IMG%"`, ...).
+    public var filter = ""
+    /// Only images or only videos.
+    public var kind: MediaKind?
+    /// Drop results scoring below this cosine similarity.
+    public var minScore: Float?
+    /// Also consider whole-video rows, not only images and moments.
+    public var includeWholeVideos = false
+    /// HNSW search breadth; larger is slower and more exact.
+    public var ef: Int?
+
+    public init(_ input: SearchInput, limit: Int = 10) {
+        terms = [(1, input)]
+        self.limit = limit
+    }
+
+    public init(terms: [(weight: Float, input: SearchInput)], limit: Int = 10) {
+        self.terms = terms
+        self.limit = limit
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Loupe
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search the library by text, by example image, or both, with query arithmetic.",
+        discussion: """
+            Terms take an optional weight: --add 2:sunset --subtract 0.5:people. A term that is an existing \
+            file or an http(s) URL is an image (or, with @START-END seconds after a video path, a video clip); \
+            anything else is text. Video results are moments, grouped by video, best moment first.
+            """)
+
+    @Argument(help: "The text to search for.")
+    var text: String?
+
+    @Option(name: [.customShort("k"), .long], help: "How many results.")
+    var limit = 10
+
+    @Option(name: .long, help: "An example image (file or URL).")
+    var image: String?
+
+    @Option(name: .long, help: "A term to move toward (WEIGHT:TERM).")
+    var add: [String] = []
+
+    @Option(name: .long, help: "A term to move away from (WEIGHT:TERM).")
+    var subtract: [String] = []
+
+    @Option(name: .long, help: "A filter expression in Milvus syntax, e.g. 'width >= 1000'.")
+    var filter = ""
+
+    @Option(name: .long, help: "Only 'image' or 'video' results.")
+    var type: String?
+
+    @Option(name: .long, help: "Drop results below this score.")
+    var minScore: Float?
+
+    @Flag(name: .long, help: "Print JSON (see README for the shape).")
+    var json = false
+
+    @Option(name: .long, help: "Write a contact sheet PNG of the results.")
+    var grid: String?
+
+    @OptionGroup var library: LibraryOptions
+
+    func validate() throws {
+        if text == nil && image == nil && add.isEmpty { throw ValidationError("give a text, --image or --add") }
+        if let type, MediaKind(rawValue: type) == nil { throw ValidationError("--type is 'image' or 'video'") }
+        if limit < 1 { throw ValidationError("-k must be at least 1") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            var terms: [(weight: Float, input: SearchInput)] = []
+            if let text { terms.append((1, .text(text))) }
+            if let image { terms.append((1, try SearchCommand.input(image, forceImage: true))) }
+            for term in add {
+                let parsed = try WeightedTerm(parsing: term)
+                terms.append((parsed.weight, try SearchCommand.input(parsed.term)))
+            }
+            for term in subtract {
+                let parsed = try WeightedTerm(parsing: term)
+                terms.append((-parsed.weight, try SearchCommand.input(parsed.term)))
+            }
+            var request = SearchRequest(terms: terms, limit: limit)
+            request.filter = filter
+            request.kind = type.flatMap(MediaKind.init(rawValue:))
+            request.minScore = minScore
+            let opened = try await library.open()
+            let results = try await opened.search(request)
+            if json {
+                print(SearchJSON.render(results))
+            } else if results.isEmpty {
+                print("no results")
+            } else {
+                for (rank, result) in results.enumerated() {
+                    print(SearchCommand.describe(result, rank: rank + 1))
+                }
+            }
+            if let grid {
+                try Data(try opened.contactSheet(results)).write(to: URL(fileURLWithPath: grid))
+                FileHandle.standardError.write(Data("wrote \(grid)\n".utf8))
+            }
+        }
+    }
+
+    static func describe(_ result: SearchResult, rank: Int) -> String {
+        let item = result.item
+        var line = String(format: "%2d  %.4f  ", rank, result.score) + item.path
+        if item.kind == .video, let start = item.start, let end = item.end {
+            line += String(format: "  [%@ - %@]", clock(start), clock(end))
+        }
+        return line
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded(.down))
+        return String(format: "%d:%02d.%d", total / 60, total % 60, Int((seconds - Double(total)) * 10))
+    }
+
+    /// A term as a search input: a video clip `path@start-end`, an existing file, a URL, or text.
+    static func input(_ term: String, forceImage: Bool = false) throws -> SearchInput {
+        if let at = term.lastIndex(of: "@") {
+            let path = String(term[..<at])
+            let range = term[term.index(after: at)...].split(separator: "-")
+            if FileManager.default.fileExists(atPath: path), range.count == 2, let start = Double(range[0]), let end = Double(range[1]) {
+                return .videoClip(URL(fileURLWithPath: path), start: start, end: end)
+            }
+        }
+        if FileManager.default.fileExists(atPath: term) { return .imageFile(URL(fileURLWithPath: term)) }
+        if let url = URL(string: term), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
+            return .imageURL(url)
+        }
+        if forceImage { throw ValidationError("--image \(term): no such file, and not an http(s) URL") }
+        return .text(term)
+    }
+}
+
+/// The stable JSON of `loupe search --json`:
+/// `{"results": [{"rank", "score", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
+/// "width", "height", "duration_s", "metadata": {...}}]}` with nulls where a value does not apply.
+enum SearchJSON {
+    static func render(_ results: [SearchResult]) -> String {
+        let entries = results.enumerated().map { rank, result -> String in
+            let item = result.item
+            func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
+            func integer(_ value: Int?) -> String { value.map { "\($0)" } ?? "null" }
+            let metadata = item.metadata.keys.sorted().map { "\(EmbeddingJSON.quote($0)): \(EmbeddingJSON.quote(item.metadata[$0]!))" }
+            return "{\"rank\": \(rank + 1), \"score\": \(result.score), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
+                + "\"name\": \(EmbeddingJSON.quote(item.name)), \"kind\": \"\(item.kind.rawValue)\", \"scope\": \"\(item.scope.rawValue)\", "
+                + "\"start_s\": \(number(item.start)), \"end_s\": \(number(item.end)), \"thumb_s\": \(number(item.thumbnailTime)), "
+                + "\"width\": \(integer(item.width)), \"height\": \(integer(item.height)), \"duration_s\": \(number(item.duration)), "
+                + "\"metadata\": {\(metadata.joined(separator: ", "))}}"
+        }
+        return "{\"results\": [\(entries.joined(separator: ", "))]}"
+    }
+}
