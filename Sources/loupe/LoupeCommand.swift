@@ -9,6 +9,7 @@ struct LoupeCommand: AsyncParsableCommand {
         subcommands: [
             IndexCommand.self, SearchCommand.self, DedupCommand.self, ClusterCommand.self, OutliersCommand.self,
             EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self,
+            DemoLibraryCommand.self,
         ])
 }
 

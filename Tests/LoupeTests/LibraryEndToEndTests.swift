@@ -1,0 +1,194 @@
+import Foundation
+import LoupeMedia
+import Testing
+@testable import Loupe
+
+/// A shapes library indexed once with the trained shapes model and shared by the tests below.
+actor ShapesLibrary {
+    static let shared = ShapesLibrary()
+    static let modelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/models/shapes-clip")
+
+    private var opened: (MediaLibrary, [DemoLibrary.Picture], URL, IngestReport)?
+
+    func get() async throws -> (library: MediaLibrary, pictures: [DemoLibrary.Picture], folder: URL, report: IngestReport) {
+        if let opened { return opened }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-e2e-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: 3)
+        let embedder = try CLIPEmbedder(directory: Self.modelDirectory)
+        let library = try await MediaLibrary.open(at: root.appendingPathComponent("data"), embedder: embedder)
+        let report = try await library.index([folder.path])
+        opened = (library, pictures, folder, report)
+        return opened!
+    }
+}
+
+@Suite("End to end with the shapes model", .serialized)
+struct LibraryEndToEndTests {
+    @Test("indexing finds every picture and the video, with moments")
+    func indexesEverything() async throws {
+        let (library, pictures, _, report) = try await ShapesLibrary.shared.get()
+        #expect(report.failures.isEmpty, "\(report.failures)")
+        #expect(report.added == pictures.count + 1)
+        #expect(report.moments == 2)
+        let counts = try await library.counts()
+        #expect(counts.images == pictures.count && counts.videos == 1 && counts.moments == 2)
+    }
+
+    @Test("text queries for each colour and shape put matching pictures on top (precision@5 >= 0.8)")
+    func textPrecision() async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+        let truth = Dictionary(uniqueKeysWithValues: pictures.map { ($0.url.path, ($0.colour, $0.shape)) })
+        var precisions: [Double] = []
+        for colour in ShapeColour.allCases {
+            for shape in ShapeKind.allCases {
+                var request = SearchRequest(.text("a \(colour.rawValue) \(shape.rawValue)"), limit: 5)
+                request.kind = .image
+                let results = try await library.search(request)
+                let hits = results.filter { truth[$0.item.path].map { $0 == (colour, shape) } ?? false }.count
+                // Only three pictures per class exist, so precision counts against min(5, 3).
+                precisions.append(Double(hits) / 3)
+            }
+        }
+        let mean = precisions.reduce(0, +) / Double(precisions.count)
+        #expect(mean >= 0.8, "mean precision \(mean): \(precisions)")
+    }
+
+    @Test("searching by an example picture finds the same shape and colour")
+    func imageToImage() async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+        var agree = 0
+        for picture in pictures where picture.url.lastPathComponent.hasSuffix("-0.png") || picture.url.lastPathComponent.hasSuffix("-0.jpg") {
+            var request = SearchRequest(.imageFile(picture.url), limit: 2)
+            request.kind = .image
+            let results = try await library.search(request)
+            let other = results.first { $0.item.path != picture.url.path }
+            let match = pictures.first { $0.url.path == other?.item.path }
+            if match?.shape == picture.shape && match?.colour == picture.colour { agree += 1 }
+        }
+        #expect(agree >= 10, "only \(agree) example searches returned the same class")
+    }
+
+    @Test("'a blue square' finds the 4-8 s moment of the video")
+    func videoMoment() async throws {
+        let (library, _, _, _) = try await ShapesLibrary.shared.get()
+        var request = SearchRequest(.text("a blue square"), limit: 1)
+        request.kind = .video
+        let moment = try #require(try await library.search(request).first)
+        #expect(moment.item.scope == .clip)
+        let start = try #require(moment.item.start), end = try #require(moment.item.end)
+        #expect(start < 8 && end > 4, "moment \(start)-\(end) s does not overlap 4-8 s")
+    }
+
+    @Test("query arithmetic: 'a red circle' - red + blue moves to blue circles")
+    func arithmetic() async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+        var request = SearchRequest(terms: [(1, .text("a red circle")), (-1, .text("red")), (1, .text("blue"))], limit: 3)
+        request.kind = .image
+        let results = try await library.search(request)
+        let classes = results.compactMap { result in pictures.first { $0.url.path == result.item.path } }
+        #expect(classes.filter { $0.colour == .blue && $0.shape == .circle }.count >= 2, "\(classes.map { "\($0.colour) \($0.shape)" })")
+    }
+
+    @Test("re-indexing an unchanged folder embeds nothing")
+    func reindexUnchanged() async throws {
+        let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()
+        let report = try await library.index([folder.path])
+        #expect(report.embedded == 0 && report.unchanged == pictures.count + 1 && report.added == 0)
+    }
+}
+
+@Suite("Ingest bookkeeping with the shapes model", .serialized)
+struct IngestBookkeepingTests {
+    func openLibrary(_ root: URL) async throws -> MediaLibrary {
+        try await MediaLibrary.open(at: root.appendingPathComponent("data"),
+                                    embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory))
+    }
+
+    @Test("resized and re-encoded copies are found as near-duplicates of their original")
+    func dedup() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-dedup-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("media")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let painter = ShapePainter(width: 200, height: 160)
+        let original = painter.paint(.circle, .orange, x: 0.45, y: 0.55, scale: 0.6, background: (30, 30, 35))
+        try ImageEncoder.encode(pixels: original, width: 200, height: 160, as: .png).write(to: folder.appendingPathComponent("a.png"))
+        let half = try ImageResizer.resize(pixels: original, width: 200, height: 160, toWidth: 100, height: 80)
+        try ImageEncoder.encode(pixels: half, width: 100, height: 80, as: .png).write(to: folder.appendingPathComponent("a-small.png"))
+        try ImageEncoder.encode(pixels: original, width: 200, height: 160, as: .jpeg(quality: 60))
+            .write(to: folder.appendingPathComponent("a-q60.jpg"))
+        let other = ShapePainter(width: 160, height: 160).paint(.triangle, .green, background: (235, 235, 230))
+        try ImageEncoder.encode(pixels: other, width: 160, height: 160, as: .png).write(to: folder.appendingPathComponent("b.png"))
+        let library = try await openLibrary(root)
+        _ = try await library.index([folder.path])
+        let groups = try await library.duplicates(threshold: 0.95)
+        let group = try #require(groups.first { $0.contains { $0.name == "a.png" } })
+        #expect(Set(group.map(\.name)).isSuperset(of: ["a.png", "a-small.png", "a-q60.jpg"]))
+        #expect(!group.contains { $0.name == "b.png" })
+    }
+
+    @Test("moved and copied files reuse their vectors; deleted files leave the index")
+    func movesAndDeletes() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-moves-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: 1, video: false)
+        let library = try await openLibrary(root)
+        let first = try await library.index([folder.path])
+        #expect(first.embedded == pictures.count)
+        let fm = FileManager.default
+        try fm.moveItem(at: pictures[0].url, to: folder.appendingPathComponent("moved-\(pictures[0].url.lastPathComponent)"))
+        try fm.copyItem(at: pictures[1].url, to: folder.appendingPathComponent("copy-\(pictures[1].url.lastPathComponent)"))
+        try fm.removeItem(at: pictures[2].url)
+        let second = try await library.index([folder.path])
+        #expect(second.embedded == 0, "moves and copies must not be embedded again")
+        #expect(second.reused == 2 && second.removed == 2)
+        let items = try await library.items()
+        #expect(items.count == pictures.count)
+        #expect(Set(items.map(\.path)).count == items.count)
+        #expect(!items.contains { $0.path == pictures[2].url.path || $0.path == pictures[0].url.path })
+    }
+
+    @Test("an ingest killed with SIGKILL resumes without duplicates")
+    func killedIngestResumes() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-kill-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: 4, video: false)
+        let process = Process()
+        process.executableURL = try loupeExecutable()
+        process.arguments = ["index", folder.path, "--data", root.appendingPathComponent("data").path,
+                             "--model", ShapesLibrary.modelDirectory.path, "--batch", "4"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first progress line (a batch is stored), then kill mid-run.
+        var seen = Data()
+        let deadline = Date().addingTimeInterval(60)
+        while !String(decoding: seen, as: UTF8.self).contains("index:"), Date() < deadline {
+            seen.append(errors.fileHandleForReading.availableData)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let library = try await openLibrary(root)
+        let before = try await library.items().count
+        let report = try await library.index([folder.path])
+        let items = try await library.items()
+        #expect(items.count == pictures.count)
+        #expect(Set(items.map(\.path)).count == pictures.count, "a path was indexed twice")
+        #expect(report.unchanged == before, "files stored before the kill must not be embedded again")
+        #expect(report.embedded == pictures.count - before)
+    }
+}
+
+/// The `loupe` binary built next to the test bundle.
+func loupeExecutable() throws -> URL {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("loupe")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    throw LoupeError(.notFound, "the loupe binary was not built next to the tests (run swift build --build-tests)")
+}
