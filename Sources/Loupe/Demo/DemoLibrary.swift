@@ -51,7 +51,8 @@ public enum DemoLibrary {
     }
 
     /// A 12-second 10 fps video: yellow triangle, then blue square from 4 s to 8 s, then red circle; the
-    /// shape drifts a little so frames differ.
+    /// shape drifts a little so frames differ, and each scene has its own background, so the cuts are real
+    /// scene changes for a content detector.
     public static func writeSceneVideo(to url: URL, width: Int = 160, height: Int = 120) throws {
         let framesPerSecond = 10
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: framesPerSecond)
@@ -60,7 +61,12 @@ public enum DemoLibrary {
             let time = Double(frame) / Double(framesPerSecond)
             let scene = videoScenes.first { time >= $0.0 && time < $0.1 } ?? videoScenes.last!
             let drift = 0.05 * sin(time)
-            try writer.append(pixels: painter.paint(scene.2, scene.3, x: 0.5 + drift, y: 0.5, scale: 0.6))
+            let background: (UInt8, UInt8, UInt8) = switch scene.2 {
+            case .triangle: (30, 30, 40)
+            case .square: (235, 235, 225)
+            case .circle: (60, 110, 70)
+            }
+            try writer.append(pixels: painter.paint(scene.2, scene.3, x: 0.5 + drift, y: 0.5, scale: 0.6, background: background))
         }
         try writer.finish()
     }
