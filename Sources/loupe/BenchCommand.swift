@@ -6,7 +6,7 @@ import LoupeTensor
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Loupe's speed.",
-        subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self])
+        subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self, IngestBench.self])
 }
 
 struct CLIPBench: AsyncParsableCommand {
