@@ -61,6 +61,13 @@ with open(os.path.join(OUT, "rgb16.png"), "wb") as f:
     f.write(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 16, 2, 0, 0, 0))
             + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
 record("rgb16.png")
+# JPEGs in the three common chroma layouts, to check colour conversion and upsampling against libjpeg.
+photo = Image.new("RGB", (W * 3 + 1, H * 3 + 1))
+photo.putdata([((x * 13 + y * 3) % 256, (y * 17 + 40) % 256, (x * y * 5 + 90) % 256)
+               for y in range(H * 3 + 1) for x in range(W * 3 + 1)])
+for name, subsampling in [("ycc420.jpg", 2), ("ycc422.jpg", 1), ("ycc444.jpg", 0)]:
+    save(name, photo, quality=92, subsampling=subsampling)
+    record(name)
 # Palette with transparency and grey + alpha: alpha is dropped, not blended.
 save("palette.png", pattern("P", lambda x, y: (x + y) % 7), transparency=3)
 record("palette.png")

@@ -5,7 +5,7 @@ import LoupeTensor
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure Loupe's speed.", subcommands: [CLIPBench.self])
+        commandName: "bench", abstract: "Measure Loupe's speed.", subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self])
 }
 
 struct CLIPBench: AsyncParsableCommand {

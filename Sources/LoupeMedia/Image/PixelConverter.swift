@@ -3,8 +3,9 @@ import CFFmpeg
 /// Turns a decoded frame into packed RGB8 the way Pillow's `convert("RGB")` treats the same source:
 /// alpha is dropped (not blended), palettes are looked up, 8-bit grey is repeated into R, G and B,
 /// 16-bit colour keeps the high byte (Pillow's `RGB;16B` unpacking), and 16-bit grey is clipped to
-/// 255 (Pillow's `I;16` to `RGB` conversion). Other formats (YUV from JPEG and WebP) go through
-/// swscale with accurate rounding.
+/// 255 (Pillow's `I;16` to `RGB` conversion), JPEG's YCbCr is converted as libjpeg does
+/// (`JPEGColorConverter`). Other formats (WebP's limited-range YUV, ...) go through swscale with
+/// accurate rounding.
 struct PixelConverter {
     let path: String?
 
@@ -60,6 +61,12 @@ struct PixelConverter {
                         to += 3
                     }
                 }
+                initialized = count
+            }
+        }
+        if let factors = JPEGColorConverter.subsampling(of: format) {
+            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+                JPEGColorConverter.convert(frame, factors: factors, into: out.baseAddress!)
                 initialized = count
             }
         }
