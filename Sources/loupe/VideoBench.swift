@@ -23,6 +23,12 @@ struct VideoBench: AsyncParsableCommand {
     @Option(name: .long, help: "Frames sampled per second of video.")
     var fps = 1.0
 
+    @Flag(name: .long, help: "Decode every frame (no seeking or skipping), to measure what skipping saves.")
+    var noSkip = false
+
+    @Option(name: .long, help: "Seconds a keyframe may be from a target to stand in for it (0: exact frames).")
+    var keyframeTolerance = 0.0
+
     @Option(name: .long, help: "Decoder threads (0: one per core).")
     var threads = 0
 
@@ -34,6 +40,8 @@ struct VideoBench: AsyncParsableCommand {
             decoder.configuration.framesPerSecond = fps
             decoder.configuration.shortSide = 224
             decoder.configuration.threads = threads
+            decoder.configuration.skipsUnneededFrames = !noSkip
+            decoder.configuration.keyframeTolerance = keyframeTolerance
             let info = try decoder.probe(contentsOf: url)
             var count = 0
             let elapsed = try ContinuousClock().measure {

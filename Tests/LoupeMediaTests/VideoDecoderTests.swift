@@ -40,6 +40,21 @@ struct VideoDecoderTests {
         #expect(fast.map(\.pixels) == full.map(\.pixels))
     }
 
+    @Test("with a keyframe tolerance, nearby keyframes stand in for targets and keep truthful timestamps")
+    func keyframeTolerance() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.keyframeTolerance = 0.5
+        let frames = try decoder.sampleFrames(contentsOf: Self.video)
+        #expect(frames.count == 6, "timestamps \(frames.map(\.timestamp))")
+        for (target, frame) in frames.enumerated() {
+            #expect(abs(frame.timestamp - Double(target)) <= 0.5 + 3.0 / 30, "target \(target) got \(frame.timestamp)")
+            let truth = Int((frame.timestamp * 30).rounded()) % 64
+            #expect(abs(TestVideo.index(in: frame) - truth) <= 1, "frame at \(frame.timestamp) shows \(TestVideo.index(in: frame))")
+        }
+        // Keyframes every 1.5 s: the targets at 0, 1.5-adjacent seconds are served by keyframes.
+        #expect(frames.filter { abs($0.timestamp * 30 - ($0.timestamp * 30 / 45).rounded() * 45) < 0.5 }.count >= 3)
+    }
+
     @Test("frames are scaled in FFmpeg to the requested short side")
     func scaled() throws {
         var decoder = VideoDecoder()

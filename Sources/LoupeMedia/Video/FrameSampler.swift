@@ -10,7 +10,14 @@ struct FrameSampler {
     let frameDuration: Double
     let outputSize: (width: Int, height: Int)
     let path: String
-    private var nextTarget = 0.0
+    /// The time, in seconds, the next kept frame should show.
+    private(set) var nextTarget = 0.0
+    /// The earliest time a frame may show to be kept for `nextTarget` (half a frame early, or
+    /// earlier when a nearby keyframe stands in for the target).
+    var earliest = 0.0
+    /// Keep only keyframes for the next target (set while the decoder discards everything else:
+    /// a non-key frame that still comes out then was decoded without its references).
+    var requiresKeyframe = false
     private var scaler: ScaleContext?
 
     init(info: VideoInfo, stream: UnsafeMutablePointer<AVStream>, configuration: VideoDecoder.Configuration, path: String) {
@@ -20,6 +27,7 @@ struct FrameSampler {
         startTime = stream.pointee.start_time == loupe_av_nopts_value() ? 0 : stream.pointee.start_time
         interval = 1 / max(configuration.framesPerSecond, 1e-6)
         frameDuration = 1 / (info.frameRate ?? 25)
+        earliest = -frameDuration / 2
         // The scaled size is computed on the displayed picture, then mapped back to stored axes.
         var width = info.width
         var height = info.height
@@ -34,6 +42,9 @@ struct FrameSampler {
         }
         outputSize = info.rotation % 180 == 0 ? (width, height) : (height, width)
     }
+
+    /// A timestamp in the stream's time base for `seconds` from the stream start.
+    func timestamp(_ seconds: Double) -> Int64 { startTime + Int64((seconds / timeBase).rounded(.down)) }
 
     /// Seconds from the stream start for a timestamp in the stream's time base.
     func seconds(_ timestamp: Int64) -> Double { Double(timestamp - startTime) * timeBase }
@@ -52,8 +63,10 @@ struct FrameSampler {
         let timestamp = frame.pointer.pointee.best_effort_timestamp
         guard timestamp != loupe_av_nopts_value() else { return true }
         let time = seconds(timestamp)
-        guard time >= nextTarget - frameDuration / 2 else { return true }
-        while nextTarget <= time + frameDuration / 2 { nextTarget += interval }
+        guard time >= earliest, !requiresKeyframe || frame.pointer.pointee.key_frame != 0 else { return true }
+        repeat { nextTarget += interval } while nextTarget <= time + frameDuration / 2
+        earliest = nextTarget - frameDuration / 2
+        requiresKeyframe = false
 
         if scaler == nil || !scaler!.matches(frame) {
             scaler = try ScaleContext(

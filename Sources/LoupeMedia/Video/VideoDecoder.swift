@@ -23,8 +23,15 @@ public struct VideoDecoder: Sendable {
         public var maxPixels = 100_000_000
         /// Decoder threads; 0 lets FFmpeg pick one per core.
         public var threads = 0
-        /// Skip decoding non-reference frames that lie well before the next sample (default true).
+        /// Skip what the samples do not need (default true): non-reference frames well before the
+        /// next sample are not decoded, and when a keyframe lies between the decoder's position and
+        /// the next sample, the demuxer seeks to it instead of decoding the frames in between.
         public var skipsUnneededFrames = true
+        /// When a keyframe lies within this many seconds of a sampling target, that keyframe is
+        /// taken instead of the exact frame, and only keyframes are decoded to reach it (0, the
+        /// default: every sample is the frame at its target time). Timestamps stay those of the
+        /// frames returned. Needs `skipsUnneededFrames`.
+        public var keyframeTolerance = 0.0
 
         public init() {}
     }
@@ -70,15 +77,23 @@ public struct VideoDecoder: Sendable {
 
         var sampler = FrameSampler(
             info: info, stream: stream, configuration: configuration, path: url.path)
+        var planner = SkipPlanner(stream: stream, tolerance: configuration.keyframeTolerance)
         let packet = try Packet()
         let frame = try Frame()
         let index = stream.pointee.index
         var running = true
-        while running, try input.read(into: packet) {
+        while running {
+            if configuration.skipsUnneededFrames, let seek = planner.plan(for: &sampler),
+                av_seek_frame(input.pointer, index, seek, AVSEEK_FLAG_BACKWARD) >= 0
+            {
+                avcodec_flush_buffers(context.pointer)
+            }
+            guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
             guard packet.pointer.pointee.stream_index == index else { continue }
+            planner.read(packet)
             if configuration.skipsUnneededFrames {
-                context.pointer.pointee.skip_frame = sampler.isFarFromTarget(packet) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+                context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
             }
             let sent = avcodec_send_packet(context.pointer, packet.pointer)
             // Damaged packets are skipped, as players do; the next keyframe resynchronises.

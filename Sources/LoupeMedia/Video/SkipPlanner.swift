@@ -1,0 +1,76 @@
+import CFFmpeg
+
+/// Decides, before each packet, what the decoder may skip on the way to the next sample: a seek
+/// over a whole group of pictures, non-reference frames well before the target, or (with a
+/// keyframe tolerance) everything but the keyframe standing in for the target.
+struct SkipPlanner {
+    let stream: UnsafeMutablePointer<AVStream>
+    let tolerance: Double
+    /// The furthest decode timestamp read so far.
+    private var lastRead = Int64.min
+    private var plannedTarget = -1.0
+    private var keyframesOnly = false
+    private var keyframeRead = false
+
+    /// Frames a seek must jump over to be worth flushing the frames in flight.
+    static let seekGain = 12.0
+
+    init(stream: UnsafeMutablePointer<AVStream>, tolerance: Double) {
+        self.stream = stream
+        self.tolerance = tolerance
+    }
+
+    /// Called once per loop; returns a timestamp to seek to when the next target is better reached that way.
+    mutating func plan(for sampler: inout FrameSampler) -> Int64? {
+        guard sampler.nextTarget != plannedTarget else { return nil }
+        plannedTarget = sampler.nextTarget
+        keyframesOnly = false
+        keyframeRead = false
+        sampler.requiresKeyframe = false
+        let target = sampler.nextTarget
+        let frame = sampler.frameDuration
+        if tolerance > 0, let (key, search) = keyframe(atOrBefore: sampler.timestamp(target + tolerance)),
+            sampler.seconds(key) >= target - tolerance - 3 * frame, key > lastRead
+        {
+            // Decode only that keyframe (index times are decode times, a few frames before display).
+            keyframesOnly = true
+            sampler.requiresKeyframe = true
+            sampler.earliest = min(sampler.earliest, sampler.seconds(key) - frame / 2)
+            return jump(to: key, search: search, sampler: sampler, minimum: 1)
+        }
+        // Index entries carry decode times, which precede display times by the reordering delay,
+        // so search a few frames early for a keyframe that is shown no later than the target.
+        guard let (key, search) = keyframe(atOrBefore: sampler.timestamp(target - 3 * frame)) else { return nil }
+        return jump(to: key, search: search, sampler: sampler, minimum: Self.seekGain)
+    }
+
+    private mutating func jump(to key: Int64, search: Int64, sampler: FrameSampler, minimum frames: Double) -> Int64? {
+        let gain = sampler.timestamp(frames * sampler.frameDuration) - sampler.timestamp(0)
+        guard lastRead == .min || key > lastRead + gain else { return nil }
+        lastRead = key
+        return search
+    }
+
+    /// Records a packet read from the stream.
+    ///
+    /// Only packets up to the stand-in keyframe are discarded: the ones after it are decoded as
+    /// usual, so the frames that follow keep their references if a later target needs them.
+    mutating func read(_ packet: Packet) {
+        if keyframesOnly && packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 { keyframeRead = true }
+        let dts = packet.pointer.pointee.dts
+        if dts != loupe_av_nopts_value() { lastRead = max(lastRead, dts) }
+    }
+
+    /// What the decoder may discard for `packet`.
+    func discard(_ packet: Packet, sampler: FrameSampler) -> AVDiscard {
+        if keyframesOnly && !keyframeRead { return AVDISCARD_NONKEY }
+        return sampler.isFarFromTarget(packet) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+    }
+
+    /// The last indexed keyframe at or before `timestamp`, and the timestamp that seeks to it.
+    private func keyframe(atOrBefore timestamp: Int64) -> (Int64, Int64)? {
+        let entryIndex = av_index_search_timestamp(stream, timestamp, AVSEEK_FLAG_BACKWARD)
+        guard entryIndex >= 0, let entry = avformat_index_get_entry(stream, entryIndex) else { return nil }
+        return (entry.pointee.timestamp, max(entry.pointee.timestamp, timestamp))
+    }
+}
