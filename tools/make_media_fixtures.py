@@ -98,3 +98,18 @@ with open(os.path.join(OUT, "text-named.png"), "wb") as f:
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(expected, f, separators=(",", ":"))
+
+with open(os.path.join(OUT, "README.md"), "w") as f:
+    f.write("""# Media fixtures (generated -- do not edit by hand)
+
+Written by `tools/make_media_fixtures.py` with Pillow; the ordinary test media (every format, EXIF
+orientations, bombs, videos) are generated inside the tests through LoupeMedia's own encoders.
+
+- `cmyk.jpg` (Adobe APP14, inverted CMYK), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
+  written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
+  (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts): odd pixel formats.
+  `expected.json` holds `Image.open(f).convert("RGB")` for each: `{name: {width, height, pixels}}`.
+- `rgb8.png`: an 8-bit picture; `png-named.jpg` is the same bytes under a JPEG name.
+- `truncated.png`, `truncated.jpg` (cut short), `empty.jpg` (0 bytes), `random.bin` (512 random
+  bytes), `text-named.png` (text under a PNG name): broken files and their error codes.
+""")
