@@ -11,7 +11,7 @@ import random
 import struct
 import zlib
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "media")
 os.makedirs(OUT, exist_ok=True)
@@ -33,8 +33,11 @@ def save(name, image, **options):
 expected = {}
 
 
-def record(name):
-    rgb = Image.open(os.path.join(OUT, name)).convert("RGB")
+def record(name, transpose=False):
+    rgb = Image.open(os.path.join(OUT, name))
+    if transpose:
+        rgb = ImageOps.exif_transpose(rgb)
+    rgb = rgb.convert("RGB")
     expected[name] = {"width": rgb.width, "height": rgb.height,
                       "pixels": [channel for pixel in rgb.getdata() for channel in pixel]}
 
@@ -68,6 +71,18 @@ photo.putdata([((x * 13 + y * 3) % 256, (y * 17 + 40) % 256, (x * y * 5 + 90) % 
 for name, subsampling in [("ycc420.jpg", 2), ("ycc422.jpg", 1), ("ycc444.jpg", 0)]:
     save(name, photo, quality=92, subsampling=subsampling)
     record(name)
+# An animated GIF: only the first frame is decoded.
+frames = [pattern("P", lambda x, y: (x // 4 + y // 3) % 4), pattern("P", lambda x, y: 2)]
+for frame in frames:
+    frame.putpalette([255, 0, 0, 0, 0, 255, 0, 200, 0, 250, 250, 250] + [0] * 756)
+frames[0].save(os.path.join(OUT, "animated.gif"), save_all=True, append_images=frames[1:], duration=100, loop=0)
+record("animated.gif")
+# EXIF orientation outside JPEG: PNG's eXIf chunk and WebP's EXIF chunk (Pillow transposes them too).
+for name, orientation, options in [("exif6.png", 6, {}), ("exif8.webp", 8, {"lossless": True})]:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    rgb16.save(os.path.join(OUT, name), exif=exif, **options)
+    record(name, transpose=True)
 # Palette with transparency and grey + alpha: alpha is dropped, not blended.
 save("palette.png", pattern("P", lambda x, y: (x + y) % 7), transparency=3)
 record("palette.png")
@@ -107,8 +122,10 @@ orientations, bombs, videos) are generated inside the tests through LoupeMedia's
 
 - `cmyk.jpg` (Adobe APP14, inverted CMYK), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
-  (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts): odd pixel formats.
-  `expected.json` holds `Image.open(f).convert("RGB")` for each: `{name: {width, height, pixels}}`.
+  (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `animated.gif`
+  (two frames), `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
+  holds `Image.open(f).convert("RGB")` for each (after `ImageOps.exif_transpose` for the `exif*` files):
+  `{name: {width, height, pixels}}`.
 - `rgb8.png`: an 8-bit picture; `png-named.jpg` is the same bytes under a JPEG name.
 - `truncated.png`, `truncated.jpg` (cut short), `empty.jpg` (0 bytes), `random.bin` (512 random
   bytes), `text-named.png` (text under a PNG name): broken files and their error codes.

@@ -59,11 +59,11 @@ struct ImageDecoderTests {
     /// Lossless sources must match Pillow exactly; JPEGs within IDCT rounding (FFmpeg's IDCT is not
     /// libjpeg's), CMYK also within FFmpeg's truncating division.
     @Test(
-        "odd pixel formats convert to RGB as Pillow's convert(\"RGB\") does",
+        "odd pixel formats, GIF first frames and EXIF outside JPEG come out as Pillow makes them",
         arguments: [
             ("grey16.png", 0, 0), ("rgb16.png", 0, 0), ("palette.png", 0, 0), ("grey_alpha.png", 0, 0),
             ("rgba.webp", 0, 0), ("cmyk.jpg", 3, 0.6), ("ycc420.jpg", 3, 0.1), ("ycc422.jpg", 3, 0.1),
-            ("ycc444.jpg", 3, 0.1),
+            ("ycc444.jpg", 3, 0.1), ("animated.gif", 0, 0), ("exif6.png", 0, 0), ("exif8.webp", 0, 0),
         ])
     func pillowConversion(name: String, tolerance: Int, meanTolerance: Double) throws {
         let reference = try #require(Self.pillow[name])
