@@ -63,8 +63,8 @@ struct JPEGColorConverter {
                                 y: y, factor: factors.1, chromaHeight: chromaHeight, count: chromaWidth,
                                 cb: (cb, cbStride), cr: (cr, crStride), into: (cbRow, crRow))
                             horizontalPass(
-                                factors: factors, width: width, chromaWidth: chromaWidth, rows: (cbRow, crRow),
-                                into: (cbLine, crLine))
+                                factors: factors, oddRow: y % 2 == 1, width: width, chromaWidth: chromaWidth,
+                                rows: (cbRow, crRow), into: (cbLine, crLine))
                             let yRow = luma + y * lumaStride
                             var o = out + y * width * 3
                             for x in 0..<width {
@@ -112,14 +112,17 @@ struct JPEGColorConverter {
     /// libjpeg's horizontal step: `(3 * nearer + farther + bias) >> shift` with bias 8/7 after a
     /// vertical filter (h2v2) or 1/2 (h2v1), from the rows the vertical pass left scaled by 4.
     private static func horizontalPass(
-        factors: (Int, Int), width: Int, chromaWidth: Int,
+        factors: (Int, Int), oddRow: Bool, width: Int, chromaWidth: Int,
         rows: (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>),
         into lines: (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>)
     ) {
         if factors.0 == 1 {
+            // h1v2 rounds with bias 1 on the upper and 2 on the lower row of each pair; 4:4:4 rows
+            // were only scaled by 4, so the bias vanishes in the shift.
+            let bias: Int32 = factors.1 == 2 ? (oddRow ? 2 : 1) : 0
             for x in 0..<width {
-                lines.0[x] = rows.0[x] >> 2
-                lines.1[x] = rows.1[x] >> 2
+                lines.0[x] = (rows.0[x] + bias) >> 2
+                lines.1[x] = (rows.1[x] + bias) >> 2
             }
             return
         }
