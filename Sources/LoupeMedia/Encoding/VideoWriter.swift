@@ -26,6 +26,7 @@ public final class VideoWriter {
         /// Target bit rate in bits per second (0: the encoder's default quality).
         public var bitRate = 0
 
+        /// The defaults: H.264 (else MPEG-4), a keyframe every 60 frames, preset veryfast, no rotation.
         public init() {}
     }
 

@@ -23,12 +23,14 @@ public struct ImageDecoder: Sendable {
         /// at least this long. `nil` (the default) always decodes at full size.
         public var minimumShortSide: Int?
 
+        /// The defaults: 100-megapixel limit, orientation applied, always full-size decoding.
         public init() {}
     }
 
     /// The settings in use.
     public var configuration: Configuration
 
+    /// A decoder with `configuration`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }

@@ -6,6 +6,7 @@ public struct ImageFormat: Hashable, Sendable, CustomStringConvertible, Encodabl
     public let name: String
     let codec: AVCodecID
 
+    /// The short name.
     public var description: String { name }
 
     /// Encodes as the bare name (`"jpeg"`).
@@ -14,11 +15,17 @@ public struct ImageFormat: Hashable, Sendable, CustomStringConvertible, Encodabl
         try container.encode(name)
     }
 
+    /// JPEG (JFIF/EXIF), baseline or progressive, YCbCr, grey, CMYK or YCCK.
     public static let jpeg = ImageFormat(name: "jpeg", codec: AV_CODEC_ID_MJPEG)
+    /// PNG, 1 to 16 bits, grey, palette, RGB, with or without alpha.
     public static let png = ImageFormat(name: "png", codec: AV_CODEC_ID_PNG)
+    /// WebP, lossy or lossless (not animated).
     public static let webp = ImageFormat(name: "webp", codec: AV_CODEC_ID_WEBP)
+    /// GIF (the first frame of an animation).
     public static let gif = ImageFormat(name: "gif", codec: AV_CODEC_ID_GIF)
+    /// Windows bitmap.
     public static let bmp = ImageFormat(name: "bmp", codec: AV_CODEC_ID_BMP)
+    /// TIFF (the first page).
     public static let tiff = ImageFormat(name: "tiff", codec: AV_CODEC_ID_TIFF)
     /// Binary Netpbm (`P5`, `P6`).
     public static let ppm = ImageFormat(name: "ppm", codec: AV_CODEC_ID_PPM)

@@ -33,12 +33,14 @@ public struct VideoDecoder: Sendable {
         /// frames returned. Needs `skipsUnneededFrames`.
         public var keyframeTolerance = 0.0
 
+        /// The defaults: 1 frame per second at full size, 100-megapixel limit, skipping on, exact times.
         public init() {}
     }
 
     /// The settings in use.
     public var configuration: Configuration
 
+    /// A decoder with `configuration`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
