@@ -77,6 +77,14 @@ for frame in frames:
     frame.putpalette([255, 0, 0, 0, 0, 255, 0, 200, 0, 250, 250, 250] + [0] * 756)
 frames[0].save(os.path.join(OUT, "animated.gif"), save_all=True, append_images=frames[1:], duration=100, loop=0)
 record("animated.gif")
+# A GIF with a transparent index: Pillow keeps that index's palette colour (alpha dropped).
+frames[0].save(os.path.join(OUT, "transparent.gif"), transparency=1)
+record("transparent.gif")
+# Lossy WebP: FFmpeg's VP8 decoder and colour conversion against libwebp's.
+smooth = Image.new("RGB", (W * 3, H * 3))
+smooth.putdata([(x * 5, y * 7, 128 + (x - y) * 2) for y in range(H * 3) for x in range(W * 3)])
+save("lossy.webp", smooth, quality=90)
+record("lossy.webp")
 # EXIF orientation outside JPEG: PNG's eXIf chunk and WebP's EXIF chunk (Pillow transposes them too).
 for name, orientation, options in [("exif6.png", 6, {}), ("exif8.webp", 8, {"lossless": True})]:
     exif = Image.Exif()
@@ -123,7 +131,7 @@ orientations, bombs, videos) are generated inside the tests through LoupeMedia's
 - `cmyk.jpg` (Adobe APP14, inverted CMYK), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
   (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `animated.gif`
-  (two frames), `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
+  (two frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
   holds `Image.open(f).convert("RGB")` for each (after `ImageOps.exif_transpose` for the `exif*` files):
   `{name: {width, height, pixels}}`.
 - `rgb8.png`: an 8-bit picture; `png-named.jpg` is the same bytes under a JPEG name.

@@ -130,6 +130,10 @@ public struct ImageDecoder: Sendable {
         // checks it against the buffer size with rows padded for SIMD, hence the slack.
         let padded = (metadata.storedWidth + 64) * (metadata.storedHeight + 16)
         context.pointer.pointee.max_pixels = Int64(max(configuration.maxPixels, padded))
+        if let color = header.transparentColor {
+            // FFmpeg's GIF decoder paints transparent pixels with this ARGB value.
+            _ = loupe_set_option_int(context.pointer.pointee.priv_data, "trans_color", Int64(0xFF00_0000 | color))
+        }
         try context.open(stage: .decode)
 
         let packet = try Packet(copying: bytes, path: path)

@@ -12,6 +12,9 @@ struct ImageHeaderReader {
         var isComplete = true
         /// JPEG only: the number of colour components (4 for CMYK/YCCK).
         var components = 3
+        /// GIF only: the palette colour (0xRRGGBB) of the first frame's transparent index. Pillow
+        /// keeps it when converting to RGB, where FFmpeg would substitute its own colour.
+        var transparentColor: UInt32?
     }
 
     private func fail(_ code: MediaError.Code, _ message: String) -> MediaError {
@@ -184,9 +187,42 @@ struct ImageHeaderReader {
     private func readGIF() throws -> Header {
         guard let width = le16(6), let height = le16(8) else { throw fail(.truncated, "the GIF ends inside its header") }
         var header = Header(metadata: metadata(width, height))
+        header.transparentColor = gifTransparentColor()
         // A complete GIF ends with the 0x3B trailer (some writers pad after it).
         header.isComplete = bytes.suffix(16).contains(0x3B)
         return header
+    }
+
+    /// Walks the GIF blocks up to the first image: its graphic control extension's transparent
+    /// index, looked up in the local colour table if the image has one, else the global one.
+    private func gifTransparentColor() -> UInt32? {
+        guard bytes.count > 13 else { return nil }
+        func tableSize(_ flags: UInt8) -> Int { flags & 0x80 != 0 ? 3 << (Int(flags & 7) + 1) : 0 }
+        let globalTable = 13
+        var offset = globalTable + tableSize(bytes[10])
+        var transparentIndex: Int?
+        while offset + 1 < bytes.count {
+            switch bytes[offset] {
+            case 0x21:  // extension: label, then sub-blocks
+                if bytes[offset + 1] == 0xF9, offset + 6 < bytes.count, bytes[offset + 3] & 1 != 0 {
+                    transparentIndex = Int(bytes[offset + 6])
+                }
+                offset += 2
+                while offset < bytes.count, bytes[offset] != 0 { offset += Int(bytes[offset]) + 1 }
+                offset += 1
+            case 0x2C:  // image descriptor
+                guard let index = transparentIndex, offset + 9 < bytes.count else { return nil }
+                let local = tableSize(bytes[offset + 9])
+                let table = local > 0 ? offset + 10 : globalTable
+                let size = local > 0 ? local : tableSize(bytes[10])
+                guard 3 * index + 2 < size, table + 3 * index + 2 < bytes.count else { return nil }
+                let entry = table + 3 * index
+                return UInt32(bytes[entry]) << 16 | UInt32(bytes[entry + 1]) << 8 | UInt32(bytes[entry + 2])
+            default:
+                return nil
+            }
+        }
+        return nil
     }
 
     private func readBMP() throws -> Header {
