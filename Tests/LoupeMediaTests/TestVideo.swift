@@ -9,6 +9,7 @@ enum TestVideo {
     /// Scene cuts, in seconds.
     static let cuts = [2.0, 4.0]
     static let duration = 6.0
+    static let creationTime = "2024-06-01T12:34:56.000000Z"
 
     static let sceneColors: [(UInt8, UInt8, UInt8)] = [(200, 40, 40), (40, 180, 60), (50, 70, 210)]
 
@@ -44,6 +45,7 @@ enum TestVideo {
         configuration.rotation = rotation
         configuration.keyframeInterval = 45
         configuration.options = ["preset": "ultrafast"]
+        configuration.metadata = ["creation_time": creationTime]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: framesPerSecond, configuration: configuration)
         for index in 0..<Int(duration * Double(framesPerSecond)) {
             try writer.append(pixels: frame(index, width: width, height: height))

@@ -8,13 +8,15 @@ struct VideoDecoderTests {
     static let directory = try! TestMedia.temporaryDirectory()
     static let video = try! TestVideo.write(to: directory)
 
-    @Test("probe reports size, codec, frame rate and duration")
+    @Test("probe reports size, codec, frame rate, duration, frame count and creation time")
     func probe() throws {
         let info = try VideoDecoder().probe(contentsOf: Self.video)
         #expect([info.width, info.height, info.rotation] as [Int] == [160, 96, 0])
         #expect(["h264", "mpeg4"].contains(info.codec))
         #expect(abs((info.frameRate ?? 0) - 30) < 0.01)
         #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.1, "duration \(String(describing: info.duration))")
+        #expect(info.creationTime == TestVideo.creationTime)
+        #expect(info.frameCount == 180)
     }
 
     @Test("1 fps sampling returns a frame per second, each within one frame of its timestamp")

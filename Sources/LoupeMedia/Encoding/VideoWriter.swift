@@ -25,6 +25,8 @@ public final class VideoWriter {
         public var rotation = 0
         /// Target bit rate in bits per second (0: the encoder's default quality).
         public var bitRate = 0
+        /// Container metadata, e.g. `["creation_time": "2024-06-01T12:00:00.000000Z"]`.
+        public var metadata: [String: String] = [:]
 
         /// The defaults: H.264 (else MPEG-4), a keyframe every 60 frames, preset veryfast, no rotation.
         public init() {}
@@ -88,6 +90,11 @@ public final class VideoWriter {
             matrix.withMemoryRebound(to: Int32.self, capacity: 9) {
                 av_display_rotation_set($0, Double(configuration.rotation))
             }
+        }
+        for (key, value) in configuration.metadata {
+            try FFmpegResult.check(
+                av_dict_set(&output.pointer.pointee.metadata, key, value, 0), "setting metadata", stage: .encode,
+                path: url.path)
         }
         try output.writeHeader()
 
