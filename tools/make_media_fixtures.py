@@ -71,6 +71,8 @@ photo.putdata([((x * 13 + y * 3) % 256, (y * 17 + 40) % 256, (x * y * 5 + 90) % 
 for name, subsampling in [("ycc420.jpg", 2), ("ycc422.jpg", 1), ("ycc444.jpg", 0)]:
     save(name, photo, quality=92, subsampling=subsampling)
     record(name)
+save("progressive.jpg", photo, quality=92, progressive=True)
+record("progressive.jpg")
 # An animated GIF: only the first frame is decoded.
 frames = [pattern("P", lambda x, y: (x // 4 + y // 3) % 4), pattern("P", lambda x, y: 2)]
 for frame in frames:
@@ -130,7 +132,7 @@ orientations, bombs, videos) are generated inside the tests through LoupeMedia's
 
 - `cmyk.jpg` (Adobe APP14, inverted CMYK), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
-  (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `animated.gif`
+  (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `progressive.jpg`, `animated.gif`
   (two frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
   holds `Image.open(f).convert("RGB")` for each (after `ImageOps.exif_transpose` for the `exif*` files):
   `{name: {width, height, pixels}}`.

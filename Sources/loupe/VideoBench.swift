@@ -8,7 +8,7 @@ struct VideoBench: AsyncParsableCommand {
         abstract: "Video frame sampling speed (frames scaled to a 224 short side), as a multiple of real time.",
         discussion: """
             With --make, first writes a 1080p30 H.264 test clip (a panning, grainy photo at about 10 Mbit/s). \
-            Ends with `realtime_x=X`.
+            Ends with `elapsed_s=W cpu_s=C realtime_x=X` (C: process CPU time, all decoder threads).
             """)
 
     @Option(name: .long, help: "The video to sample.")
@@ -44,12 +44,14 @@ struct VideoBench: AsyncParsableCommand {
             decoder.configuration.keyframeTolerance = keyframeTolerance
             let info = try decoder.probe(contentsOf: url)
             var count = 0
+            let cpuStart = ProcessCPUTime.seconds()
             let elapsed = try ContinuousClock().measure {
                 try decoder.sample(contentsOf: url) { _ in count += 1; return true }
             }
             let duration = info.duration ?? 0
             print("file=\(file) codec=\(info.codec) size=\(info.width)x\(info.height) duration_s=\(String(format: "%.2f", duration)) frames=\(count)")
-            print("elapsed_s=\(String(format: "%.3f", elapsed.seconds)) realtime_x=\(String(format: "%.1f", duration / elapsed.seconds))")
+            let cpu = ProcessCPUTime.seconds() - cpuStart
+            print("elapsed_s=\(String(format: "%.3f", elapsed.seconds)) cpu_s=\(String(format: "%.3f", cpu)) realtime_x=\(String(format: "%.1f", duration / elapsed.seconds))")
         }
     }
 

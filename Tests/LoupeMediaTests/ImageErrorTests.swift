@@ -91,3 +91,20 @@ struct ImageErrorTests {
         }
     }
 }
+
+extension ImageErrorTests {
+    /// A progressive JPEG header followed by thousands of empty scans: a CPU bomb in a few kilobytes.
+    @Test("a progressive JPEG with thousands of scans is refused before decoding")
+    func scanBomb() throws {
+        var jpeg: [UInt8] = [0xFF, 0xD8]
+        // SOF2: 8-bit, 64x64, one component (id 1, sampling 1x1, table 0).
+        jpeg += [0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x00, 0x40, 0x00, 0x40, 0x01, 0x01, 0x11, 0x00]
+        let scan: [UInt8] = [0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x00]
+        for _ in 0..<3000 { jpeg += scan }
+        jpeg += [0xFF, 0xD9]
+        let start = ContinuousClock.now
+        let error = try #require(throws: MediaError.self) { try ImageDecoder().decode(Data(jpeg), path: "scans.jpg") }
+        #expect(error.code == .unsupportedFormat, "\(error)")
+        #expect(ContinuousClock.now - start < .milliseconds(200))
+    }
+}

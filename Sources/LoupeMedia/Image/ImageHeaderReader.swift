@@ -74,6 +74,7 @@ struct ImageHeaderReader {
         var size: (width: Int, height: Int, components: Int)?
         var exif: (Int, Int)?
         var scanStart: Int?
+        var progressive = false
         while offset + 4 <= bytes.count {
             guard bytes[offset] == 0xFF else { throw fail(.corrupt, "JPEG marker expected at byte \(offset)") }
             var marker = bytes[offset + 1]
@@ -96,6 +97,7 @@ struct ImageHeaderReader {
                 if let height = be16(body + 1), let width = be16(body + 3), body + 5 < bytes.count {
                     size = (width, height, Int(bytes[body + 5]))
                 }
+                progressive = [0xC2, 0xC6, 0xCA, 0xCE].contains(marker)
             case 0xDA:
                 scanStart = body
             case 0xD9:
@@ -123,8 +125,29 @@ struct ImageHeaderReader {
                 }
                 index -= 1
             }
+            if progressive { try checkScanCount(from: scanStart) }
         }
         return header
+    }
+
+    /// The most scans a progressive JPEG may have. Each scan is a pass over the whole picture, so a
+    /// small file with thousands of scans costs minutes of CPU; real encoders write about ten.
+    static let maxProgressiveScans = 500
+
+    /// Counts start-of-scan markers (0xFF 0xDA cannot occur inside entropy-coded data).
+    private func checkScanCount(from start: Int) throws {
+        var scans = 0
+        var index = start
+        let end = bytes.count - 1
+        while index < end {
+            if bytes[index] == 0xFF && bytes[index + 1] == 0xDA {
+                scans += 1
+                if scans > Self.maxProgressiveScans {
+                    throw fail(.unsupportedFormat, "progressive JPEG with more than \(Self.maxProgressiveScans) scans")
+                }
+            }
+            index += 1
+        }
     }
 
     // MARK: PNG
