@@ -7,6 +7,11 @@ struct LoupeCommand: AsyncParsableCommand {
         commandName: "loupe",
         abstract: "Multimodal semantic search for your images and videos, on your own machine.",
         subcommands: [EmbedCommand.self, ProbeCommand.self, BenchCommand.self])
+
+    static func main() async {
+        MemoryTuning.apply()
+        await main(nil)
+    }
 }
 
 /// Turns library errors into one line on stderr and a non-zero exit, instead of a stack trace.
