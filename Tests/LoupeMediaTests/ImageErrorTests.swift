@@ -60,7 +60,7 @@ struct ImageErrorTests {
         #expect(try decoder.decode(png, path: nil).width == 20)
     }
 
-    @Test("hostile bytes after a valid signature never crash", arguments: 0..<300)
+    @Test("hostile bytes after a valid signature never crash", arguments: 0..<330)
     func hostileBytes(seed: Int) throws {
         // Valid headers of each format followed by garbage, and valid files with garbage inside.
         var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
@@ -70,7 +70,9 @@ struct ImageErrorTests {
             state ^= state << 17
             return UInt8(truncatingIfNeeded: state)
         }
-        let formats: [ImageEncoder.Format] = [.png, .jpeg(quality: 80), .bmp, .tiff, .gif, .webp(quality: 80)]
+        let formats: [ImageEncoder.Format] = [
+            .png, .jpeg(quality: 80), .bmp, .tiff, .gif, .webp(quality: 80), .qoi, .jpeg2000, .pcx, .sgi, .sunRaster,
+        ]
         let format = formats[seed % formats.count]
         var data = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 24, height: 16), width: 24, height: 16, as: format)
         switch seed / formats.count % 3 {

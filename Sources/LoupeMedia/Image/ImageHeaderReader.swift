@@ -43,6 +43,10 @@ struct ImageHeaderReader {
         case .bmp: header = try readBMP()
         case .tiff: header = try readTIFF()
         case .qoi: header = try readQOI()
+        case .jpeg2000: header = try readJPEG2000()
+        case .pcx: header = try readPCX()
+        case .sgi: header = try readSized(width: be16(6), height: be16(8))
+        case .sunRaster: header = try readSized(width: be32(4), height: be32(8))
         default: throw fail(.unsupportedFormat, "no header reader for \(format)")
         }
         guard header.metadata.storedWidth > 0, header.metadata.storedHeight > 0 else {
@@ -298,5 +302,41 @@ struct ImageHeaderReader {
         // The stream ends with seven 0x00 bytes and one 0x01.
         header.isComplete = bytes.count >= 22 && bytes.suffix(8).elementsEqual([0, 0, 0, 0, 0, 0, 0, 1])
         return header
+    }
+
+    // MARK: JPEG 2000, PCX, SGI, Sun raster (completeness is left to the codec)
+
+    private func readSized(width: Int?, height: Int?) throws -> Header {
+        guard let width, let height else { throw fail(.truncated, "the \(format) ends inside its header") }
+        return Header(metadata: metadata(width, height))
+    }
+
+    private func readJPEG2000() throws -> Header {
+        if bytes[0] == 0xFF {
+            // Codestream: SIZ marker segment right after SOC: Xsiz, Ysiz, XOsiz, YOsiz.
+            guard let x = be32(8), let y = be32(12), let x0 = be32(16), let y0 = be32(20) else {
+                throw fail(.truncated, "the JPEG 2000 codestream ends inside its SIZ segment")
+            }
+            return Header(metadata: metadata(x - x0, y - y0))
+        }
+        // JP2: the image header box (`ihdr`: height, width) inside the header box, near the start.
+        let limit = min(bytes.count - 12, 4096)
+        var index = 0
+        while index < limit {
+            if bytes[index] == 0x69 && bytes[index + 1] == 0x68 && bytes[index + 2] == 0x64 && bytes[index + 3] == 0x72,
+                let height = be32(index + 4), let width = be32(index + 8)
+            {
+                return Header(metadata: metadata(width, height))
+            }
+            index += 1
+        }
+        throw fail(.truncated, "the JP2 file has no image header box")
+    }
+
+    private func readPCX() throws -> Header {
+        guard let xMin = le16(4), let yMin = le16(6), let xMax = le16(8), let yMax = le16(10) else {
+            throw fail(.truncated, "the PCX ends inside its header")
+        }
+        return Header(metadata: metadata(xMax - xMin + 1, yMax - yMin + 1))
     }
 }
