@@ -14,7 +14,7 @@ struct VideoDecoderTests {
         #expect([info.width, info.height, info.rotation] as [Int] == [160, 96, 0])
         #expect(["h264", "mpeg4"].contains(info.codec))
         #expect(abs((info.frameRate ?? 0) - 30) < 0.01)
-        #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.1, "duration \(String(describing: info.duration))")
+        #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.01, "duration \(String(describing: info.duration))")
         #expect(info.creationTime == TestVideo.creationTime)
         #expect(info.frameCount == 180)
     }

@@ -133,6 +133,9 @@ public final class VideoWriter {
             let status = avcodec_receive_packet(encoder.pointer, packet.pointer)
             if status == loupe_averror_eagain() || status == loupe_averror_eof() { return }
             try FFmpegResult.check(status, "encoding", stage: .encode, path: output.path)
+            // Each frame lasts one tick of the encoder's time base; without it the container would
+            // end at the last frame's start, one frame short.
+            if packet.pointer.pointee.duration == 0 { packet.pointer.pointee.duration = 1 }
             av_packet_rescale_ts(packet.pointer, encoder.pointer.pointee.time_base, stream.pointee.time_base)
             packet.pointer.pointee.stream_index = stream.pointee.index
             try output.write(packet)

@@ -166,11 +166,13 @@ public struct VideoDecoder: Sendable {
         {
             rate = nominal
         }
+        // The container's duration is what players show (an MP4 edit list can leave the stream's a
+        // frame short); the stream's is the fallback for containers that do not record one.
         var duration: Double?
-        if stream.pointee.duration != loupe_av_nopts_value() && stream.pointee.duration > 0 {
-            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
-        } else if input.pointer.pointee.duration != loupe_av_nopts_value() && input.pointer.pointee.duration > 0 {
+        if input.pointer.pointee.duration != loupe_av_nopts_value() && input.pointer.pointee.duration > 0 {
             duration = Double(input.pointer.pointee.duration) / Double(loupe_av_time_base())
+        } else if stream.pointee.duration != loupe_av_nopts_value() && stream.pointee.duration > 0 {
+            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
         }
         return VideoInfo(
             container: String(cString: format.name),
