@@ -17,6 +17,9 @@ struct VideoBench: AsyncParsableCommand {
     @Option(name: .long, help: "Write a 1080p H.264 clip of this many seconds to --file first.")
     var make: Int?
 
+    @Option(name: .long, help: "Frames between keyframes when making the clip (phones write 30 to 60 at 30 fps).")
+    var keyframeInterval = 60
+
     @Option(name: .long, help: "A picture (any format) to pan over when making the clip.")
     var source: String?
 
@@ -69,7 +72,7 @@ struct VideoBench: AsyncParsableCommand {
         base = try ImageResizer.resize(base, width: 2400, height: 2400 * base.height / base.width < 1200 ? 1200 : 2400 * base.height / base.width)
         var configuration = VideoWriter.Configuration()
         configuration.bitRate = 10_000_000
-        configuration.keyframeInterval = 60
+        configuration.keyframeInterval = keyframeInterval
         configuration.options = ["preset": "veryfast"]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: 30, configuration: configuration)
         var generator = SplitMix(seed: 7)
