@@ -9,6 +9,8 @@ import json
 import os
 import random
 import struct
+import subprocess
+import tempfile
 import zlib
 
 from PIL import Image, ImageOps
@@ -45,6 +47,12 @@ def record(name, transpose=False):
 # CMYK JPEG: Pillow writes an Adobe APP14 marker and inverted samples, as Photoshop does.
 save("cmyk.jpg", pattern("CMYK", lambda x, y: (x * 16, y * 20, (x + y) * 8, (x * y) % 200)), quality=100)
 record("cmyk.jpg")
+# YCCK JPEG: written with libjpeg by a small C program (Pillow and FFmpeg only write CMYK).
+with tempfile.TemporaryDirectory() as scratch:
+    tool = os.path.join(scratch, "ycck")
+    subprocess.run(["cc", os.path.join(os.path.dirname(__file__), "make_ycck_jpeg.c"), "-ljpeg", "-o", tool], check=True)
+    subprocess.run([tool, os.path.join(OUT, "ycck.jpg")], check=True)
+record("ycck.jpg")
 # 16-bit PNGs: grey (Pillow mode I;16, clipped to 255 by convert) and RGB (high bytes kept).
 save("grey16.png", pattern("I;16", lambda x, y: (x * 4000 + y * 37) % 65536))
 record("grey16.png")
@@ -130,7 +138,7 @@ with open(os.path.join(OUT, "README.md"), "w") as f:
 Written by `tools/make_media_fixtures.py` with Pillow; the ordinary test media (every format, EXIF
 orientations, bombs, videos) are generated inside the tests through LoupeMedia's own encoders.
 
-- `cmyk.jpg` (Adobe APP14, inverted CMYK), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
+- `cmyk.jpg` (Adobe APP14, inverted CMYK), `ycck.jpg` (Adobe YCCK, from `tools/make_ycck_jpeg.c`), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
   (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `progressive.jpg`, `animated.gif`
   (two frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`

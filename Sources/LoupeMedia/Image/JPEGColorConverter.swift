@@ -22,18 +22,28 @@ struct JPEGColorConverter {
         return (crR, cbB, crG, cbG)
     }()
 
-    /// Chroma subsampling: horizontal and vertical factors (1 or 2).
-    static func subsampling(of format: AVPixelFormat) -> (Int, Int)? {
-        switch format {
-        case AV_PIX_FMT_YUVJ420P: (2, 2)
-        case AV_PIX_FMT_YUVJ422P: (2, 1)
-        case AV_PIX_FMT_YUVJ444P: (1, 1)
-        case AV_PIX_FMT_YUVJ440P: (1, 2)
-        default: nil
+    /// Chroma subsampling (horizontal and vertical factors, 1 or 2) of a full-range YCbCr frame
+    /// this converter handles, or nil. The alpha plane of YUVA formats (FFmpeg's YCCK output, where
+    /// the decoder has already folded K into Y, Cb and Cr) is ignored.
+    static func subsampling(of frame: Frame) -> (Int, Int)? {
+        switch frame.pixelFormat {
+        case AV_PIX_FMT_YUVJ420P: return (2, 2)
+        case AV_PIX_FMT_YUVJ422P: return (2, 1)
+        case AV_PIX_FMT_YUVJ444P: return (1, 1)
+        case AV_PIX_FMT_YUVJ440P: return (1, 2)
+        default: break
+        }
+        guard frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG else { return nil }
+        switch frame.pixelFormat {
+        case AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVA420P: return (2, 2)
+        case AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVA422P: return (2, 1)
+        case AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVA444P: return (1, 1)
+        case AV_PIX_FMT_YUV440P: return (1, 2)
+        default: return nil
         }
     }
 
-    /// Converts `frame` (one of the formats `subsampling(of:)` accepts) into `out`.
+    /// Converts `frame` (one `subsampling(of:)` accepts) into `out`.
     static func convert(_ frame: Frame, factors: (Int, Int), into out: UnsafeMutablePointer<UInt8>) {
         let width = frame.width
         let height = frame.height
