@@ -38,11 +38,13 @@ enum TestVideo {
 
     /// Writes the test video and returns its URL.
     static func write(
-        to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0
+        to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0,
+        bt709: Bool = false
     ) throws -> URL {
         let url = directory.appendingPathComponent(name)
         var configuration = VideoWriter.Configuration()
         configuration.rotation = rotation
+        configuration.bt709 = bt709
         configuration.keyframeInterval = 45
         configuration.options = ["preset": "ultrafast"]
         configuration.metadata = ["creation_time": creationTime]

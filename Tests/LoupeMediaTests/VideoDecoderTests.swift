@@ -85,6 +85,18 @@ struct VideoDecoderTests {
         #expect(TestMedia.difference(frame.pixels, expected.pixels).mean < 4)
     }
 
+    @Test("colours come back right whether the stream is tagged BT.601 or BT.709", arguments: [false, true])
+    func colorimetry(bt709: Bool) throws {
+        let url = try TestVideo.write(to: Self.directory, name: "colour-\(bt709).mp4", bt709: bt709)
+        let frame = try #require(try VideoDecoder().sampleFrames(contentsOf: url).first)
+        // A pixel of the first scene's colour, below the bar and left of the moving square.
+        let i = ((frame.height - 8) * frame.width + 4) * 3
+        let pixel = frame.pixels[i..<(i + 3)].map(Int.init)
+        let expected = TestVideo.sceneColors[0]
+        let error = zip(pixel, [Int(expected.0), Int(expected.1), Int(expected.2)]).map { abs($0 - $1) }.max()!
+        #expect(error <= 4, "decoded \(pixel) for \(expected)")
+    }
+
     @Test("files that are not videos give clear errors")
     func errors() throws {
         let text = Self.directory.appendingPathComponent("notes.mp4")
