@@ -86,9 +86,9 @@ public struct VideoDecoder: Sendable {
         var running = true
         while running {
             if configuration.skipsUnneededFrames, let seek = planner.plan(for: &sampler),
-                av_seek_frame(input.pointer, index, seek, AVSEEK_FLAG_BACKWARD) >= 0
+                input.seek(stream: index, to: seek)
             {
-                avcodec_flush_buffers(context.pointer)
+                context.flush()
             }
             guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
@@ -97,18 +97,16 @@ public struct VideoDecoder: Sendable {
             if configuration.skipsUnneededFrames {
                 context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
             }
-            let sent = avcodec_send_packet(context.pointer, packet.pointer)
-            // Damaged packets are skipped, as players do; the next keyframe resynchronises.
-            if sent < 0 && sent != loupe_averror_eagain() { continue }
-            while running, try receiveTolerantly(context, into: frame) {
+            guard context.sendTolerantly(packet) else { continue }
+            while running, try context.receiveTolerantly(into: frame) {
                 running = try sampler.offer(frame, to: body)
                 frame.unreference()
             }
         }
         if running {
             context.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
-            _ = avcodec_send_packet(context.pointer, nil)
-            while running, try receiveTolerantly(context, into: frame) {
+            context.sendTolerantly(nil)
+            while running, try context.receiveTolerantly(into: frame) {
                 running = try sampler.offer(frame, to: body)
                 frame.unreference()
             }
@@ -120,16 +118,6 @@ public struct VideoDecoder: Sendable {
         var frames: [VideoFrame] = []
         try sample(contentsOf: url) { frames.append($0); return true }
         return frames
-    }
-
-    /// Receives a frame, treating a damaged-frame error as "no frame" so one bad packet does not end the file.
-    private func receiveTolerantly(_ context: CodecContext, into frame: Frame) throws -> Bool {
-        let status = avcodec_receive_frame(context.pointer, frame.pointer)
-        if status == loupe_averror_eagain() || status == loupe_averror_eof() || status == loupe_averror_invaliddata() {
-            return false
-        }
-        try FFmpegResult.check(status, "decoding", stage: .decode, path: context.path)
-        return true
     }
 
     private func open(_ url: URL) throws -> InputContext {
