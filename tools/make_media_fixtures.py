@@ -47,6 +47,27 @@ def record(name, transpose=False):
 # CMYK JPEG: Pillow writes an Adobe APP14 marker and inverted samples, as Photoshop does.
 save("cmyk.jpg", pattern("CMYK", lambda x, y: (x * 16, y * 20, (x + y) * 8, (x * y) % 200)), quality=100)
 record("cmyk.jpg")
+
+
+def without_adobe_marker(jpeg):
+    """The JPEG with its APP14 segments removed (some writers omit it; Pillow assumes Adobe's inversion)."""
+    out, i = bytearray(jpeg[:2]), 2
+    while i < len(jpeg):
+        marker = jpeg[i + 1]
+        if marker == 0xDA:
+            return bytes(out + jpeg[i:])
+        length = jpeg[i + 2] << 8 | jpeg[i + 3]
+        if marker != 0xEE:
+            out += jpeg[i:i + 2 + length]
+        i += 2 + length
+    return bytes(out)
+
+
+with open(os.path.join(OUT, "cmyk.jpg"), "rb") as f:
+    cmyk = f.read()
+with open(os.path.join(OUT, "cmyk-no-adobe.jpg"), "wb") as f:
+    f.write(without_adobe_marker(cmyk))
+record("cmyk-no-adobe.jpg")
 # YCCK JPEG: written with libjpeg by a small C program (Pillow and FFmpeg only write CMYK).
 with tempfile.TemporaryDirectory() as scratch:
     tool = os.path.join(scratch, "ycck")
@@ -138,7 +159,7 @@ with open(os.path.join(OUT, "README.md"), "w") as f:
 Written by `tools/make_media_fixtures.py` with Pillow; the ordinary test media (every format, EXIF
 orientations, bombs, videos) are generated inside the tests through LoupeMedia's own encoders.
 
-- `cmyk.jpg` (Adobe APP14, inverted CMYK), `ycck.jpg` (Adobe YCCK, from `tools/make_ycck_jpeg.c`), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
+- `cmyk.jpg` (Adobe APP14, inverted CMYK), `cmyk-no-adobe.jpg` (the same without APP14), `ycck.jpg` (Adobe YCCK, from `tools/make_ycck_jpeg.c`), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
   (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `progressive.jpg`, `animated.gif`
   (two frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
