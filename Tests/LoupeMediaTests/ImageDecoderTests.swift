@@ -97,3 +97,26 @@ struct ImageDecoderTests {
         return pixels
     }
 }
+
+extension ImageDecoderTests {
+    @Test("decoders run concurrently from many tasks with the same results")
+    func concurrentDecoding() async throws {
+        let formats: [ImageEncoder.Format] = [.png, .jpeg(quality: 90), .webp(quality: 80), .gif, .tiff, .jpeg2000]
+        let files = try formats.map {
+            try ImageEncoder.encode(pixels: TestMedia.blocks(width: 64, height: 48), width: 64, height: 48, as: $0)
+        }
+        let serial = try files.map { try ImageDecoder().decode($0, path: nil).pixels }
+        let parallel = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for round in 0..<8 {
+                for (index, file) in files.enumerated() {
+                    group.addTask { (index, try ImageDecoder().decode(file, path: "task \(round)").pixels) }
+                }
+            }
+            var results: [(Int, [UInt8])] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        #expect(parallel.count == 48)
+        for (index, pixels) in parallel { #expect(pixels == serial[index], "format \(formats[index])") }
+    }
+}

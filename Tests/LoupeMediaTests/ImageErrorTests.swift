@@ -17,6 +17,18 @@ struct ImageErrorTests {
         #expect(error.path == url.path)
     }
 
+    @Test("a GIF cut inside its first image is truncated; one without the trailer decodes")
+    func gifCompleteness() throws {
+        let gif = try ImageEncoder.encode(pixels: TestMedia.blocks(width: 64, height: 48), width: 64, height: 48, as: .gif)
+        #expect(gif.last == 0x3B)
+        let error = try #require(throws: MediaError.self) {
+            try ImageDecoder().decode(gif.prefix(gif.count * 2 / 3), path: "cut.gif")
+        }
+        #expect(error.code == .truncated)
+        let image = try ImageDecoder().decode(gif.dropLast(), path: "no-trailer.gif")
+        #expect(image.pixels == TestMedia.blocks(width: 64, height: 48))
+    }
+
     @Test("a missing file is unreadable")
     func missing() throws {
         let error = try #require(throws: MediaError.self) {

@@ -85,6 +85,8 @@ public enum ImageEncoder {
         try context.encode(frame, appendingTo: &output)
         try context.encode(nil, appendingTo: &output)
         guard !output.isEmpty else { throw MediaError(code: .codecFailure, message: "the \(name) encoder wrote nothing") }
+        // libavcodec's GIF encoder leaves the trailer to the muxer; a standalone file needs it.
+        if case .gif = format, output.last != 0x3B { output.append(0x3B) }
         return Data(output)
     }
 

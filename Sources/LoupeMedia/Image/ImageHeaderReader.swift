@@ -214,17 +214,29 @@ struct ImageHeaderReader {
     private func readGIF() throws -> Header {
         guard let width = le16(6), let height = le16(8) else { throw fail(.truncated, "the GIF ends inside its header") }
         var header = Header(metadata: metadata(width, height))
-        header.transparentColor = gifTransparentColor()
-        // A complete GIF ends with the 0x3B trailer (some writers pad after it).
-        header.isComplete = bytes.suffix(16).contains(0x3B)
+        let firstImage = gifFirstImage()
+        header.transparentColor = firstImage.transparentColor
+        // Only the first frame is decoded, so only its data must be complete (many writers omit
+        // the trailer, and later frames do not matter).
+        header.isComplete = firstImage.isComplete
         return header
     }
 
-    /// Walks the GIF blocks up to the first image: its graphic control extension's transparent
-    /// index, looked up in the local colour table if the image has one, else the global one.
-    private func gifTransparentColor() -> UInt32? {
-        guard bytes.count > 13 else { return nil }
+    /// Walks the GIF blocks through the first image: whether its data is all there, and its
+    /// graphic control extension's transparent index looked up in the local colour table if the
+    /// image has one, else the global one.
+    private func gifFirstImage() -> (isComplete: Bool, transparentColor: UInt32?) {
         func tableSize(_ flags: UInt8) -> Int { flags & 0x80 != 0 ? 3 << (Int(flags & 7) + 1) : 0 }
+        /// The offset after a run of data sub-blocks starting at `offset`, or nil if it is cut off.
+        func skipSubBlocks(_ start: Int) -> Int? {
+            var offset = start
+            while offset < bytes.count {
+                if bytes[offset] == 0 { return offset + 1 }
+                offset += Int(bytes[offset]) + 1
+            }
+            return nil
+        }
+        guard bytes.count > 13 else { return (false, nil) }
         let globalTable = 13
         var offset = globalTable + tableSize(bytes[10])
         var transparentIndex: Int?
@@ -234,22 +246,25 @@ struct ImageHeaderReader {
                 if bytes[offset + 1] == 0xF9, offset + 6 < bytes.count, bytes[offset + 3] & 1 != 0 {
                     transparentIndex = Int(bytes[offset + 6])
                 }
-                offset += 2
-                while offset < bytes.count, bytes[offset] != 0 { offset += Int(bytes[offset]) + 1 }
-                offset += 1
-            case 0x2C:  // image descriptor
-                guard let index = transparentIndex, offset + 9 < bytes.count else { return nil }
+                guard let next = skipSubBlocks(offset + 2) else { return (false, nil) }
+                offset = next
+            case 0x2C:  // image descriptor, local table, LZW code size, data sub-blocks
+                guard offset + 9 < bytes.count else { return (false, nil) }
                 let local = tableSize(bytes[offset + 9])
+                let data = offset + 10 + local + 1
+                let complete = skipSubBlocks(data) != nil
+                guard let index = transparentIndex else { return (complete, nil) }
                 let table = local > 0 ? offset + 10 : globalTable
                 let size = local > 0 ? local : tableSize(bytes[10])
-                guard 3 * index + 2 < size, table + 3 * index + 2 < bytes.count else { return nil }
+                guard 3 * index + 2 < size, table + 3 * index + 2 < bytes.count else { return (complete, nil) }
                 let entry = table + 3 * index
-                return UInt32(bytes[entry]) << 16 | UInt32(bytes[entry + 1]) << 8 | UInt32(bytes[entry + 2])
+                let color = UInt32(bytes[entry]) << 16 | UInt32(bytes[entry + 1]) << 8 | UInt32(bytes[entry + 2])
+                return (complete, color)
             default:
-                return nil
+                return (false, nil)
             }
         }
-        return nil
+        return (false, nil)
     }
 
     private func readBMP() throws -> Header {
