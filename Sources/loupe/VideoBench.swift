@@ -47,12 +47,19 @@ struct VideoBench: AsyncParsableCommand {
             decoder.configuration.keyframeTolerance = keyframeTolerance
             let info = try decoder.probe(contentsOf: url)
             var count = 0
+            var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
             let cpuStart = ProcessCPUTime.seconds()
             let elapsed = try ContinuousClock().measure {
-                try decoder.sample(contentsOf: url) { _ in count += 1; return true }
+                try decoder.sample(contentsOf: url) { frame in
+                    count += 1
+                    // FNV-1a over the timestamps and pixels, to compare skipping modes on real files.
+                    for byte in frame.pixels { checksum = (checksum ^ UInt64(byte)) &* 0x100_0000_01B3 }
+                    checksum = (checksum ^ UInt64(bitPattern: Int64(frame.timestamp * 1000))) &* 0x100_0000_01B3
+                    return true
+                }
             }
             let duration = info.duration ?? 0
-            print("file=\(file) codec=\(info.codec) size=\(info.width)x\(info.height) duration_s=\(String(format: "%.2f", duration)) frames=\(count)")
+            print("file=\(file) codec=\(info.codec) size=\(info.width)x\(info.height) duration_s=\(String(format: "%.2f", duration)) frames=\(count) checksum=\(String(checksum, radix: 16))")
             let cpu = ProcessCPUTime.seconds() - cpuStart
             print("elapsed_s=\(String(format: "%.3f", elapsed.seconds)) cpu_s=\(String(format: "%.3f", cpu)) realtime_x=\(String(format: "%.1f", duration / elapsed.seconds))")
         }
