@@ -140,6 +140,11 @@ public struct VideoDecoder: Sendable {
     private func info(_ input: InputContext, stream: UnsafeMutablePointer<AVStream>) throws -> VideoInfo {
         let parameters = stream.pointee.codecpar.pointee
         let format = input.pointer.pointee.iformat.pointee
+        // FFmpeg's "image2" demuxer is chosen by file extension alone, so any file named .png
+        // opens as a one-frame "video"; a stream without a size is nothing it could decode either.
+        if String(cString: format.name) == "image2" || parameters.width <= 0 || parameters.height <= 0 {
+            throw MediaError(code: .notAnImage, message: "not a video or image FFmpeg can read", path: input.path)
+        }
         let rotation = loupe_stream_rotation(stream)
         // FFmpeg reports the display matrix's rotation counter-clockwise; players turn the picture back.
         let clockwise = rotation.isNaN ? 0 : (Int((-rotation).rounded()) % 360 + 360) % 360
