@@ -97,6 +97,24 @@ struct VideoDecoderTests {
         #expect(error <= 4, "decoded \(pixel) for \(expected)")
     }
 
+    @Test("the pixel limit applies to video frames too")
+    func pixelLimit() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.maxPixels = 160 * 96 - 1
+        let error = try #require(throws: MediaError.self) { try decoder.sampleFrames(contentsOf: Self.video) }
+        #expect(error.code == .tooManyPixels && error.path == Self.video.path)
+    }
+
+    @Test("returning false from the body stops sampling")
+    func stopsEarly() throws {
+        var seen: [Double] = []
+        try VideoDecoder().sample(contentsOf: Self.video) { frame in
+            seen.append(frame.timestamp)
+            return seen.count < 3
+        }
+        #expect(seen.count == 3 && abs(seen[2] - 2) < 0.05)
+    }
+
     @Test("files that are not videos give clear errors")
     func errors() throws {
         let text = Self.directory.appendingPathComponent("notes.mp4")
