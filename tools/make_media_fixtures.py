@@ -108,6 +108,11 @@ for frame in frames:
     frame.putpalette([255, 0, 0, 0, 0, 255, 0, 200, 0, 250, 250, 250] + [0] * 756)
 frames[0].save(os.path.join(OUT, "animated.gif"), save_all=True, append_images=frames[1:], duration=100, loop=0)
 record("animated.gif")
+# An animated WebP: FFmpeg 5.1 decodes only still WebP; LoupeMedia decodes the first frame.
+webp_frames = [pattern("RGB", lambda x, y: (x * 16, y * 20, 90)), pattern("RGB", lambda x, y: (0, 0, 255))]
+webp_frames[0].save(os.path.join(OUT, "animated.webp"), save_all=True, append_images=webp_frames[1:],
+                    duration=100, lossless=True)
+record("animated.webp")
 # A GIF with a transparent index: Pillow keeps that index's palette colour (alpha dropped).
 frames[0].save(os.path.join(OUT, "transparent.gif"), transparency=1)
 record("transparent.gif")
@@ -162,7 +167,7 @@ orientations, bombs, videos) are generated inside the tests through LoupeMedia's
 - `cmyk.jpg` (Adobe APP14, inverted CMYK), `cmyk-no-adobe.jpg` (the same without APP14), `ycck.jpg` (Adobe YCCK, from `tools/make_ycck_jpeg.c`), `grey16.png` (Pillow mode I;16), `rgb16.png` (16-bit RGB,
   written by hand), `palette.png` (with a transparent index), `grey_alpha.png` (LA), `rgba.webp`
   (lossless with alpha), `ycc420.jpg`/`ycc422.jpg`/`ycc444.jpg` (chroma layouts), `progressive.jpg`, `animated.gif`
-  (two frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
+  (two frames), `animated.webp` (two lossless frames), `transparent.gif`, `lossy.webp`, `exif6.png` and `exif8.webp` (EXIF orientation outside JPEG): odd cases. `expected.json`
   holds `Image.open(f).convert("RGB")` for each (after `ImageOps.exif_transpose` for the `exif*` files):
   `{name: {width, height, pixels}}`.
 - `rgb8.png`: an 8-bit picture; `png-named.jpg` is the same bytes under a JPEG name.

@@ -68,7 +68,7 @@ struct ImageDecoderTests {
         arguments: [
             ("grey16.png", 0, 0), ("rgb16.png", 0, 0), ("palette.png", 0, 0), ("grey_alpha.png", 0, 0),
             ("rgba.webp", 0, 0), ("cmyk.jpg", 3, 0.6), ("cmyk-no-adobe.jpg", 3, 0.6), ("ycck.jpg", 8, 1.3), ("ycc420.jpg", 3, 0.1), ("ycc422.jpg", 3, 0.1),
-            ("ycc444.jpg", 3, 0.1), ("animated.gif", 0, 0), ("exif6.png", 0, 0), ("exif8.webp", 0, 0),
+            ("ycc444.jpg", 3, 0.1), ("animated.gif", 0, 0), ("animated.webp", 0, 0), ("exif6.png", 0, 0), ("exif8.webp", 0, 0),
             ("transparent.gif", 0, 0), ("lossy.webp", 2, 0.6), ("progressive.jpg", 3, 0.1),
         ])
     func pillowConversion(name: String, tolerance: Int, meanTolerance: Double) throws {

@@ -136,7 +136,17 @@ public struct ImageDecoder: Sendable {
         }
         try context.open(stage: .decode)
 
-        let packet = try Packet(copying: bytes, path: path)
+        let packet: Packet
+        if let frame = header.firstWebPFrame {
+            // The first frame of an animation, rewrapped as a still WebP: RIFF, size, WEBP, chunk.
+            let chunk = UnsafeRawBufferPointer(rebasing: bytes[frame])
+            let size = UInt32(4 + chunk.count)
+            var still = Array("RIFF".utf8) + withUnsafeBytes(of: size.littleEndian, Array.init) + Array("WEBP".utf8)
+            still += chunk
+            packet = try still.withUnsafeBytes { try Packet(copying: $0, path: path) }
+        } else {
+            packet = try Packet(copying: bytes, path: path)
+        }
         let frame = try Frame()
         var decoded = try context.decode(packet, into: frame)
         if !decoded { decoded = try context.decode(nil, into: frame) }

@@ -19,7 +19,7 @@ public struct ImageFormat: Hashable, Sendable, CustomStringConvertible, Encodabl
     public static let jpeg = ImageFormat(name: "jpeg", codec: AV_CODEC_ID_MJPEG)
     /// PNG, 1 to 16 bits, grey, palette, RGB, with or without alpha.
     public static let png = ImageFormat(name: "png", codec: AV_CODEC_ID_PNG)
-    /// WebP, lossy or lossless (not animated).
+    /// WebP, lossy or lossless (the first frame of an animation).
     public static let webp = ImageFormat(name: "webp", codec: AV_CODEC_ID_WEBP)
     /// GIF (the first frame of an animation).
     public static let gif = ImageFormat(name: "gif", codec: AV_CODEC_ID_GIF)

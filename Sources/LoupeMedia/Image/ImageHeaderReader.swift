@@ -15,6 +15,9 @@ struct ImageHeaderReader {
         /// GIF only: the palette colour (0xRRGGBB) of the first frame's transparent index. Pillow
         /// keeps it when converting to RGB, where FFmpeg would substitute its own colour.
         var transparentColor: UInt32?
+        /// Animated WebP only: the byte range of the first frame's `VP8 `/`VP8L` chunk (FFmpeg 5.1
+        /// decodes still WebP only, so that chunk is decoded on its own).
+        var firstWebPFrame: Range<Int>?
     }
 
     private func fail(_ code: MediaError.Code, _ message: String) -> MediaError {
@@ -183,11 +186,24 @@ struct ImageHeaderReader {
         guard let riffSize = le32(4) else { throw fail(.truncated, "the WebP ends inside its RIFF header") }
         var size: (Int, Int)?
         var exif: (Int, Int)?
+        var firstFrame: Range<Int>?
         var offset = 12
         while offset + 8 <= bytes.count, let length = le32(offset + 4) {
             let type = String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self)
             let data = offset + 8
             switch type {
+            case "ANMF" where firstFrame == nil:
+                // 16 bytes of frame geometry, then the frame's chunks (an optional ALPH, then the image).
+                var inner = data + 16
+                let end = min(data + length, bytes.count)
+                while inner + 8 <= end, let innerLength = le32(inner + 4) {
+                    let innerType = String(decoding: bytes[inner..<(inner + 4)], as: UTF8.self)
+                    if innerType == "VP8 " || innerType == "VP8L" {
+                        firstFrame = inner..<min(inner + 8 + innerLength, bytes.count)
+                        break
+                    }
+                    inner += 8 + innerLength + (innerLength & 1)
+                }
             case "VP8X":
                 if let w = le24(data + 4), let h = le24(data + 7) { size = (w + 1, h + 1) }
             case "VP8 ":
@@ -205,6 +221,7 @@ struct ImageHeaderReader {
         guard let size else { throw fail(.truncated, "the WebP ends before its image header") }
         var header = Header(metadata: metadata(size.0, size.1))
         if let (start, count) = exif { readEXIF(from: start, count: count, into: &header.metadata) }
+        header.firstWebPFrame = firstFrame
         header.isComplete = riffSize + 8 <= bytes.count
         return header
     }
