@@ -122,3 +122,34 @@ extension ImageErrorTests {
         #expect(ContinuousClock.now - start < .milliseconds(200))
     }
 }
+
+extension ImageErrorTests {
+    static let oddFixtures = [
+        "animated.webp", "animated.gif", "ycck.jpg", "progressive.jpg", "cmyk.jpg", "rgb16.png", "exif6.png",
+        "exif8.webp", "transparent.gif",
+    ]
+
+    @Test("damaged odd fixtures (animations, YCCK, progressive, 16-bit, EXIF) never crash", arguments: 0..<90)
+    func hostileFixtures(seed: Int) throws {
+        let name = Self.oddFixtures[seed % Self.oddFixtures.count]
+        var data = try Data(contentsOf: TestMedia.fixture(name))
+        var state = UInt64(seed + 7) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % 1_000_003)
+        }
+        if seed % 3 == 2 {
+            data = data.prefix(1 + next() % data.count)
+        } else {
+            for _ in 0..<(1 + seed % 6) { data[8 + next() % (data.count - 8)] = UInt8(next() % 256) }
+        }
+        do {
+            let image = try ImageDecoder().decode(data, path: name)
+            #expect(image.pixels.count == image.width * image.height * 3)
+        } catch let error as MediaError {
+            #expect(error.path == name)
+        }
+    }
+}
