@@ -30,7 +30,7 @@ BENCH_VIDEO ?= /tmp/loupe-bench-1080p.mp4
 bench-media: build
 	@test -d $(BENCH_JPEGS) || /tmp/pv/bin/python tools/decode_peer.py make $(BENCH_JPEGS) 12
 	$(LOUPE) bench decode --dir $(BENCH_JPEGS)
-	/tmp/pv/bin/python tools/decode_peer.py run $(BENCH_JPEGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /tmp/pv/bin/python tools/decode_peer.py run $(BENCH_JPEGS)
 	@test -f $(BENCH_VIDEO) || $(LOUPE) bench video --file $(BENCH_VIDEO) --make 20 --source $(BENCH_JPEGS)/photo_00.jpg > /dev/null
 	$(LOUPE) bench video --file $(BENCH_VIDEO)
 	$(LOUPE) bench video --file $(BENCH_VIDEO) --keyframe-tolerance 0.5

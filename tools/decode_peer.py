@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Pillow peer for `loupe bench decode`: JPEG decode + CLIP preprocessing throughput, one thread.
+"""Pillow peer for `loupe bench decode`: JPEG decode + CLIP preprocessing throughput, one thread
+(wall-clock and process CPU time, as `loupe bench decode` reports them).
 
     /tmp/pv/bin/python tools/decode_peer.py make DIR [N]    # N 12-megapixel JPEGs (4032x3024, q90)
     /tmp/pv/bin/python tools/decode_peer.py run DIR         # images/s for each Pillow path
@@ -71,10 +72,13 @@ def run(directory):
     for name, body in [("exact", exact), ("exact-numpy", exact_numpy), ("draft", draft)]:
         body(files[0])
         start = time.perf_counter()
+        cpu_start = time.process_time()
         for path in files:
             body(path)
         elapsed = time.perf_counter() - start
-        print(f"pillow path={name} images={len(files)} images_per_s={len(files) / elapsed:.2f}")
+        cpu = time.process_time() - cpu_start
+        print(f"pillow path={name} images={len(files)} images_per_s={len(files) / elapsed:.2f} "
+              f"cpu_images_per_s={len(files) / cpu:.2f}")
 
 
 if __name__ == "__main__":

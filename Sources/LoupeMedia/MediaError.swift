@@ -8,6 +8,7 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     /// What kind of problem this is. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
+        /// The code's name, as printed in messages.
         public var description: String { name }
 
         /// The file could not be read.
@@ -30,18 +31,21 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         public static let codecFailure = Code(name: "codec failure")
     }
 
+    /// What kind of problem this is.
     public var code: Code
     /// A human-readable explanation.
     public var message: String
     /// The file the problem is about, when there is one.
     public var path: String?
 
+    /// An error of kind `code`, explained by `message`, about the file at `path`.
     public init(code: Code, message: String, path: String? = nil) {
         self.code = code
         self.message = message
         self.path = path
     }
 
+    /// `path: code: message`, the line the CLI prints.
     public var description: String {
         if let path { return "\(path): \(code): \(message)" }
         return "\(code): \(message)"

@@ -13,10 +13,10 @@ struct EmbedCommand: AsyncParsableCommand {
         abstract: "Embed texts and images with a CLIP model and print the vectors.",
         discussion: """
             Texts come first in the order given, then images in the order given. Vectors are L2-normalised.
-            Images may be in any format FFmpeg decodes (JPEG, PNG, WebP, GIF, BMP, TIFF, QOI, PPM), recognised
-            by content; EXIF orientation is applied. Large JPEGs decode at reduced size while the short side
-            stays at least twice the model's input (cosine >= 0.9999 to the full decode); --exact-decode turns
-            that off.
+            Images may be in any format LoupeMedia decodes (JPEG, PNG, WebP, GIF, BMP, TIFF, QOI, JPEG 2000,
+            PCX, SGI, Sun raster, PPM), recognised by content; EXIF orientation is applied. Large JPEGs decode
+            at reduced size while the short side stays at least twice the model's input (embedding cosine
+            >= 0.9997 to the full decode in the tests); --exact-decode turns that off.
             """)
 
     @Option(name: .long, help: "A CLIP model folder in Hugging Face layout, or owner/name of a pulled model.")

@@ -11,6 +11,11 @@ struct LoupeCommand: AsyncParsableCommand {
             EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self,
             DemoLibraryCommand.self,
         ])
+
+    static func main() async {
+        MemoryTuning.apply()
+        await main(nil)
+    }
 }
 
 /// Turns library errors into one line on stderr and a non-zero exit, instead of a stack trace.

@@ -60,4 +60,13 @@ struct EncodingTests {
         #expect(pixel(4 + 63, barY) == [64, 200, 120])
         #expect(pixel(4 + 2 * 68 + 1, barY) == [70, 70, 78])
     }
+
+    @Test("enlarging keeps the picture (bicubic) and the requested size")
+    func enlarge() throws {
+        let small = Self.photo(width: 40, height: 30)
+        let large = try ImageResizer.resize(small, width: 120, height: 90)
+        #expect([large.width, large.height] as [Int] == [120, 90])
+        let back = try ImageResizer.resize(large, width: 40, height: 30)
+        #expect(TestMedia.difference(back.pixels, small.pixels).mean < 4)
+    }
 }

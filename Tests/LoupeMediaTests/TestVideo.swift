@@ -9,6 +9,7 @@ enum TestVideo {
     /// Scene cuts, in seconds.
     static let cuts = [2.0, 4.0]
     static let duration = 6.0
+    static let creationTime = "2024-06-01T12:34:56.000000Z"
 
     static let sceneColors: [(UInt8, UInt8, UInt8)] = [(200, 40, 40), (40, 180, 60), (50, 70, 210)]
 
@@ -37,13 +38,16 @@ enum TestVideo {
 
     /// Writes the test video and returns its URL.
     static func write(
-        to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0
+        to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0,
+        bt709: Bool = false
     ) throws -> URL {
         let url = directory.appendingPathComponent(name)
         var configuration = VideoWriter.Configuration()
         configuration.rotation = rotation
+        configuration.bt709 = bt709
         configuration.keyframeInterval = 45
         configuration.options = ["preset": "ultrafast"]
+        configuration.metadata = ["creation_time": creationTime]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: framesPerSecond, configuration: configuration)
         for index in 0..<Int(duration * Double(framesPerSecond)) {
             try writer.append(pixels: frame(index, width: width, height: height))

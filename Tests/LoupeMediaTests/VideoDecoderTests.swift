@@ -8,13 +8,15 @@ struct VideoDecoderTests {
     static let directory = try! TestMedia.temporaryDirectory()
     static let video = try! TestVideo.write(to: directory)
 
-    @Test("probe reports size, codec, frame rate and duration")
+    @Test("probe reports size, codec, frame rate, duration, frame count and creation time")
     func probe() throws {
         let info = try VideoDecoder().probe(contentsOf: Self.video)
         #expect([info.width, info.height, info.rotation] as [Int] == [160, 96, 0])
         #expect(["h264", "mpeg4"].contains(info.codec))
         #expect(abs((info.frameRate ?? 0) - 30) < 0.01)
-        #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.1, "duration \(String(describing: info.duration))")
+        #expect(abs((info.duration ?? 0) - TestVideo.duration) < 0.01, "duration \(String(describing: info.duration))")
+        #expect(info.creationTime == TestVideo.creationTime)
+        #expect(info.frameCount == 180)
     }
 
     @Test("1 fps sampling returns a frame per second, each within one frame of its timestamp")
@@ -83,6 +85,36 @@ struct VideoDecoderTests {
         #expect(TestMedia.difference(frame.pixels, expected.pixels).mean < 4)
     }
 
+    @Test("colours come back right whether the stream is tagged BT.601 or BT.709", arguments: [false, true])
+    func colorimetry(bt709: Bool) throws {
+        let url = try TestVideo.write(to: Self.directory, name: "colour-\(bt709).mp4", bt709: bt709)
+        let frame = try #require(try VideoDecoder().sampleFrames(contentsOf: url).first)
+        // A pixel of the first scene's colour, below the bar and left of the moving square.
+        let i = ((frame.height - 8) * frame.width + 4) * 3
+        let pixel = frame.pixels[i..<(i + 3)].map(Int.init)
+        let expected = TestVideo.sceneColors[0]
+        let error = zip(pixel, [Int(expected.0), Int(expected.1), Int(expected.2)]).map { abs($0 - $1) }.max()!
+        #expect(error <= 4, "decoded \(pixel) for \(expected)")
+    }
+
+    @Test("the pixel limit applies to video frames too")
+    func pixelLimit() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.maxPixels = 160 * 96 - 1
+        let error = try #require(throws: MediaError.self) { try decoder.sampleFrames(contentsOf: Self.video) }
+        #expect(error.code == .tooManyPixels && error.path == Self.video.path)
+    }
+
+    @Test("returning false from the body stops sampling")
+    func stopsEarly() throws {
+        var seen: [Double] = []
+        try VideoDecoder().sample(contentsOf: Self.video) { frame in
+            seen.append(frame.timestamp)
+            return seen.count < 3
+        }
+        #expect(seen.count == 3 && abs(seen[2] - 2) < 0.05)
+    }
+
     @Test("files that are not videos give clear errors")
     func errors() throws {
         let text = Self.directory.appendingPathComponent("notes.mp4")
@@ -108,7 +140,7 @@ struct VideoDecoderTests {
         #expect(frames.map { Int($0.timestamp.rounded()) } == Array(0..<frames.count))
     }
 
-    @Test("damaged videos never crash and errors name the file", arguments: 0..<12)
+    @Test("damaged videos never crash and errors name the file", arguments: 0..<24)
     func hostile(seed: Int) throws {
         var data = try Data(contentsOf: Self.video)
         var state = UInt64(seed + 1) &* 0x9E37_79B9_7F4A_7C15
@@ -118,11 +150,14 @@ struct VideoDecoderTests {
             state ^= state << 17
             return Int(state % UInt64(data.count))
         }
-        for _ in 0..<(seed + 1) * 20 { data[next()] = UInt8(truncatingIfNeeded: next()) }
+        for _ in 0..<(seed % 12 + 1) * 20 { data[next()] = UInt8(truncatingIfNeeded: next()) }
         let url = Self.directory.appendingPathComponent("damaged-\(seed).mp4")
         try data.write(to: url)
+        var decoder = VideoDecoder()
+        decoder.configuration.keyframeTolerance = seed % 2 == 0 ? 0 : 0.5
+        decoder.configuration.framesPerSecond = seed % 3 == 0 ? 1 : 4
         do {
-            let frames = try VideoDecoder().sampleFrames(contentsOf: url)
+            let frames = try decoder.sampleFrames(contentsOf: url)
             #expect(frames.allSatisfy { $0.pixels.count == $0.width * $0.height * 3 })
         } catch let error as MediaError {
             #expect(error.path == url.path)

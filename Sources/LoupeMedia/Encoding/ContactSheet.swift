@@ -22,6 +22,7 @@ public struct ContactSheet: Sendable {
     /// Empty part of a score bar.
     public var barTrack: (UInt8, UInt8, UInt8) = (70, 70, 78)
 
+    /// A sheet of `columns` cells per row, each picture fitted into `cellSize` x `cellSize`.
     public init(columns: Int = 4, cellSize: Int = 160) {
         precondition(columns > 0 && cellSize > 0, "a contact sheet needs at least one column and a positive cell size")
         self.columns = columns

@@ -22,6 +22,16 @@ public enum ImageEncoder {
         case tiff
         /// GIF with a palette of the picture's colours; fails with more than 256 distinct colours.
         case gif
+        /// QOI (lossless).
+        case qoi
+        /// Lossless JPEG 2000 codestream (FFmpeg's own encoder).
+        case jpeg2000
+        /// PCX (RLE, 24-bit).
+        case pcx
+        /// SGI image (RLE, 24-bit).
+        case sgi
+        /// Sun raster (24-bit).
+        case sunRaster
     }
 
     /// Encodes `image`'s pixels.
@@ -56,6 +66,9 @@ public enum ImageEncoder {
             c.pointee.flags |= AV_CODEC_FLAG_QSCALE
             c.pointee.global_quality = Int32(min(max(quality, 0), 100)) * FF_QP2LAMBDA
             if lossless { _ = loupe_set_option_int(c.pointee.priv_data, "lossless", 1) }
+        case .jpeg2000:
+            // The reversible 5/3 wavelet: lossless.
+            _ = loupe_set_option(c.pointee.priv_data, "pred", "dwt53")
         default: break
         }
         try context.open(stage: .encode)
@@ -72,6 +85,8 @@ public enum ImageEncoder {
         try context.encode(frame, appendingTo: &output)
         try context.encode(nil, appendingTo: &output)
         guard !output.isEmpty else { throw MediaError(code: .codecFailure, message: "the \(name) encoder wrote nothing") }
+        // libavcodec's GIF encoder leaves the trailer to the muxer; a standalone file needs it.
+        if case .gif = format, output.last != 0x3B { output.append(0x3B) }
         return Data(output)
     }
 
@@ -83,6 +98,11 @@ public enum ImageEncoder {
         case .bmp: ("bmp", AV_PIX_FMT_BGR24)
         case .tiff: ("tiff", AV_PIX_FMT_RGB24)
         case .gif: ("gif", AV_PIX_FMT_PAL8)
+        case .qoi: ("qoi", AV_PIX_FMT_RGB24)
+        case .jpeg2000: ("jpeg2000", AV_PIX_FMT_RGB24)
+        case .pcx: ("pcx", AV_PIX_FMT_RGB24)
+        case .sgi: ("sgi", AV_PIX_FMT_RGB24)
+        case .sunRaster: ("sunrast", AV_PIX_FMT_BGR24)
         }
     }
 

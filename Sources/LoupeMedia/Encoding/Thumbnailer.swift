@@ -9,6 +9,7 @@ public struct Thumbnailer: Sendable {
     /// The longest side of a thumbnail in pixels.
     public var longestSide: Int
 
+    /// A thumbnailer for pictures at most `longestSide` pixels on their longer side.
     public init(longestSide: Int = 256) {
         precondition(longestSide > 0, "thumbnail side must be positive")
         self.longestSide = longestSide

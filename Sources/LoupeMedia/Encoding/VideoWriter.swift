@@ -25,7 +25,12 @@ public final class VideoWriter {
         public var rotation = 0
         /// Target bit rate in bits per second (0: the encoder's default quality).
         public var bitRate = 0
+        /// Tag and convert the video as BT.709 (HD) rather than BT.601 YCbCr.
+        public var bt709 = false
+        /// Container metadata, e.g. `["creation_time": "2024-06-01T12:00:00.000000Z"]`.
+        public var metadata: [String: String] = [:]
 
+        /// The defaults: H.264 (else MPEG-4), a keyframe every 60 frames, preset veryfast, no rotation.
         public init() {}
     }
 
@@ -60,6 +65,12 @@ public final class VideoWriter {
         c.pointee.time_base = AVRational(num: 1, den: Int32(framesPerSecond))
         c.pointee.framerate = AVRational(num: Int32(framesPerSecond), den: 1)
         c.pointee.gop_size = Int32(configuration.keyframeInterval)
+        if configuration.bt709 {
+            c.pointee.colorspace = AVCOL_SPC_BT709
+            c.pointee.color_primaries = AVCOL_PRI_BT709
+            c.pointee.color_trc = AVCOL_TRC_BT709
+        }
+        c.pointee.color_range = AVCOL_RANGE_MPEG
         c.pointee.bit_rate = Int64(configuration.bitRate)
         if name == "mpeg4" && configuration.bitRate == 0 {
             c.pointee.flags |= AV_CODEC_FLAG_QSCALE
@@ -88,6 +99,11 @@ public final class VideoWriter {
                 av_display_rotation_set($0, Double(configuration.rotation))
             }
         }
+        for (key, value) in configuration.metadata {
+            try FFmpegResult.check(
+                av_dict_set(&output.pointer.pointee.metadata, key, value, 0), "setting metadata", stage: .encode,
+                path: url.path)
+        }
         try output.writeHeader()
 
         frame = try Frame()
@@ -97,6 +113,7 @@ public final class VideoWriter {
         try FFmpegResult.check(av_frame_get_buffer(frame.pointer, 0), "allocating a frame", stage: .allocate, path: url.path)
         scaler = try ScaleContext(
             from: (width, height, AV_PIX_FMT_RGB24), to: (width, height, AV_PIX_FMT_YUV420P), path: url.path)
+        if configuration.bt709 { scaler.useOutputMatrix(SWS_CS_ITU709) }
     }
 
     /// Encodes one frame of `width * height * 3` RGB bytes.
@@ -125,6 +142,9 @@ public final class VideoWriter {
             let status = avcodec_receive_packet(encoder.pointer, packet.pointer)
             if status == loupe_averror_eagain() || status == loupe_averror_eof() { return }
             try FFmpegResult.check(status, "encoding", stage: .encode, path: output.path)
+            // Each frame lasts one tick of the encoder's time base; without it the container would
+            // end at the last frame's start, one frame short.
+            if packet.pointer.pointee.duration == 0 { packet.pointer.pointee.duration = 1 }
             av_packet_rescale_ts(packet.pointer, encoder.pointer.pointee.time_base, stream.pointee.time_base)
             packet.pointer.pointee.stream_index = stream.pointee.index
             try output.write(packet)

@@ -39,6 +39,9 @@ final class CodecContext {
         try FFmpegResult.check(avcodec_open2(pointer, nil, nil), "opening the codec", stage: stage, path: path)
     }
 
+    /// Drops buffered frames after a seek.
+    func flush() { avcodec_flush_buffers(pointer) }
+
     /// Sends one packet (or nil to flush) and receives the first frame it yields.
     ///
     /// - Returns: false when the decoder needs more input.
@@ -54,6 +57,27 @@ final class CodecContext {
     func receive(into frame: Frame) throws -> Bool {
         let status = avcodec_receive_frame(pointer, frame.pointer)
         if status == loupe_averror_eagain() || status == loupe_averror_eof() { return false }
+        try FFmpegResult.check(status, "decoding", stage: .decode, path: path)
+        return true
+    }
+
+    /// Sends a packet (nil to flush) the way players do: a damaged packet is dropped, and the next
+    /// keyframe resynchronises the decoder.
+    ///
+    /// - Returns: false when the decoder rejected the packet as damaged.
+    @discardableResult
+    func sendTolerantly(_ packet: Packet?) -> Bool {
+        let status = avcodec_send_packet(pointer, packet?.pointer)
+        return status >= 0 || status == loupe_averror_eagain()
+    }
+
+    /// Receives the next frame, treating a damaged frame like "no frame yet" so that one bad
+    /// packet does not end a video; other failures throw.
+    func receiveTolerantly(into frame: Frame) throws -> Bool {
+        let status = avcodec_receive_frame(pointer, frame.pointer)
+        if status == loupe_averror_eagain() || status == loupe_averror_eof() || status == loupe_averror_invaliddata() {
+            return false
+        }
         try FFmpegResult.check(status, "decoding", stage: .decode, path: path)
         return true
     }

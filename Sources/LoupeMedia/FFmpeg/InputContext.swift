@@ -42,9 +42,10 @@ final class InputContext {
     }
 
     /// Seeks `stream` to the last keyframe at or before `timestamp` (in the stream's time base).
-    func seek(stream: Int32, to timestamp: Int64) throws {
-        try FFmpegResult.check(
-            av_seek_frame(pointer, stream, timestamp, AVSEEK_FLAG_BACKWARD), "seeking", stage: .decode, path: path)
+    ///
+    /// - Returns: false when the demuxer cannot seek there; reading then simply goes on.
+    func seek(stream: Int32, to timestamp: Int64) -> Bool {
+        av_seek_frame(pointer, stream, timestamp, AVSEEK_FLAG_BACKWARD) >= 0
     }
 
     /// A metadata value of the container (e.g. `creation_time`).

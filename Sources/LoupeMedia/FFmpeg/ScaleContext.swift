@@ -30,6 +30,28 @@ final class ScaleContext {
 
     deinit { sws_freeContext(pointer) }
 
+    /// Uses `frame`'s YUV matrix (BT.601 unless it says BT.709, BT.2020, ...) and range for the
+    /// conversion to RGB; swscale would otherwise assume limited-range BT.601 for every source.
+    func useColorimetry(of frame: Frame) {
+        let coefficients: Int32
+        switch frame.pointer.pointee.colorspace {
+        case AVCOL_SPC_BT709: coefficients = SWS_CS_ITU709
+        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: coefficients = SWS_CS_BT2020
+        case AVCOL_SPC_SMPTE240M: coefficients = SWS_CS_SMPTE240M
+        case AVCOL_SPC_FCC: coefficients = SWS_CS_FCC
+        default: coefficients = SWS_CS_DEFAULT
+        }
+        let fullRange: Int32 = frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG ? 1 : 0
+        let table = sws_getCoefficients(coefficients)
+        _ = sws_setColorspaceDetails(pointer, table, fullRange, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+    }
+
+    /// Converts RGB into limited-range YCbCr with the matrix `coefficients` (an `SWS_CS_*` value).
+    func useOutputMatrix(_ coefficients: Int32) {
+        let table = sws_getCoefficients(coefficients)
+        _ = sws_setColorspaceDetails(pointer, table, 1, table, 0, 0, 1 << 16, 1 << 16)
+    }
+
     /// Whether this context converts `frame`'s size and format.
     func matches(_ frame: Frame) -> Bool {
         frame.width == source.width && frame.height == source.height && frame.pixelFormat == source.format

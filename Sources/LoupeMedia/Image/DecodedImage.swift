@@ -11,6 +11,7 @@ public struct DecodedImage: Sendable, Hashable {
     /// The factor the codec shrank the picture by (1 for a full decode; 2, 4 or 8 on the JPEG fast path).
     public var reduction: Int = 1
 
+    /// Wraps pixels; `pixels.count` must be `width * height * 3`.
     public init(width: Int, height: Int, pixels: [UInt8], metadata: ImageMetadata) {
         precondition(pixels.count == width * height * 3, "expected \(width * height * 3) bytes, got \(pixels.count)")
         self.width = width

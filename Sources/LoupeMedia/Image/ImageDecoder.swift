@@ -23,12 +23,14 @@ public struct ImageDecoder: Sendable {
         /// at least this long. `nil` (the default) always decodes at full size.
         public var minimumShortSide: Int?
 
+        /// The defaults: 100-megapixel limit, orientation applied, always full-size decoding.
         public init() {}
     }
 
     /// The settings in use.
     public var configuration: Configuration
 
+    /// A decoder with `configuration`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
@@ -128,9 +130,23 @@ public struct ImageDecoder: Sendable {
         // checks it against the buffer size with rows padded for SIMD, hence the slack.
         let padded = (metadata.storedWidth + 64) * (metadata.storedHeight + 16)
         context.pointer.pointee.max_pixels = Int64(max(configuration.maxPixels, padded))
+        if let color = header.transparentColor {
+            // FFmpeg's GIF decoder paints transparent pixels with this ARGB value.
+            _ = loupe_set_option_int(context.pointer.pointee.priv_data, "trans_color", Int64(0xFF00_0000 | color))
+        }
         try context.open(stage: .decode)
 
-        let packet = try Packet(copying: bytes, path: path)
+        let packet: Packet
+        if let frame = header.firstWebPFrame {
+            // The first frame of an animation, rewrapped as a still WebP: RIFF, size, WEBP, chunk.
+            let chunk = UnsafeRawBufferPointer(rebasing: bytes[frame])
+            let size = UInt32(4 + chunk.count)
+            var still = Array("RIFF".utf8) + withUnsafeBytes(of: size.littleEndian, Array.init) + Array("WEBP".utf8)
+            still += chunk
+            packet = try still.withUnsafeBytes { try Packet(copying: $0, path: path) }
+        } else {
+            packet = try Packet(copying: bytes, path: path)
+        }
         let frame = try Frame()
         var decoded = try context.decode(packet, into: frame)
         if !decoded { decoded = try context.decode(nil, into: frame) }

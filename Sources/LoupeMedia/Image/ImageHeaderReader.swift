@@ -12,6 +12,12 @@ struct ImageHeaderReader {
         var isComplete = true
         /// JPEG only: the number of colour components (4 for CMYK/YCCK).
         var components = 3
+        /// GIF only: the palette colour (0xRRGGBB) of the first frame's transparent index. Pillow
+        /// keeps it when converting to RGB, where FFmpeg would substitute its own colour.
+        var transparentColor: UInt32?
+        /// Animated WebP only: the byte range of the first frame's `VP8 `/`VP8L` chunk (FFmpeg 5.1
+        /// decodes still WebP only, so that chunk is decoded on its own).
+        var firstWebPFrame: Range<Int>?
     }
 
     private func fail(_ code: MediaError.Code, _ message: String) -> MediaError {
@@ -40,6 +46,10 @@ struct ImageHeaderReader {
         case .bmp: header = try readBMP()
         case .tiff: header = try readTIFF()
         case .qoi: header = try readQOI()
+        case .jpeg2000: header = try readJPEG2000()
+        case .pcx: header = try readPCX()
+        case .sgi: header = try readSized(width: be16(6), height: be16(8))
+        case .sunRaster: header = try readSized(width: be32(4), height: be32(8))
         default: throw fail(.unsupportedFormat, "no header reader for \(format)")
         }
         guard header.metadata.storedWidth > 0, header.metadata.storedHeight > 0 else {
@@ -71,6 +81,7 @@ struct ImageHeaderReader {
         var size: (width: Int, height: Int, components: Int)?
         var exif: (Int, Int)?
         var scanStart: Int?
+        var progressive = false
         while offset + 4 <= bytes.count {
             guard bytes[offset] == 0xFF else { throw fail(.corrupt, "JPEG marker expected at byte \(offset)") }
             var marker = bytes[offset + 1]
@@ -93,6 +104,7 @@ struct ImageHeaderReader {
                 if let height = be16(body + 1), let width = be16(body + 3), body + 5 < bytes.count {
                     size = (width, height, Int(bytes[body + 5]))
                 }
+                progressive = [0xC2, 0xC6, 0xCA, 0xCE].contains(marker)
             case 0xDA:
                 scanStart = body
             case 0xD9:
@@ -120,8 +132,29 @@ struct ImageHeaderReader {
                 }
                 index -= 1
             }
+            if progressive { try checkScanCount(from: scanStart) }
         }
         return header
+    }
+
+    /// The most scans a progressive JPEG may have. Each scan is a pass over the whole picture, so a
+    /// small file with thousands of scans costs minutes of CPU; real encoders write about ten.
+    static let maxProgressiveScans = 500
+
+    /// Counts start-of-scan markers (0xFF 0xDA cannot occur inside entropy-coded data).
+    private func checkScanCount(from start: Int) throws {
+        var scans = 0
+        var index = start
+        let end = bytes.count - 1
+        while index < end {
+            if bytes[index] == 0xFF && bytes[index + 1] == 0xDA {
+                scans += 1
+                if scans > Self.maxProgressiveScans {
+                    throw fail(.unsupportedFormat, "progressive JPEG with more than \(Self.maxProgressiveScans) scans")
+                }
+            }
+            index += 1
+        }
     }
 
     // MARK: PNG
@@ -153,11 +186,24 @@ struct ImageHeaderReader {
         guard let riffSize = le32(4) else { throw fail(.truncated, "the WebP ends inside its RIFF header") }
         var size: (Int, Int)?
         var exif: (Int, Int)?
+        var firstFrame: Range<Int>?
         var offset = 12
         while offset + 8 <= bytes.count, let length = le32(offset + 4) {
             let type = String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self)
             let data = offset + 8
             switch type {
+            case "ANMF" where firstFrame == nil:
+                // 16 bytes of frame geometry, then the frame's chunks (an optional ALPH, then the image).
+                var inner = data + 16
+                let end = min(data + length, bytes.count)
+                while inner + 8 <= end, let innerLength = le32(inner + 4) {
+                    let innerType = String(decoding: bytes[inner..<(inner + 4)], as: UTF8.self)
+                    if innerType == "VP8 " || innerType == "VP8L" {
+                        firstFrame = inner..<min(inner + 8 + innerLength, bytes.count)
+                        break
+                    }
+                    inner += 8 + innerLength + (innerLength & 1)
+                }
             case "VP8X":
                 if let w = le24(data + 4), let h = le24(data + 7) { size = (w + 1, h + 1) }
             case "VP8 ":
@@ -175,6 +221,7 @@ struct ImageHeaderReader {
         guard let size else { throw fail(.truncated, "the WebP ends before its image header") }
         var header = Header(metadata: metadata(size.0, size.1))
         if let (start, count) = exif { readEXIF(from: start, count: count, into: &header.metadata) }
+        header.firstWebPFrame = firstFrame
         header.isComplete = riffSize + 8 <= bytes.count
         return header
     }
@@ -184,9 +231,57 @@ struct ImageHeaderReader {
     private func readGIF() throws -> Header {
         guard let width = le16(6), let height = le16(8) else { throw fail(.truncated, "the GIF ends inside its header") }
         var header = Header(metadata: metadata(width, height))
-        // A complete GIF ends with the 0x3B trailer (some writers pad after it).
-        header.isComplete = bytes.suffix(16).contains(0x3B)
+        let firstImage = gifFirstImage()
+        header.transparentColor = firstImage.transparentColor
+        // Only the first frame is decoded, so only its data must be complete (many writers omit
+        // the trailer, and later frames do not matter).
+        header.isComplete = firstImage.isComplete
         return header
+    }
+
+    /// Walks the GIF blocks through the first image: whether its data is all there, and its
+    /// graphic control extension's transparent index looked up in the local colour table if the
+    /// image has one, else the global one.
+    private func gifFirstImage() -> (isComplete: Bool, transparentColor: UInt32?) {
+        func tableSize(_ flags: UInt8) -> Int { flags & 0x80 != 0 ? 3 << (Int(flags & 7) + 1) : 0 }
+        /// The offset after a run of data sub-blocks starting at `offset`, or nil if it is cut off.
+        func skipSubBlocks(_ start: Int) -> Int? {
+            var offset = start
+            while offset < bytes.count {
+                if bytes[offset] == 0 { return offset + 1 }
+                offset += Int(bytes[offset]) + 1
+            }
+            return nil
+        }
+        guard bytes.count > 13 else { return (false, nil) }
+        let globalTable = 13
+        var offset = globalTable + tableSize(bytes[10])
+        var transparentIndex: Int?
+        while offset + 1 < bytes.count {
+            switch bytes[offset] {
+            case 0x21:  // extension: label, then sub-blocks
+                if bytes[offset + 1] == 0xF9, offset + 6 < bytes.count, bytes[offset + 3] & 1 != 0 {
+                    transparentIndex = Int(bytes[offset + 6])
+                }
+                guard let next = skipSubBlocks(offset + 2) else { return (false, nil) }
+                offset = next
+            case 0x2C:  // image descriptor, local table, LZW code size, data sub-blocks
+                guard offset + 9 < bytes.count else { return (false, nil) }
+                let local = tableSize(bytes[offset + 9])
+                let data = offset + 10 + local + 1
+                let complete = skipSubBlocks(data) != nil
+                guard let index = transparentIndex else { return (complete, nil) }
+                let table = local > 0 ? offset + 10 : globalTable
+                let size = local > 0 ? local : tableSize(bytes[10])
+                guard 3 * index + 2 < size, table + 3 * index + 2 < bytes.count else { return (complete, nil) }
+                let entry = table + 3 * index
+                let color = UInt32(bytes[entry]) << 16 | UInt32(bytes[entry + 1]) << 8 | UInt32(bytes[entry + 2])
+                return (complete, color)
+            default:
+                return (false, nil)
+            }
+        }
+        return (false, nil)
     }
 
     private func readBMP() throws -> Header {
@@ -239,5 +334,41 @@ struct ImageHeaderReader {
         // The stream ends with seven 0x00 bytes and one 0x01.
         header.isComplete = bytes.count >= 22 && bytes.suffix(8).elementsEqual([0, 0, 0, 0, 0, 0, 0, 1])
         return header
+    }
+
+    // MARK: JPEG 2000, PCX, SGI, Sun raster (completeness is left to the codec)
+
+    private func readSized(width: Int?, height: Int?) throws -> Header {
+        guard let width, let height else { throw fail(.truncated, "the \(format) ends inside its header") }
+        return Header(metadata: metadata(width, height))
+    }
+
+    private func readJPEG2000() throws -> Header {
+        if bytes[0] == 0xFF {
+            // Codestream: SIZ marker segment right after SOC: Xsiz, Ysiz, XOsiz, YOsiz.
+            guard let x = be32(8), let y = be32(12), let x0 = be32(16), let y0 = be32(20) else {
+                throw fail(.truncated, "the JPEG 2000 codestream ends inside its SIZ segment")
+            }
+            return Header(metadata: metadata(x - x0, y - y0))
+        }
+        // JP2: the image header box (`ihdr`: height, width) inside the header box, near the start.
+        let limit = min(bytes.count - 12, 4096)
+        var index = 0
+        while index < limit {
+            if bytes[index] == 0x69 && bytes[index + 1] == 0x68 && bytes[index + 2] == 0x64 && bytes[index + 3] == 0x72,
+                let height = be32(index + 4), let width = be32(index + 8)
+            {
+                return Header(metadata: metadata(width, height))
+            }
+            index += 1
+        }
+        throw fail(.truncated, "the JP2 file has no image header box")
+    }
+
+    private func readPCX() throws -> Header {
+        guard let xMin = le16(4), let yMin = le16(6), let xMax = le16(8), let yMax = le16(10) else {
+            throw fail(.truncated, "the PCX ends inside its header")
+        }
+        return Header(metadata: metadata(xMax - xMin + 1, yMax - yMin + 1))
     }
 }

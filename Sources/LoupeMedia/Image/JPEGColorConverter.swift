@@ -22,18 +22,28 @@ struct JPEGColorConverter {
         return (crR, cbB, crG, cbG)
     }()
 
-    /// Chroma subsampling: horizontal and vertical factors (1 or 2).
-    static func subsampling(of format: AVPixelFormat) -> (Int, Int)? {
-        switch format {
-        case AV_PIX_FMT_YUVJ420P: (2, 2)
-        case AV_PIX_FMT_YUVJ422P: (2, 1)
-        case AV_PIX_FMT_YUVJ444P: (1, 1)
-        case AV_PIX_FMT_YUVJ440P: (1, 2)
-        default: nil
+    /// Chroma subsampling (horizontal and vertical factors, 1 or 2) of a full-range YCbCr frame
+    /// this converter handles, or nil. The alpha plane of YUVA formats (FFmpeg's YCCK output, where
+    /// the decoder has already folded K into Y, Cb and Cr) is ignored.
+    static func subsampling(of frame: Frame) -> (Int, Int)? {
+        switch frame.pixelFormat {
+        case AV_PIX_FMT_YUVJ420P: return (2, 2)
+        case AV_PIX_FMT_YUVJ422P: return (2, 1)
+        case AV_PIX_FMT_YUVJ444P: return (1, 1)
+        case AV_PIX_FMT_YUVJ440P: return (1, 2)
+        default: break
+        }
+        guard frame.pointer.pointee.color_range == AVCOL_RANGE_JPEG else { return nil }
+        switch frame.pixelFormat {
+        case AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVA420P: return (2, 2)
+        case AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUVA422P: return (2, 1)
+        case AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUVA444P: return (1, 1)
+        case AV_PIX_FMT_YUV440P: return (1, 2)
+        default: return nil
         }
     }
 
-    /// Converts `frame` (one of the formats `subsampling(of:)` accepts) into `out`.
+    /// Converts `frame` (one `subsampling(of:)` accepts) into `out`.
     static func convert(_ frame: Frame, factors: (Int, Int), into out: UnsafeMutablePointer<UInt8>) {
         let width = frame.width
         let height = frame.height
@@ -63,11 +73,13 @@ struct JPEGColorConverter {
                                 y: y, factor: factors.1, chromaHeight: chromaHeight, count: chromaWidth,
                                 cb: (cb, cbStride), cr: (cr, crStride), into: (cbRow, crRow))
                             horizontalPass(
-                                factors: factors, width: width, chromaWidth: chromaWidth, rows: (cbRow, crRow),
-                                into: (cbLine, crLine))
+                                factors: factors, oddRow: y % 2 == 1, width: width, chromaWidth: chromaWidth,
+                                rows: (cbRow, crRow), into: (cbLine, crLine))
                             let yRow = luma + y * lumaStride
-                            var o = out + y * width * 3
-                            for x in 0..<width {
+                            let vectorEnd = convertVectors(
+                                luma: yRow, cb: cbLine, cr: crLine, count: width, into: out + y * width * 3)
+                            var o = out + (y * width + vectorEnd) * 3
+                            for x in vectorEnd..<width {
                                 let l = Int32(yRow[x])
                                 let b = Int(cbLine[x]), r = Int(crLine[x])
                                 o[0] = clamp(l + crR[r])
@@ -80,6 +92,36 @@ struct JPEGColorConverter {
                 }
             }
         }
+    }
+
+    /// The colour conversion of `convert`, eight pixels at a time: the table entries written out as
+    /// the same fixed-point arithmetic (`FIX(1.402) = 91881`, ...), so results are identical.
+    /// Returns how many pixels it converted (a multiple of 8).
+    @inline(__always)
+    private static func convertVectors(
+        luma: UnsafePointer<UInt8>, cb: UnsafePointer<Int32>, cr: UnsafePointer<Int32>, count: Int,
+        into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        typealias Lanes = SIMD8<Int32>
+        let half = Lanes(repeating: 1 << 15)
+        let low = Lanes(repeating: 0), high = Lanes(repeating: 255)
+        var x = 0
+        while x + 8 <= count {
+            let l = Lanes(truncatingIfNeeded: UnsafeRawPointer(luma + x).loadUnaligned(as: SIMD8<UInt8>.self))
+            let b = UnsafeRawPointer(cb + x).loadUnaligned(as: Lanes.self) &- 128
+            let r = UnsafeRawPointer(cr + x).loadUnaligned(as: Lanes.self) &- 128
+            let red = (l &+ ((91881 &* r &+ half) &>> 16)).clamped(lowerBound: low, upperBound: high)
+            let green = (l &+ ((-22554 &* b &+ half &- 46802 &* r) &>> 16)).clamped(lowerBound: low, upperBound: high)
+            let blue = (l &+ ((116130 &* b &+ half) &>> 16)).clamped(lowerBound: low, upperBound: high)
+            let o = out + x * 3
+            for lane in 0..<8 {
+                o[3 * lane] = UInt8(truncatingIfNeeded: red[lane])
+                o[3 * lane + 1] = UInt8(truncatingIfNeeded: green[lane])
+                o[3 * lane + 2] = UInt8(truncatingIfNeeded: blue[lane])
+            }
+            x += 8
+        }
+        return x
     }
 
     @inline(__always)
@@ -112,14 +154,17 @@ struct JPEGColorConverter {
     /// libjpeg's horizontal step: `(3 * nearer + farther + bias) >> shift` with bias 8/7 after a
     /// vertical filter (h2v2) or 1/2 (h2v1), from the rows the vertical pass left scaled by 4.
     private static func horizontalPass(
-        factors: (Int, Int), width: Int, chromaWidth: Int,
+        factors: (Int, Int), oddRow: Bool, width: Int, chromaWidth: Int,
         rows: (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>),
         into lines: (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>)
     ) {
         if factors.0 == 1 {
+            // h1v2 rounds with bias 1 on the upper and 2 on the lower row of each pair; 4:4:4 rows
+            // were only scaled by 4, so the bias vanishes in the shift.
+            let bias: Int32 = factors.1 == 2 ? (oddRow ? 2 : 1) : 0
             for x in 0..<width {
-                lines.0[x] = rows.0[x] >> 2
-                lines.1[x] = rows.1[x] >> 2
+                lines.0[x] = (rows.0[x] + bias) >> 2
+                lines.1[x] = (rows.1[x] + bias) >> 2
             }
             return
         }

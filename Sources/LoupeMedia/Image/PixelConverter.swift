@@ -64,7 +64,7 @@ struct PixelConverter {
                 initialized = count
             }
         }
-        if let factors = JPEGColorConverter.subsampling(of: format) {
+        if let factors = JPEGColorConverter.subsampling(of: frame) {
             return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
                 JPEGColorConverter.convert(frame, factors: factors, into: out.baseAddress!)
                 initialized = count

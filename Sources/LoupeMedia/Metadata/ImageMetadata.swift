@@ -24,6 +24,7 @@ public struct ImageMetadata: Sendable, Hashable, Encodable {
     /// Height as displayed.
     public var height: Int { orientation >= 5 ? storedWidth : storedHeight }
 
+    /// Metadata with a size and no EXIF fields.
     public init(format: ImageFormat, storedWidth: Int, storedHeight: Int) {
         self.format = format
         self.storedWidth = storedWidth
@@ -33,11 +34,14 @@ public struct ImageMetadata: Sendable, Hashable, Encodable {
 
 /// A position from EXIF GPS tags, in signed decimal degrees (south and west negative).
 public struct GPSLocation: Sendable, Hashable, Codable {
+    /// Degrees north (negative: south).
     public var latitude: Double
+    /// Degrees east (negative: west).
     public var longitude: Double
     /// Metres above sea level (negative below), when recorded.
     public var altitude: Double?
 
+    /// A position in signed decimal degrees.
     public init(latitude: Double, longitude: Double, altitude: Double? = nil) {
         self.latitude = latitude
         self.longitude = longitude

@@ -5,6 +5,7 @@ extension ImageMetadata {
         case dateTaken = "date_taken", cameraMake = "camera_make", cameraModel = "camera_model", gps
     }
 
+    /// Writes the JSON shape above.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(format, forKey: .format)
@@ -26,6 +27,7 @@ extension VideoInfo {
         case duration, frameRate = "frame_rate", frameCount = "frame_count", creationTime = "creation_time"
     }
 
+    /// Writes the JSON shape above.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(container, forKey: .container)

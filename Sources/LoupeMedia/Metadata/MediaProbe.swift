@@ -15,9 +15,12 @@ public enum MediaInfo: Sendable, Hashable {
 /// }
 /// ```
 public struct MediaProbe: Sendable {
+    /// Reads still images (its pixel limit and settings apply).
     public var imageDecoder = ImageDecoder()
+    /// Reads videos.
     public var videoDecoder = VideoDecoder()
 
+    /// A probe with default decoders.
     public init() {}
 
     /// Probes the file at `url`: as a still image when its bytes carry an image signature, else as a video.

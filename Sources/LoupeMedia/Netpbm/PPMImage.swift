@@ -7,6 +7,7 @@ public struct PPMImage: Sendable, Hashable {
     /// Interleaved `R, G, B` bytes, row after row.
     public var pixels: [UInt8]
 
+    /// Wraps pixels without checking their count.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         self.width = width
         self.height = height

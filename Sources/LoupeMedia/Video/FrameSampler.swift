@@ -72,6 +72,7 @@ struct FrameSampler {
             scaler = try ScaleContext(
                 from: (frame.width, frame.height, frame.pixelFormat), to: (outputSize.width, outputSize.height, AV_PIX_FMT_RGB24),
                 flags: SWS_BILINEAR | SWS_ACCURATE_RND, path: path)
+            scaler!.useColorimetry(of: frame)
         }
         let count = outputSize.width * outputSize.height * 3
         let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -19,6 +19,7 @@ public struct SceneDetector: Sendable {
     /// The last frame's content difference from its predecessor.
     public private(set) var lastScore = 0.0
 
+    /// A detector with PySceneDetect's default threshold and a half-second minimum scene.
     public init(threshold: Double = 27, minimumSceneLength: Double = 0.5) {
         self.threshold = threshold
         self.minimumSceneLength = minimumSceneLength

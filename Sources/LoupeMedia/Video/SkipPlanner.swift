@@ -11,6 +11,8 @@ struct SkipPlanner {
     private var plannedTarget = -1.0
     private var keyframesOnly = false
     private var keyframeRead = false
+    /// How far keyframes' display times trail their decode times (the B-frame delay), once seen.
+    private var reorderDelay: Int64?
 
     /// Frames a seek must jump over to be worth flushing the frames in flight.
     static let seekGain = 12.0
@@ -29,26 +31,31 @@ struct SkipPlanner {
         sampler.requiresKeyframe = false
         let target = sampler.nextTarget
         let frame = sampler.frameDuration
-        if tolerance > 0, let (key, search) = keyframe(atOrBefore: sampler.timestamp(target + tolerance)),
+        if tolerance > 0, let key = keyframe(atOrBefore: sampler.timestamp(target + tolerance)),
             sampler.seconds(key) >= target - tolerance - 3 * frame, key > lastRead
         {
             // Decode only that keyframe (index times are decode times, a few frames before display).
             keyframesOnly = true
             sampler.requiresKeyframe = true
             sampler.earliest = min(sampler.earliest, sampler.seconds(key) - frame / 2)
-            return jump(to: key, search: search, sampler: sampler, minimum: 1)
+            return jump(to: key, sampler: sampler, minimum: 1)
         }
-        // Index entries carry decode times, which precede display times by the reordering delay,
-        // so search a few frames early for a keyframe that is shown no later than the target.
-        guard let (key, search) = keyframe(atOrBefore: sampler.timestamp(target - 3 * frame)) else { return nil }
-        return jump(to: key, search: search, sampler: sampler, minimum: Self.seekGain)
+        // Index entries carry decode times, which precede display times by the reordering delay:
+        // search that much early (three frames until a keyframe has shown it) for a keyframe that is
+        // shown no later than the target.
+        let early = reorderDelay ?? (sampler.timestamp(3 * frame) - sampler.timestamp(0))
+        guard let key = keyframe(atOrBefore: sampler.timestamp(target) - early) else { return nil }
+        return jump(to: key, sampler: sampler, minimum: Self.seekGain)
     }
 
-    private mutating func jump(to key: Int64, search: Int64, sampler: FrameSampler, minimum frames: Double) -> Int64? {
+    /// The timestamp to seek to for the keyframe whose index (decode) time is `key`, when that
+    /// skips at least `frames` frames: the keyframe's display time, since demuxers such as MP4's
+    /// seek by display time and would otherwise land on the keyframe before.
+    private mutating func jump(to key: Int64, sampler: FrameSampler, minimum frames: Double) -> Int64? {
         let gain = sampler.timestamp(frames * sampler.frameDuration) - sampler.timestamp(0)
         guard lastRead == .min || key > lastRead + gain else { return nil }
         lastRead = key
-        return search
+        return key + (reorderDelay ?? 0)
     }
 
     /// Records a packet read from the stream.
@@ -56,7 +63,13 @@ struct SkipPlanner {
     /// Only packets up to the stand-in keyframe are discarded: the ones after it are decoded as
     /// usual, so the frames that follow keep their references if a later target needs them.
     mutating func read(_ packet: Packet) {
-        if keyframesOnly && packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 { keyframeRead = true }
+        let p = packet.pointer.pointee
+        if p.flags & AV_PKT_FLAG_KEY != 0 {
+            if keyframesOnly { keyframeRead = true }
+            if p.pts != loupe_av_nopts_value() && p.dts != loupe_av_nopts_value() && p.pts >= p.dts {
+                reorderDelay = max(reorderDelay ?? 0, p.pts - p.dts)
+            }
+        }
         let dts = packet.pointer.pointee.dts
         if dts != loupe_av_nopts_value() { lastRead = max(lastRead, dts) }
     }
@@ -67,10 +80,10 @@ struct SkipPlanner {
         return sampler.isFarFromTarget(packet) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
     }
 
-    /// The last indexed keyframe at or before `timestamp`, and the timestamp that seeks to it.
-    private func keyframe(atOrBefore timestamp: Int64) -> (Int64, Int64)? {
+    /// The index (decode) time of the last indexed keyframe at or before `timestamp`.
+    private func keyframe(atOrBefore timestamp: Int64) -> Int64? {
         let entryIndex = av_index_search_timestamp(stream, timestamp, AVSEEK_FLAG_BACKWARD)
         guard entryIndex >= 0, let entry = avformat_index_get_entry(stream, entryIndex) else { return nil }
-        return (entry.pointee.timestamp, max(entry.pointee.timestamp, timestamp))
+        return entry.pointee.timestamp
     }
 }

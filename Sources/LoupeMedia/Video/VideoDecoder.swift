@@ -33,12 +33,14 @@ public struct VideoDecoder: Sendable {
         /// frames returned. Needs `skipsUnneededFrames`.
         public var keyframeTolerance = 0.0
 
+        /// The defaults: 1 frame per second at full size, 100-megapixel limit, skipping on, exact times.
         public init() {}
     }
 
     /// The settings in use.
     public var configuration: Configuration
 
+    /// A decoder with `configuration`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
@@ -84,9 +86,9 @@ public struct VideoDecoder: Sendable {
         var running = true
         while running {
             if configuration.skipsUnneededFrames, let seek = planner.plan(for: &sampler),
-                av_seek_frame(input.pointer, index, seek, AVSEEK_FLAG_BACKWARD) >= 0
+                input.seek(stream: index, to: seek)
             {
-                avcodec_flush_buffers(context.pointer)
+                context.flush()
             }
             guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
@@ -95,18 +97,16 @@ public struct VideoDecoder: Sendable {
             if configuration.skipsUnneededFrames {
                 context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
             }
-            let sent = avcodec_send_packet(context.pointer, packet.pointer)
-            // Damaged packets are skipped, as players do; the next keyframe resynchronises.
-            if sent < 0 && sent != loupe_averror_eagain() { continue }
-            while running, try receiveTolerantly(context, into: frame) {
+            guard context.sendTolerantly(packet) else { continue }
+            while running, try context.receiveTolerantly(into: frame) {
                 running = try sampler.offer(frame, to: body)
                 frame.unreference()
             }
         }
         if running {
             context.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
-            _ = avcodec_send_packet(context.pointer, nil)
-            while running, try receiveTolerantly(context, into: frame) {
+            context.sendTolerantly(nil)
+            while running, try context.receiveTolerantly(into: frame) {
                 running = try sampler.offer(frame, to: body)
                 frame.unreference()
             }
@@ -118,16 +118,6 @@ public struct VideoDecoder: Sendable {
         var frames: [VideoFrame] = []
         try sample(contentsOf: url) { frames.append($0); return true }
         return frames
-    }
-
-    /// Receives a frame, treating a damaged-frame error as "no frame" so one bad packet does not end the file.
-    private func receiveTolerantly(_ context: CodecContext, into frame: Frame) throws -> Bool {
-        let status = avcodec_receive_frame(context.pointer, frame.pointer)
-        if status == loupe_averror_eagain() || status == loupe_averror_eof() || status == loupe_averror_invaliddata() {
-            return false
-        }
-        try FFmpegResult.check(status, "decoding", stage: .decode, path: context.path)
-        return true
     }
 
     private func open(_ url: URL) throws -> InputContext {
@@ -150,6 +140,11 @@ public struct VideoDecoder: Sendable {
     private func info(_ input: InputContext, stream: UnsafeMutablePointer<AVStream>) throws -> VideoInfo {
         let parameters = stream.pointee.codecpar.pointee
         let format = input.pointer.pointee.iformat.pointee
+        // FFmpeg's "image2" demuxer is chosen by file extension alone, so any file named .png
+        // opens as a one-frame "video"; a stream without a size is nothing it could decode either.
+        if String(cString: format.name) == "image2" || parameters.width <= 0 || parameters.height <= 0 {
+            throw MediaError(code: .notAnImage, message: "not a video or image FFmpeg can read", path: input.path)
+        }
         let rotation = loupe_stream_rotation(stream)
         // FFmpeg reports the display matrix's rotation counter-clockwise; players turn the picture back.
         let clockwise = rotation.isNaN ? 0 : (Int((-rotation).rounded()) % 360 + 360) % 360
@@ -164,11 +159,13 @@ public struct VideoDecoder: Sendable {
         {
             rate = nominal
         }
+        // The container's duration is what players show (an MP4 edit list can leave the stream's a
+        // frame short); the stream's is the fallback for containers that do not record one.
         var duration: Double?
-        if stream.pointee.duration != loupe_av_nopts_value() && stream.pointee.duration > 0 {
-            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
-        } else if input.pointer.pointee.duration != loupe_av_nopts_value() && input.pointer.pointee.duration > 0 {
+        if input.pointer.pointee.duration != loupe_av_nopts_value() && input.pointer.pointee.duration > 0 {
             duration = Double(input.pointer.pointee.duration) / Double(loupe_av_time_base())
+        } else if stream.pointee.duration != loupe_av_nopts_value() && stream.pointee.duration > 0 {
+            duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
         }
         return VideoInfo(
             container: String(cString: format.name),

@@ -9,6 +9,7 @@ public struct VideoFrame: Sendable, Hashable {
     /// `width * height * 3` bytes, row-major `R, G, B`.
     public var pixels: [UInt8]
 
+    /// Wraps pixels; `pixels.count` must be `width * height * 3`.
     public init(timestamp: Double, width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 3, "expected \(width * height * 3) bytes, got \(pixels.count)")
         self.timestamp = timestamp
