@@ -37,7 +37,7 @@ extension LoupeClient {
                 let ef = max(options.ef ?? 64, k)
                 let found = c.nearest(field: field, query: query, k: k, ef: ef, allowed: allowed,
                                       exactRows: configuration.exactSearchRowLimit,
-                                      exactSelectivity: configuration.exactSearchSelectivity)
+                                      visitsPerCandidate: configuration.graphVisitsPerCandidate)
                 let ranged = found.filter { inRange(score(metric, $0.distance), metric: metric, options) }
                 picked = options.groupByField.map { group(c, ranged, by: $0, groups: wanted, size: options.groupSize) } ?? ranged
                 let enough = options.groupByField == nil ? picked.count >= wanted : groupCount(c, picked, options.groupByField!) >= wanted

@@ -28,8 +28,9 @@ public actor LoupeClient {
         public var pendingRowsBeforeIndexing = 2048
         /// Searches whose filter matches at most this many rows scan them exactly instead of using the graph.
         public var exactSearchRowLimit = 4096
-        /// Searches whose filter matches less than this fraction of rows scan them exactly.
-        public var exactSearchSelectivity = 0.05
+        /// Distance computations a graph search spends per slot of its beam (`ef`), used to weigh the graph
+        /// against an exact scan of the rows a filter matches. Lower favours the graph.
+        public var graphVisitsPerCandidate = 12.0
         /// Write graphs to `index/` on `flush` and `close`, and load them on open when they are current.
         public var persistIndexes = true
         public init() {}

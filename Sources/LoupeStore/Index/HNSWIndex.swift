@@ -204,9 +204,8 @@ final class HNSWIndex: @unchecked Sendable {
             }
         }
         for l in stride(from: Int(min(level, top)), through: 0, by: -1) {
-            searchLayer(query, queryNorm, entry: current, ef: efConstruction, level: l, allowed: nil, scratch: &scratch,
-                        locking: locking)
-            let found = scratch.results.drainAscending()
+            let found = searchLayer(query, queryNorm, entry: current, ef: efConstruction, level: l, allowed: nil,
+                                    scratch: &scratch, locking: locking).drainAscending()
             current = found[0].node
             let chosen = selectNeighbors(found, limit: m, scratch: &scratch)
             connect(node, chosen, level: l, scratch: &scratch, locking: locking)
