@@ -91,9 +91,10 @@ extension HNSWIndex {
         let results = scratch.results
         let words = allowed?.words
         let labels = self.labels
+        let identity = identityLabels
         @inline(__always) func isAllowed(_ node: Int32) -> Bool {
             guard let words else { return true }
-            let label = Int(labels[Int(node)])
+            let label = identity ? Int(node) : Int(labels[Int(node)])
             return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
         }
         while !candidates.isEmpty {
@@ -150,11 +151,12 @@ extension HNSWIndex {
         candidates.removeAll()
         results.removeAll()
         let labels = self.labels
+        let identity = identityLabels
         let gatherLimit = m
         let gathered = scratch.neighbours
         return allowed.words.withUnsafeBufferPointer { words -> DistanceHeap in
             @inline(__always) func isAllowed(_ node: Int32) -> Bool {
-                let label = Int(labels[Int(node)])
+                let label = identity ? Int(node) : Int(labels[Int(node)])
                 return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
             }
             _ = visited.insert(entry)

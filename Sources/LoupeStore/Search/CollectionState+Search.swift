@@ -19,6 +19,7 @@ extension CollectionState {
         let indexed = graphs[field] == nil ? 0 : indexedSlots[field]
         let selectivity = Double(matchCount) / Double(max(1, liveCount))
         let beam = max(ef, k)
+        // (A filtered two-hop beam gets an eighth more room below: the matching subgraph is sparser.)
         // Two-hop traversal keeps the matching subgraph connected down to about 5%; below that the graph
         // has to restrict results the hnswlib way, which visits about ef / s nodes.
         let mode: HNSWIndex.FilterMode = selectivity >= 0.9 ? .restrictResults : selectivity >= 0.05 ? .twoHop : .restrictResults
@@ -48,7 +49,7 @@ extension CollectionState {
                 let exact: ((Int64) -> UnsafePointer<Float>)? = graph.code.storage == .fp32 ? nil : { label in
                     self.vectorPointer(field: field, slot: Int(label))
                 }
-                let found = graph.search(qp, k: k, ef: beam, allowed: mask,
+                let found = graph.search(qp, k: k, ef: selectivity >= 0.9 ? beam : beam + beam / 8, allowed: mask,
                                          filterMode: mode,
                                          exact: exact, scratch: &scratch[field])
                 for hit in found {
