@@ -29,7 +29,7 @@ extension CollectionState {
         var results: [(slot: Int, distance: Float)] = []
         query.withUnsafeBufferPointer { q in
             let qp = q.baseAddress!
-            var heap = DistanceHeap(capacity: k + 1)
+            let heap = DistanceHeap(capacity: k + 1)
             func scan(_ range: Range<Int>) {
                 vectors[field].withUnsafeBufferPointer { all in
                     for slot in range {
