@@ -471,6 +471,8 @@ def main():
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--pool", type=int, default=PER_CLASS_POOL, help="training pictures per class")
     ap.add_argument("--inst-weight", type=float, default=INST_WEIGHT)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--eval-every", type=int, default=800, help="in-memory evaluation interval (0 = off)")
     ap.add_argument("--out", default=OUT, help="output directory (default Tests/Fixtures/models)")
     args = ap.parse_args()
     t_start = time.time()
@@ -562,13 +564,13 @@ def main():
         else:
             decay.append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=(0.9, 0.98), eps=1e-6)
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
 
     def lr_at(step):
         if step < WARMUP:
-            return LR * (step + 1) / WARMUP
+            return args.lr * (step + 1) / WARMUP
         prog = (step - WARMUP) / max(1, args.steps - WARMUP)
-        return LR * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * prog)))
+        return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * prog)))
 
     trng = np.random.default_rng(seed + 2)
     pad_id = tok.pad_token_id  # 49407 == EOT: argmax pooling (eos_token_id 2) still finds the first EOT
@@ -617,14 +619,14 @@ def main():
         opt.step()
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
-        hist.append((float(l_clip), float(l_inst)))
+        hist.append((float(l_clip.detach()), float(l_inst.detach())))
         if step % 100 == 0 or step == args.steps - 1:
             m = np.mean(hist[-100:], axis=0)
             el = time.time() - t_train
             log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inst {m[1]:.4f}  "
                 f"scale {float(scale):6.2f}  lr {lr_at(step):.2e}  {el:6.0f} s"
                 f"  (eta {el / (step + 1) * (args.steps - step - 1):4.0f} s)")
-        if step > 0 and step % 800 == 0:
+        if args.eval_every and step > 0 and step % args.eval_every == 0:
             model.eval()
             log(f"  eval at step {step} (fp32, in memory):")
             evaluate(model, tok, proc, heldout)
@@ -791,7 +793,7 @@ square", ...) plus colour-only / shape-only captions ({int(PARTIAL_CAPTION_RATE 
 Loss: label-aware (supervised-contrastive) symmetric CLIP loss with a learned logit scale,
 plus {args.inst_weight} x an InfoNCE loss between the two views of each picture (keeps
 per-picture detail, so near-duplicates are closer than different pictures of one class).
-AdamW, lr {LR}, cosine schedule, batch {PER_CLASS_BATCH} pictures per class ({PER_CLASS_BATCH * 18}
+AdamW, lr {args.lr}, cosine schedule, batch {PER_CLASS_BATCH} pictures per class ({PER_CLASS_BATCH * 18}
 pictures, {PER_CLASS_BATCH * 36} views).
 
 ## Evaluation (saved F16 weights reloaded in fp32, {HELDOUT_PER_CLASS * 18} held-out pictures, {HELDOUT_PER_CLASS} per class)

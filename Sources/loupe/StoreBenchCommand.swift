@@ -31,6 +31,9 @@ struct StoreBench: AsyncParsableCommand {
     @Option(name: .long, help: "Queries per measurement.")
     var queries = 200
 
+    @Flag(name: .long, help: "Stop after the inserts (to compare with milvus_lite_peer.py's insert line quickly).")
+    var insertsOnly = false
+
     @Option(name: .long, help: "Database directory (default: a new temporary one, removed afterwards).")
     var database: String?
 
@@ -57,6 +60,7 @@ struct StoreBench: AsyncParsableCommand {
             }
             let insertPerSecond = Double(set.count) / insert.seconds
             print(String(format: "insert_per_s=%.0f insert_s=%.1f", insertPerSecond, insert.seconds))
+            if insertsOnly { return }  // rows are durable already; skip the index build a close would do
             let build = try await clock.measure { try await client.flush() }
             print(String(format: "build_s=%.1f (index build and index file write)", build.seconds))
             let n = min(queries, set.queryCount)

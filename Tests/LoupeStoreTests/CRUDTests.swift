@@ -160,3 +160,18 @@ func makeFruitCollection(_ client: LoupeClient, index: IndexParams = .flat) asyn
         await #expect(throws: StoreError.self) { try await client.dropPartition("p", partition: "_default") }
     }
 }
+
+@Suite struct AutoIDUpsertTests {
+    @Test func upsertedIDsAreNotReassignedByAutoID() async throws {
+        let dir = TemporaryDirectory()
+        let client = try LoupeClient(path: dir.path)
+        try await client.createCollection("a", dimension: 2, index: .flat, autoID: true)
+        try await client.insert("a", [["vector": .vector([1, 0])]])
+        try await client.upsert("a", [["id": 5, "vector": .vector([0, 1])]])
+        let next = try await client.insert("a", [["vector": .vector([1, 1])]])
+        #expect(next.ids == [6])
+        try await client.close()
+        let reopened = try LoupeClient(path: dir.path)
+        #expect(try await reopened.insert("a", [["vector": .vector([1, 1])]]).ids == [7], "the counter survives a reopen")
+    }
+}

@@ -180,3 +180,21 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
         #expect(try await client.stats("c").rowCount == 300)
     }
 }
+
+@Suite struct ReadOnlyClientTests {
+    @Test func readOnlyClientsOpenBesideTheWriterAndSeeTheirSnapshot() async throws {
+        let dir = TemporaryDirectory()
+        let writer = try LoupeClient(path: dir.path)
+        try await writer.createCollection("c", dimension: 2, index: .flat)
+        try await writer.insert("c", [["id": 1, "vector": .vector([1, 0])]])
+        var config = LoupeClient.Configuration()
+        config.readOnly = true
+        let reader = try LoupeClient(path: dir.path, configuration: config)
+        try await writer.insert("c", [["id": 2, "vector": .vector([0, 1])]])
+        #expect(try await reader.query("c", outputFields: ["id"]) == [["id": 1]], "the reader keeps its snapshot")
+        #expect(try await reader.search("c", vectors: [[0, 1]])[0].map(\.id) == [1])
+        await #expect(throws: StoreError.self) { try await reader.insert("c", [["id": 3, "vector": .vector([1, 1])]]) }
+        let later = try LoupeClient(path: dir.path, configuration: config)
+        #expect(try await later.query("c", outputFields: ["count(*)"]) == [["count(*)": 2]])
+    }
+}

@@ -12,7 +12,7 @@ import Testing
         var config = LoupeClient.Configuration()
         // Small data: force the graph path down to 50 matching rows so filtered traversal is what is tested.
         config.exactSearchRowLimit = 50
-        config.exactSearchSelectivity = 0.005
+        config.graphVisitsPerCandidate = 0.01
         config.buildThreads = 2
         let client = try LoupeClient(path: dir.path, configuration: config)
         try await client.createCollection("f", schema: CollectionSchema(fields: [

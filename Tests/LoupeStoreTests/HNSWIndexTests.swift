@@ -61,7 +61,7 @@ struct TestVectors {
         for i in 0..<q {
             let query = Array(queries[i * dim..<(i + 1) * dim])
             let truth = Set(TestVectors.exactTopK(base: base, query: query[...], dimension: dim, k: 10, metric: metric))
-            hits += try index.search(query, k: 10, ef: 64).filter { truth.contains(Int($0.label)) }.count
+            hits += try index.search(query, k: 10, ef: 128).filter { truth.contains(Int($0.label)) }.count
         }
         return Double(hits) / Double(q * 10)
     }

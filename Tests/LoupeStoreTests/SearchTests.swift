@@ -148,3 +148,18 @@ func makeSegments(_ client: LoupeClient, metric: MetricType = .cosine, index: In
         #expect(third.isEmpty)
     }
 }
+
+@Suite struct SearchLimitTests {
+    @Test func oversizedRequestsAreRefusedNotAllocated() async throws {
+        let dir = TemporaryDirectory()
+        let client = try LoupeClient(path: dir.path)
+        try await makeSegments(client)
+        for options in [SearchOptions(annsField: "image", limit: 1_000_000_000), SearchOptions(annsField: "image", limit: 0),
+                        SearchOptions(annsField: "image", offset: Int.max), SearchOptions(annsField: "image", ef: Int.max),
+                        SearchOptions(annsField: "image", groupByField: "video", groupSize: Int.max / 8)] {
+            await #expect(throws: StoreError.self) { try await client.search("seg", vectors: [[1, 0]], options: options) }
+        }
+        await #expect(throws: StoreError.self) { try await client.keywordSearch("seg", field: "caption", text: "cat", limit: Int.max) }
+        #expect(try FilterExpression.parse("x % -1 == 0").matches(["x": .int(Int64.min)]))
+    }
+}

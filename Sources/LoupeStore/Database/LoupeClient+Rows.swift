@@ -20,6 +20,7 @@ extension LoupeClient {
     /// Deletes rows by primary key. Keys that are not present are ignored.
     @discardableResult
     public func delete(_ collectionName: String, ids: [FieldValue]) throws -> MutationResult {
+        try checkWritable()
         let c = try collection(collectionName)
         let keys = try ids.map { try normalizedKey($0, c) }.filter { c.slotOfKey[$0] != nil }
         try deleteRows(c, keys: keys)
@@ -30,6 +31,7 @@ extension LoupeClient {
     @discardableResult
     public func delete(_ collectionName: String, filter: String, parameters: [String: FieldValue] = [:],
                        partitionNames: [String] = []) throws -> MutationResult {
+        try checkWritable()
         let c = try collection(collectionName)
         let allowed = try matchingSlots(c, filter: filter, parameters: parameters, partitions: partitionNames)
         let keys = (0..<c.slotCount).filter { allowed.contains($0) }.map { c.primaryKeys[$0] }
@@ -104,6 +106,8 @@ extension LoupeClient {
             }
             key = try schema.normalize(given, for: FieldSchema(name: pk.name, dataType: pk.dataType, maxLength: pk.maxLength),
                                        collection: c.name)
+            // An upserted id must never be handed out again by auto id.
+            if pk.autoID, case .int(let id) = key, id >= c.nextAutoID { c.nextAutoID = id + 1 }
         }
         doc[pk.name] = key
         for f in schema.fields where !f.isPrimary {
@@ -129,6 +133,7 @@ extension LoupeClient {
     }
 
     func write(_ collectionName: String, _ rows: [Row], partition: String?, replacing: Bool) throws -> MutationResult {
+        try checkWritable()
         let c = try collection(collectionName)
         let partition = partition ?? "_default"
         guard c.partitions.contains(partition) else {

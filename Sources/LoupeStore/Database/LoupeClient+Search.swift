@@ -14,6 +14,12 @@ extension LoupeClient {
             throw StoreError(.invalidArgument, "limit and group size must be at least 1 and offset not negative",
                              collection: collectionName)
         }
+        // Milvus's caps: they bound the working memory of one search (use an iterator to go further).
+        guard options.limit <= Self.maxTopK, options.offset <= Self.maxTopK - options.limit, options.groupSize <= 1024, (options.ef ?? 0) <= 65536 else {
+            throw StoreError(.invalidArgument,
+                             "limit + offset must be at most \(Self.maxTopK), group size at most 1024 and ef at most 65536 (use a search iterator for more)",
+                             collection: collectionName)
+        }
         let field = try c.vectorFieldIndex(options.annsField)
         try checkOutputFields(c, options.outputFields)
         if let g = options.groupByField {
@@ -37,7 +43,7 @@ extension LoupeClient {
                 let ef = max(options.ef ?? 64, k)
                 let found = c.nearest(field: field, query: query, k: k, ef: ef, allowed: allowed,
                                       exactRows: configuration.exactSearchRowLimit,
-                                      exactSelectivity: configuration.exactSearchSelectivity)
+                                      visitsPerCandidate: configuration.graphVisitsPerCandidate)
                 let ranged = found.filter { inRange(score(metric, $0.distance), metric: metric, options) }
                 picked = options.groupByField.map { group(c, ranged, by: $0, groups: wanted, size: options.groupSize) } ?? ranged
                 let enough = options.groupByField == nil ? picked.count >= wanted : groupCount(c, picked, options.groupByField!) >= wanted
@@ -68,6 +74,9 @@ extension LoupeClient {
               requests.allSatisfy({ $0.queryCount == queries }) else {
             throw StoreError(.invalidArgument, "hybrid search needs requests with the same number of queries",
                              collection: collectionName)
+        }
+        guard limit >= 1, limit <= Self.maxTopK, requests.allSatisfy({ $0.limit >= 1 && $0.limit <= Self.maxTopK }) else {
+            throw StoreError(.invalidArgument, "limits must be in 1...\(Self.maxTopK)", collection: collectionName)
         }
         if case .weighted(let weights, _) = ranker, weights.count != requests.count {
             throw StoreError(.invalidArgument, "\(weights.count) weights for \(requests.count) requests", collection: collectionName)
@@ -119,6 +128,9 @@ extension LoupeClient {
             throw StoreError(.invalidArgument, "keyword search is not enabled on this field", collection: collectionName,
                              field: field)
         }
+        guard limit >= 1, limit <= Self.maxTopK else {
+            throw StoreError(.invalidArgument, "limit must be in 1...\(Self.maxTopK)", collection: collectionName)
+        }
         let terms = text.lowercased().split { !$0.isLetter && !$0.isNumber }.map { "\"\($0)\"" }
         guard !terms.isEmpty else { return [] }
         let allowed = try searchMask(c, filter: filter, parameters: [:], partitions: partitionNames)
@@ -139,6 +151,9 @@ extension LoupeClient {
     }
 
     // MARK: - Internals
+
+    /// The most hits one search returns, as in Milvus.
+    static let maxTopK = 16384
 
     func slot(_ c: CollectionState, rid: Int64) -> Int? {
         var lo = 0, hi = c.rids.count

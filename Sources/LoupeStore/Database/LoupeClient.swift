@@ -9,8 +9,10 @@ import Foundation
 /// let hits = try await client.search("photos", vectors: [query], options: SearchOptions(limit: 5, filter: "camera like 'X%'"))
 /// ```
 /// The directory holds `loupe.sqlite` (rows, the source of truth) and `index/` (HNSW graphs, rebuilt
-/// when missing or stale). One process may have it open at a time; another gets a `.locked` error
-/// naming the holder's pid. Calls on one client are serialised, so every read sees a consistent state.
+/// when missing or stale). One process may have it open for writing at a time; another gets a `.locked`
+/// error naming the holder's pid. Any number of read-only clients (`Configuration.readOnly`) may open it
+/// beside the writer: each sees the rows committed when it opened, a consistent snapshot. Calls on one
+/// client are serialised, so every read sees a consistent state.
 public actor LoupeClient {
     /// The database directory.
     public nonisolated let path: String
@@ -18,6 +20,7 @@ public actor LoupeClient {
     public nonisolated let configuration: Configuration
     let sqlite: SQLiteStore
     private var lock: DatabaseLock?
+    private var isOpen = true
     var collections: [String: CollectionState] = [:]
 
     /// Options of a client.
@@ -28,8 +31,12 @@ public actor LoupeClient {
         public var pendingRowsBeforeIndexing = 2048
         /// Searches whose filter matches at most this many rows scan them exactly instead of using the graph.
         public var exactSearchRowLimit = 4096
-        /// Searches whose filter matches less than this fraction of rows scan them exactly.
-        public var exactSearchSelectivity = 0.05
+        /// Distance computations a graph search spends per slot of its beam (`ef`), used to weigh the graph
+        /// against an exact scan of the rows a filter matches. Lower favours the graph.
+        public var graphVisitsPerCandidate = 12.0
+        /// Open without the writer's lock: writes are refused, graphs are built in memory only, and the
+        /// rows are those committed when the client opened.
+        public var readOnly = false
         /// Write graphs to `index/` on `flush` and `close`, and load them on open when they are current.
         public var persistIndexes = true
         public init() {}
@@ -45,9 +52,9 @@ public actor LoupeClient {
         } catch {
             throw StoreError(.storage, "cannot create database directory: \(error.localizedDescription)", path: path)
         }
-        let lock = try DatabaseLock(directory: path)
-        self.lock = lock
-        sqlite = try SQLiteStore(path: (path as NSString).appendingPathComponent("loupe.sqlite"))
+        lock = configuration.readOnly ? nil : try DatabaseLock(directory: path)
+        sqlite = try SQLiteStore(path: (path as NSString).appendingPathComponent("loupe.sqlite"),
+                                 readOnly: configuration.readOnly)
         var loaded: [String: CollectionState] = [:]
         let indexDirectory = (path as NSString).appendingPathComponent("index")
         for c in try sqlite.loadCollections() {
@@ -69,18 +76,26 @@ public actor LoupeClient {
 
     /// Flushes and releases the directory lock. The client cannot be used afterwards.
     public func close() throws {
+        guard isOpen else { return }
         try flush()
         lock?.release()
         lock = nil
+        isOpen = false
+    }
+
+    /// Throws unless the client may write.
+    func checkWritable() throws {
+        guard isOpen else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        guard !configuration.readOnly else { throw StoreError(.invalidArgument, "the client is read-only", path: path) }
     }
 
     func persist(_ state: CollectionState) throws {
         for i in state.graphs.indices { state.catchUpIndex(field: i, threads: configuration.buildThreads) }
-        if configuration.persistIndexes { try IndexFile.saveAll(state, directory: indexDirectory) }
+        if configuration.persistIndexes && !configuration.readOnly { try IndexFile.saveAll(state, directory: indexDirectory) }
     }
 
     func collection(_ name: String) throws -> CollectionState {
-        guard lock != nil else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        guard isOpen else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
         guard let c = collections[name] else { throw StoreError(.notFound, "no such collection", collection: name) }
         return c
     }
@@ -89,7 +104,7 @@ public actor LoupeClient {
 
     /// Creates a collection with a full schema.
     public func createCollection(_ name: String, schema: CollectionSchema) throws {
-        guard lock != nil else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        try checkWritable()
         guard CollectionSchema.isValidName(name) else {
             throw StoreError(.invalidArgument, "a collection name must start with a letter or _ and hold only letters, digits and _",
                              collection: name)
@@ -121,6 +136,7 @@ public actor LoupeClient {
 
     /// Deletes a collection, its rows and its index files.
     public func dropCollection(_ name: String) throws {
+        try checkWritable()
         let c = try collection(name)
         try sqlite.write { db in
             try db.execute(sql: "DROP TABLE \(SQLiteStore.rowsTable(c.id))")
@@ -136,6 +152,7 @@ public actor LoupeClient {
 
     /// Renames a collection (its rows and index files keep their internal id).
     public func renameCollection(_ old: String, to new: String) throws {
+        try checkWritable()
         let c = try collection(old)
         guard CollectionSchema.isValidName(new) else {
             throw StoreError(.invalidArgument, "invalid collection name", collection: new)
@@ -163,6 +180,7 @@ public actor LoupeClient {
 
     /// Adds a partition to a collection.
     public func createPartition(_ collectionName: String, partition: String) throws {
+        try checkWritable()
         let c = try collection(collectionName)
         guard CollectionSchema.isValidName(partition) else {
             throw StoreError(.invalidArgument, "invalid partition name '\(partition)'", collection: collectionName)
@@ -188,6 +206,7 @@ public actor LoupeClient {
 
     /// Drops a partition and deletes its rows. `_default` cannot be dropped.
     public func dropPartition(_ collectionName: String, partition: String) throws {
+        try checkWritable()
         let c = try collection(collectionName)
         guard partition != "_default" else {
             throw StoreError(.invalidArgument, "the _default partition cannot be dropped", collection: collectionName)

@@ -95,7 +95,7 @@ extension FilterExpression {
             case .add: return .int(x &+ y)
             case .subtract: return .int(x &- y)
             case .multiply: return .int(x &* y)
-            case .modulo: return y == 0 ? .null : .int(x % y)
+            case .modulo: return y == 0 ? .null : y == -1 ? .int(0) : .int(x % y)
             case .divide: return y == 0 ? .null : .double(Double(x) / Double(y))
             case .power: return .double(pow(Double(x), Double(y)))
             }

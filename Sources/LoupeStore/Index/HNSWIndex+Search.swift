@@ -25,8 +25,9 @@ extension HNSWIndex {
     /// - Parameters:
     ///   - ef: candidate list size (raised to at least `k`).
     ///   - allowed: labels that may be returned; others are still traversed, so the graph stays connected.
+    ///   - filterMode: how `allowed` steers the traversal (see `FilterMode`).
     ///   - exact: for quantized storage, the fp32 vector of a label; candidates are re-ranked with it.
-    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allowed: LabelBitset?,
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allowed: LabelBitset?, filterMode: FilterMode = .restrictResults,
                 exact: ((Int64) -> UnsafePointer<Float>)?, scratch: inout SearchScratch) -> [(label: Int64, distance: Float)] {
         guard entryPoint >= 0, k > 0 else { return [] }
         let queryNorm = code.metric == .l2 ? loupe_dot_f32(query, query, Int64(code.dimension)) : 0
@@ -37,9 +38,9 @@ extension HNSWIndex {
                 greedy(query, queryNorm, level: l, current: &current, distance: &currentDistance, locking: false)
             }
         }
-        searchLayer(query, queryNorm, entry: current, ef: max(ef, k), level: 0, allowed: allowed, scratch: &scratch,
-                    locking: false)
-        var found = scratch.results.drainAscending()
+        let answer = searchLayer(query, queryNorm, entry: current, ef: max(ef, k), level: 0, allowed: allowed,
+                                 filterMode: filterMode, scratch: &scratch, locking: false)
+        var found = answer.drainAscending()
         if let exact, code.storage != .fp32 {
             found = found.map { (code.exactDistance(query, exact(labels[Int($0.node)])), $0.node) }
             found.sort { $0.distance < $1.distance }
@@ -47,28 +48,53 @@ extension HNSWIndex {
         return found.prefix(k).map { (labels[Int($0.node)], $0.distance) }
     }
 
-    /// Best-first search of one layer; leaves the `ef` best allowed nodes in `scratch.results`.
+    /// How a filter shapes a layer-0 search.
+    enum FilterMode {
+        /// The beam keeps only allowed nodes (hnswlib's filtered search): it widens until `ef` allowed
+        /// nodes are found, which costs about `ef / selectivity` visits.
+        case restrictResults
+        /// The beam runs as if unfiltered and allowed nodes met on the way are collected aside: as cheap
+        /// as an unfiltered search, and accurate while `ef * selectivity` comfortably exceeds `k`.
+        case collectAllowed
+        /// Only allowed nodes are measured and expanded; a node's disallowed neighbours are crossed to
+        /// their own neighbours (two hops, as in ACORN), which keeps the allowed subgraph connected down
+        /// to a few percent selectivity. Costs about what an unfiltered search of the same `ef` does.
+        case twoHop
+    }
+
+    /// Best-first search of one layer; returns the heap holding the `ef` best allowed nodes.
+    @discardableResult
     func searchLayer(_ query: UnsafePointer<Float>, _ queryNorm: Float, entry: Int32, ef: Int, level: Int,
-                     allowed: LabelBitset?, scratch: inout SearchScratch, locking: Bool) {
+                     allowed: LabelBitset?, filterMode: FilterMode = .restrictResults, scratch: inout SearchScratch,
+                     locking: Bool) -> DistanceHeap {
+        if let allowed, filterMode == .twoHop {
+            return searchTwoHop(query, queryNorm, entry: entry, ef: ef, allowed: allowed, scratch: &scratch)
+        }
+        let collecting = allowed != nil && filterMode == .collectAllowed
+        let kept = scratch.kept
+        kept.removeAll()
         scratch.visited.reset(capacity: count)
         scratch.candidates.removeAll()
         scratch.results.removeAll()
         _ = scratch.visited.insert(entry)
         let d0 = distance(query, queryNorm, entry)
         var bound = Float.infinity
-        if allowed?.contains(Int(labels[Int(entry)])) ?? true {
+        let entryAllowed = allowed?.contains(Int(labels[Int(entry)])) ?? true
+        if entryAllowed || collecting {
             scratch.results.push(d0, entry)
             bound = d0
         }
+        if collecting && entryAllowed { kept.push(d0, entry) }
         scratch.candidates.push(-d0, entry)
         let visited = scratch.visited
         let candidates = scratch.candidates
         let results = scratch.results
         let words = allowed?.words
         let labels = self.labels
+        let identity = identityLabels
         @inline(__always) func isAllowed(_ node: Int32) -> Bool {
             guard let words else { return true }
-            let label = Int(labels[Int(node)])
+            let label = identity ? Int(node) : Int(labels[Int(node)])
             return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
         }
         while !candidates.isEmpty {
@@ -96,13 +122,93 @@ extension HNSWIndex {
                 let d = distance(query, queryNorm, neighbour)
                 if results.count < ef || d < bound {
                     candidates.push(-d, neighbour)
-                    if isAllowed(neighbour) {
+                    if collecting {
+                        results.push(d, neighbour)
+                        if results.count > ef { results.pop() }
+                        bound = results.topDistance
+                        if isAllowed(neighbour) {
+                            kept.push(d, neighbour)
+                            if kept.count > ef { kept.pop() }
+                        }
+                    } else if isAllowed(neighbour) {
                         results.push(d, neighbour)
                         if results.count > ef { results.pop() }
                         bound = results.topDistance
                     }
                 }
             }
+        }
+        return collecting ? kept : results
+    }
+
+    /// Layer-0 search over the allowed subgraph, reaching across disallowed nodes by two hops.
+    func searchTwoHop(_ query: UnsafePointer<Float>, _ queryNorm: Float, entry: Int32, ef: Int, allowed: LabelBitset,
+                      scratch: inout SearchScratch) -> DistanceHeap {
+        let visited = scratch.visited
+        let candidates = scratch.candidates
+        let results = scratch.results
+        visited.reset(capacity: count)
+        candidates.removeAll()
+        results.removeAll()
+        let labels = self.labels
+        let identity = identityLabels
+        let gatherLimit = m
+        let gathered = scratch.neighbours
+        return allowed.words.withUnsafeBufferPointer { words -> DistanceHeap in
+            @inline(__always) func isAllowed(_ node: Int32) -> Bool {
+                let label = identity ? Int(node) : Int(labels[Int(node)])
+                return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
+            }
+            _ = visited.insert(entry)
+            let d0 = distance(query, queryNorm, entry)
+            var bound = Float.infinity
+            if isAllowed(entry) {
+                results.push(d0, entry)
+                bound = d0
+            }
+            candidates.push(-d0, entry)
+            while !candidates.isEmpty {
+                if -candidates.topDistance > bound && results.count >= ef { break }
+                let node = candidates.pop().node
+                let list = links(node, level: 0)
+                let n = Int(list[0])
+                var found = 0
+                // Allowed neighbours first, then allowed neighbours of the disallowed ones.
+                for j in 0..<n {
+                    let nb = list[1 + j]
+                    if isAllowed(nb), visited.insert(nb) {
+                        gathered[found] = nb
+                        found += 1
+                    }
+                }
+                if found < gatherLimit {
+                    outer: for j in 0..<n {
+                        let nb = list[1 + j]
+                        if isAllowed(nb) { continue }
+                        let second = links(nb, level: 0)
+                        for t in 0..<Int(second[0]) {
+                            let nb2 = second[1 + t]
+                            if isAllowed(nb2), visited.insert(nb2) {
+                                gathered[found] = nb2
+                                found += 1
+                                if found >= gatherLimit { break outer }
+                            }
+                        }
+                    }
+                }
+                for j in 0..<found { loupe_prefetch(UnsafeRawPointer(block(gathered[j])) + codeOffset) }
+                for j in 0..<found {
+                    let candidate = gathered[j]
+                    let d = distance(query, queryNorm, candidate)
+                    if results.count < ef || d < bound {
+                        candidates.push(-d, candidate)
+                        results.push(d, candidate)
+                        if results.count > ef { results.pop() }
+                        bound = results.topDistance
+                    }
+                }
+            }
+            return results
         }
     }
 

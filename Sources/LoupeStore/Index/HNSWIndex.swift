@@ -28,6 +28,9 @@ final class HNSWIndex: @unchecked Sendable {
     private(set) var upper: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     private(set) var locks: UnsafeMutablePointer<UInt8>
     private let globalLock = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    /// Whether every node's label is its own number (graphs built in slot order), so filters can skip
+    /// the label lookup: one random memory access less per node checked.
+    var identityLabels = true
     var entryPoint: Int32 = -1
     var maxLevel: Int32 = -1
     private var randomState: UInt64
@@ -125,6 +128,7 @@ final class HNSWIndex: @unchecked Sendable {
     /// Sets the node count and entry after the arrays were filled from an index file.
     func restore(count: Int, entryPoint: Int32, maxLevel: Int32) {
         self.count = count
+        identityLabels = (0..<count).allSatisfy { labels[$0] == Int64($0) }
         self.entryPoint = entryPoint
         self.maxLevel = maxLevel
         randomState &+= UInt64(count)
@@ -149,6 +153,7 @@ final class HNSWIndex: @unchecked Sendable {
             b.storeBytes(of: s, toByteOffset: 4 * (1 + m0), as: Float.self)
             b.storeBytes(of: norm, toByteOffset: 4 * (1 + m0) + 4, as: Float.self)
             labels[first + i] = newLabels[i]
+            if newLabels[i] != Int64(first + i) { identityLabels = false }
             let level = randomLevel()
             levels[first + i] = level
             if level > 0 {
@@ -204,9 +209,8 @@ final class HNSWIndex: @unchecked Sendable {
             }
         }
         for l in stride(from: Int(min(level, top)), through: 0, by: -1) {
-            searchLayer(query, queryNorm, entry: current, ef: efConstruction, level: l, allowed: nil, scratch: &scratch,
-                        locking: locking)
-            let found = scratch.results.drainAscending()
+            let found = searchLayer(query, queryNorm, entry: current, ef: efConstruction, level: l, allowed: nil,
+                                    scratch: &scratch, locking: locking).drainAscending()
             current = found[0].node
             let chosen = selectNeighbors(found, limit: m, scratch: &scratch)
             connect(node, chosen, level: l, scratch: &scratch, locking: locking)

@@ -3,6 +3,8 @@ struct SearchScratch {
     let visited: VisitedSet
     let candidates = DistanceHeap(capacity: 256)
     let results = DistanceHeap(capacity: 256)
+    /// Allowed nodes collected aside by a `.collectAllowed` filtered search.
+    let kept = DistanceHeap(capacity: 256)
     /// Room for one decoded vector (comparing two stored codes).
     var decoded: [Float]
     /// Room for one neighbour list copied out under its lock.

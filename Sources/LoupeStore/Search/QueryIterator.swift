@@ -41,7 +41,12 @@ public struct SearchIterator: Sendable {
     /// The next batch of hits; empty when there are no more.
     public mutating func next() async throws -> [SearchHit] {
         guard !exhausted else { return [] }
-        options.limit = seen.count + batchSize
+        // One search tops out at Milvus's 16,384 hits; the iterator ends there.
+        options.limit = min(seen.count + batchSize, LoupeClient.maxTopK)
+        if options.limit <= seen.count {
+            exhausted = true
+            return []
+        }
         options.offset = 0
         options.ef = max(options.ef ?? 64, options.limit)
         let hits = try await client.search(collection, vectors: [vector], options: options)[0]

@@ -14,13 +14,23 @@ final class SQLiteStore: @unchecked Sendable {
     let queue: DatabaseQueue
     let path: String
 
-    init(path: String) throws {
+    init(path: String, readOnly: Bool = false) throws {
         self.path = path
         var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+        config.readonly = readOnly
+        if !readOnly {
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         }
         do {
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw StoreError(.notFound, "no database to open read-only", path: path)
+                }
+                queue = try DatabaseQueue(path: path, configuration: config)
+                return
+            }
             queue = try DatabaseQueue(path: path, configuration: config)
             try queue.writeWithoutTransaction { db in
                 _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
