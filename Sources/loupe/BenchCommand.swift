@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Loupe
 import LoupeCLIP
 import LoupeTensor
 
@@ -50,8 +51,8 @@ struct CLIPBench: AsyncParsableCommand {
                                                     batchSize: batch)
             }
             let side = model.configuration.vision.imageSize
-            var generator = SplitMix(seed: 42)
-            let pixels = (0..<(batch * 3 * side * side)).map { _ in generator.nextUnit() * 2 - 1 }
+            var generator = SplitMix64(seed: 42)
+            let pixels = (0..<(batch * 3 * side * side)).map { _ in Float(generator.nextUnit()) * 2 - 1 }
             _ = try model.embed(pixelValues: pixels, count: batch)
             let images = try clock.measure {
                 for _ in 0..<repeats { _ = try model.embed(pixelValues: pixels, count: batch) }
@@ -74,19 +75,6 @@ struct CLIPBench: AsyncParsableCommand {
             print("images_per_s=\(String(format: "%.2f", imagesPerSecond)) text_ms=\(String(format: "%.3f", textMs))")
         }
     }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }
 
 extension Duration {

@@ -49,8 +49,8 @@ struct IngestBench: AsyncParsableCommand {
 
             // The encoder alone, on the same number of already preprocessed images.
             let side = model.configuration.vision.imageSize
-            var generator = SplitMix(seed: 1)
-            let pixels = (0..<(batch * 3 * side * side)).map { _ in generator.nextUnit() * 2 - 1 }
+            var generator = SplitMix64(seed: 1)
+            let pixels = (0..<(batch * 3 * side * side)).map { _ in Float(generator.nextUnit()) * 2 - 1 }
             _ = try model.embed(pixelValues: pixels, count: batch)
             let rounds = max(1, report.embedded / batch)
             let encoder = try ContinuousClock().measure {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Loupe
 import LoupeMedia
 
 struct VideoBench: AsyncParsableCommand {
@@ -82,7 +83,7 @@ struct VideoBench: AsyncParsableCommand {
         configuration.keyframeInterval = keyframeInterval
         configuration.options = ["preset": "veryfast"]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: 30, configuration: configuration)
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var frame = [UInt8](repeating: 0, count: width * height * 3)
         for index in 0..<(seconds * 30) {
             let offsetX = (index * 3) % (base.width - width)
