@@ -29,16 +29,22 @@ Preprocessing
   0.35-0.9x, then re-processed) used as a second view.
 
 Loss (label-aware, because 18 classes guarantee duplicates in any useful batch)
-  Batches hold K pictures per class (both views) and one caption per picture.  A caption is
-  "compatible" with a picture when every attribute it names (colour and/or shape) matches.
+  Each step: 3 pictures per class (54), one caption each; every picture enters as its
+  original or its degraded copy (coin flip), and for one picture per class the other copy
+  is added as a second view (72 images).  A caption is "compatible" with a picture when
+  every attribute it names (colour and/or shape) matches.
   L_clip = symmetric CLIP cross-entropy with the learned logit scale (clamped at 100), where
   the target of each row/column is the uniform distribution over its compatible partners
   (supervised-contrastive CLIP; reduces to the ordinary CLIP loss when labels are unique).
-  L_inst = InfoNCE between the two views of the same picture (temperature 0.1), other
-  pictures -- including same-class ones -- as negatives.  It keeps per-picture detail
+  L_inst = InfoNCE (temperature 0.1): each second view must pick its own picture among all
+  54 first views, including the other pictures of its class.  It keeps per-picture detail
   (position, size, background) in the embedding, so near-duplicates (resized / re-encoded
-  copies) are much closer to each other than two different red circles, which Loupe's
-  dedup relies on.  Loss = L_clip + INST_WEIGHT * L_inst.
+  copies) end up closer to each other than two different red circles -- which Loupe's
+  dedup relies on.  Loss = L_clip + w * L_inst, w ramping 0 -> INST_WEIGHT (0.2) between
+  30 % and 50 % of training: the tiny ViT learns colour at once but sits on a plateau for
+  several hundred steps before it learns shape at all, and the instance loss competes for
+  the same capacity (a first attempt with weight 0.5 from step 0 had learnt colour but not
+  shape after 800 steps).
 
 Everything is deterministic (fixed seeds, one CPU thread, fixed step count).  The trained
 weights are rounded to float16, saved with CLIPModel.save_pretrained (F16 safetensors),
@@ -52,7 +58,7 @@ Outputs (under Tests/Fixtures/models/):
   shapes-reference.json   {"texts": [{"text", "ids", "embedding"}],
                            "images": [{"file", "ppm", "label", "embedding"}]}
 
-Usage (from the repo root; ~15 min on one core):
+Usage (from the repo root; ~17 min on one core):
   /tmp/pv/bin/python tools/train_shapes_clip.py [--steps N] [--seed S]
 """
 
@@ -161,14 +167,15 @@ ARCH = dict(
 )
 
 SEED = 20240611
-PER_CLASS_POOL = 500       # training pool: 18 x 500 pictures (+ one degraded copy each)
-PER_CLASS_BATCH = 3        # 54 pictures (108 views) per step
-STEPS = 2400
-LR = 2e-3
+PER_CLASS_POOL = 800       # training pool: 18 x 800 pictures (+ one degraded copy each)
+PER_CLASS_BATCH = 3        # 54 pictures (+ 18 second views) per step
+STEPS = 4000
+LR = 1e-3
 WARMUP = 150
 WEIGHT_DECAY = 0.05
-INST_WEIGHT = 0.5
+INST_WEIGHT = 0.2
 INST_TEMP = 0.1
+INST_START, INST_RAMP = 0.3, 0.2  # instance-loss weight ramps 0 -> INST_WEIGHT over 30 %..50 % of training
 PARTIAL_CAPTION_RATE = 0.2
 HELDOUT_PER_CLASS = 10
 
@@ -472,7 +479,7 @@ def main():
     ap.add_argument("--pool", type=int, default=PER_CLASS_POOL, help="training pictures per class")
     ap.add_argument("--inst-weight", type=float, default=INST_WEIGHT)
     ap.add_argument("--lr", type=float, default=LR)
-    ap.add_argument("--eval-every", type=int, default=800, help="in-memory evaluation interval (0 = off)")
+    ap.add_argument("--eval-every", type=int, default=1000, help="in-memory evaluation interval (0 = off)")
     ap.add_argument("--out", default=OUT, help="output directory (default Tests/Fixtures/models)")
     args = ap.parse_args()
     t_start = time.time()
@@ -585,17 +592,19 @@ def main():
             for j in trng.choice(args.pool, K, replace=False):
                 labels.append(li)
                 idx.append(j)
-        labels_t = torch.tensor(labels)
-        swap = torch.from_numpy(trng.random(len(labels)) < 0.5)[:, None, None, None]
-        a = pool_a[labels_t, torch.tensor(idx)]
-        b = pool_b[labels_t, torch.tensor(idx)]
+        labels_t, idx_t = torch.tensor(labels), torch.tensor(idx)
+        n = len(labels)
+        # view 1 of every picture: the original or its degraded copy (coin flip);
+        # view 2 (the other one) only for the first picture of each class -> instance anchors
+        swap = torch.from_numpy(trng.random(n) < 0.5)[:, None, None, None]
+        a, b = pool_a[labels_t, idx_t], pool_b[labels_t, idx_t]
         view1, view2 = torch.where(swap, b, a), torch.where(swap, a, b)
+        anchors = torch.arange(0, n, K)
         caps = [caption(trng, *CLASSES[li]) for li in labels]
         input_ids = pad_batch([ids_cache[t] for t, _, _ in caps], pad_id)
 
-        img = l2n(features(model.get_image_features(pixel_values=torch.cat([view1, view2]))))
+        img = l2n(features(model.get_image_features(pixel_values=torch.cat([view1, view2[anchors]]))))
         txt = l2n(features(model.get_text_features(input_ids=input_ids)))
-        n = len(labels)
         # compatibility: caption j names only attributes that picture i has
         img_col = torch.tensor([COLOUR_NAMES.index(CLASSES[li][0]) for li in labels])
         img_shp = torch.tensor([SHAPES.index(CLASSES[li][1]) for li in labels])
@@ -603,16 +612,16 @@ def main():
         cap_shp = torch.tensor([-1 if s is None else SHAPES.index(s) for _, _, s in caps])
         compat = (((cap_col[None, :] == -1) | (cap_col[None, :] == img_col[:, None]))
                   & ((cap_shp[None, :] == -1) | (cap_shp[None, :] == img_shp[:, None]))).float()
-        compat2 = torch.cat([compat, compat])  # both views
+        compat2 = torch.cat([compat, compat[anchors]])  # rows: all view-1 images, then the anchors' view 2
         scale = model.logit_scale.exp()
-        logits_i2t = scale * img @ txt.T  # (2n, n)
+        logits_i2t = scale * img @ txt.T  # (n + n_anchors, n)
         l_clip = 0.5 * (soft_ce(logits_i2t, compat2) + soft_ce(logits_i2t.T, compat2.T))
-        e1, e2 = img[:n], img[n:]
-        li_logits = (e1 @ e2.T) / INST_TEMP
-        tgt = torch.arange(n)
-        l_inst = 0.5 * (torch.nn.functional.cross_entropy(li_logits, tgt)
-                        + torch.nn.functional.cross_entropy(li_logits.T, tgt))
-        loss = l_clip + args.inst_weight * l_inst
+        # instance InfoNCE: each anchor's view 2 must pick its own view 1 among all n view-1 images
+        # (including the other pictures of its class)
+        li_logits = (img[n:] @ img[:n].T) / INST_TEMP
+        l_inst = torch.nn.functional.cross_entropy(li_logits, anchors)
+        w_inst = args.inst_weight * min(1.0, max(0.0, (step / args.steps - INST_START) / INST_RAMP))
+        loss = l_clip + w_inst * l_inst
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -620,11 +629,11 @@ def main():
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
         hist.append((float(l_clip.detach()), float(l_inst.detach())))
-        if step % 100 == 0 or step == args.steps - 1:
-            m = np.mean(hist[-100:], axis=0)
+        if step % 200 == 0 or step == args.steps - 1:
+            m = np.mean(hist[-200:], axis=0)
             el = time.time() - t_train
             log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inst {m[1]:.4f}  "
-                f"scale {float(scale):6.2f}  lr {lr_at(step):.2e}  {el:6.0f} s"
+                f"scale {float(scale.detach()):6.2f}  lr {lr_at(step):.2e}  {el:6.0f} s"
                 f"  (eta {el / (step + 1) * (args.steps - step - 1):4.0f} s)")
         if args.eval_every and step > 0 and step % args.eval_every == 0:
             model.eval()
@@ -791,10 +800,11 @@ this directory's `preprocessor_config.json`.  Captions come from {len(FULL_TEMPL
 templates ("a red circle", "a photo of a blue square", "an orange shape that is a
 square", ...) plus colour-only / shape-only captions ({int(PARTIAL_CAPTION_RATE * 100)} %).
 Loss: label-aware (supervised-contrastive) symmetric CLIP loss with a learned logit scale,
-plus {args.inst_weight} x an InfoNCE loss between the two views of each picture (keeps
-per-picture detail, so near-duplicates are closer than different pictures of one class).
-AdamW, lr {args.lr}, cosine schedule, batch {PER_CLASS_BATCH} pictures per class ({PER_CLASS_BATCH * 18}
-pictures, {PER_CLASS_BATCH * 36} views).
+plus w x an InfoNCE loss between the two views of a picture against all other pictures in
+the batch (keeps per-picture detail, so near-duplicates are closer than different pictures
+of one class); w ramps from 0 to {args.inst_weight} between 30 % and 50 % of training.  AdamW,
+lr {args.lr}, cosine schedule, {PER_CLASS_BATCH} pictures per class per step
+({PER_CLASS_BATCH * 18} pictures + 18 second views).
 
 ## Evaluation (saved F16 weights reloaded in fp32, {HELDOUT_PER_CLASS * 18} held-out pictures, {HELDOUT_PER_CLASS} per class)
 
