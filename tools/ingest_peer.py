@@ -57,8 +57,8 @@ def main():
             images = [Image.open(p).convert("RGB") for p in paths]
             pixels = processor(images=images, return_tensors="pt")["pixel_values"]
             features = model.get_image_features(pixel_values=pixels)
-            if not isinstance(features, torch.Tensor):  # transformers 5 may return an output object
-                features = features.image_embeds if hasattr(features, "image_embeds") else features[0]
+            if not isinstance(features, torch.Tensor):  # transformers 5 returns an output object
+                features = features.pooler_output  # the projected image embedding
             vectors = torch.nn.functional.normalize(features, dim=-1).numpy().astype(np.float32)
             rows = [{"id": next_id + k, "vector": v.tolist(), "path": p} for k, (p, v) in enumerate(zip(paths, vectors))]
             next_id += len(rows)
