@@ -124,6 +124,7 @@ struct IngestBookkeepingTests {
     @Test("resized and re-encoded copies are found as near-duplicates of their original")
     func dedup() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-dedup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("media")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let painter = ShapePainter(width: 200, height: 160)
@@ -146,6 +147,7 @@ struct IngestBookkeepingTests {
     @Test("moved and copied files reuse their vectors; deleted files leave the index")
     func movesAndDeletes() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-moves-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("media")
         let pictures = try DemoLibrary.generate(into: folder, perClass: 1, video: false)
         let library = try await openLibrary(root)
@@ -167,6 +169,7 @@ struct IngestBookkeepingTests {
     @Test("an ingest killed with SIGKILL resumes without duplicates")
     func killedIngestResumes() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-kill-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
         let folder = root.appendingPathComponent("media")
         let pictures = try DemoLibrary.generate(into: folder, perClass: 4, video: false)
         let process = Process()
