@@ -96,6 +96,26 @@ struct LibraryEndToEndTests {
         #expect(abs(start - 4) <= 1 && abs(end - 8) <= 1, "moment \(start)-\(end) s is not the 4-8 s scene")
     }
 
+    @Test("a stretch of the video as the query finds pictures of what it shows")
+    func videoClipQuery() async throws {
+        let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()
+        var request = SearchRequest(.videoClip(folder.appendingPathComponent("scenes.mp4"), start: 4.5, end: 7.5), limit: 3)
+        request.kind = .image
+        let results = try await library.search(request)
+        let classes = results.compactMap { result in pictures.first { $0.url.path == result.item.path } }
+        #expect(classes.filter { $0.colour == .blue && $0.shape == .square }.count >= 2, "\(classes.map { "\($0.colour) \($0.shape)" })")
+    }
+
+    @Test("a contact sheet of results decodes back as a PNG of the grid's size")
+    func contactSheet() async throws {
+        let (library, _, _, _) = try await ShapesLibrary.shared.get()
+        let results = try await library.search(.text("a green triangle"), limit: 5)
+        let png = Data(try library.contactSheet(results, columns: 4, cellSize: 120))
+        let decoded = try ImageDecoder().decode(png, path: "sheet.png")
+        let expected = ContactSheet(columns: 4, cellSize: 120).size(for: results.count)
+        #expect(decoded.width == expected.width && decoded.height == expected.height)
+    }
+
     @Test("query arithmetic: 'a red circle' - red + blue moves to blue circles")
     func arithmetic() async throws {
         let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
