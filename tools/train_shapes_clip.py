@@ -30,21 +30,26 @@ Preprocessing
 
 Loss (label-aware, because 18 classes guarantee duplicates in any useful batch)
   Each step: 3 pictures per class (54), one caption each; every picture enters as its
-  original or its degraded copy (coin flip), and for one picture per class the other copy
-  is added as a second view (72 images).  A caption is "compatible" with a picture when
-  every attribute it names (colour and/or shape) matches.
+  original or its degraded copy (coin flip), and for 2 pictures per class the other copy is
+  added as a second view (90 images).  A caption is "compatible" with a picture when every
+  attribute it names (colour and/or shape) matches.
   L_clip = symmetric CLIP cross-entropy with the learned logit scale (clamped at 100), where
-  the target of each row/column is the uniform distribution over its compatible partners
-  (supervised-contrastive CLIP; reduces to the ordinary CLIP loss when labels are unique).
-  L_inst = InfoNCE (temperature 0.1): each second view must pick its own picture among all
-  54 first views, including the other pictures of its class.  It keeps per-picture detail
-  (position, size, background) in the embedding, so near-duplicates (resized / re-encoded
-  copies) end up closer to each other than two different red circles -- which Loupe's
-  dedup relies on.  Loss = L_clip + w * L_inst, w ramping 0 -> INST_WEIGHT (0.2) between
-  30 % and 50 % of training: the tiny ViT learns colour at once but sits on a plateau for
-  several hundred steps before it learns shape at all, and the instance loss competes for
-  the same capacity (a first attempt with weight 0.5 from step 0 had learnt colour but not
-  shape after 800 steps).
+    the target of each row/column is the uniform distribution over its compatible partners
+    (supervised-contrastive CLIP; reduces to the ordinary CLIP loss when labels are unique).
+  L_inv  = mean(1 - cos(view 1, view 2)) over the 36 picture pairs: near-duplicates must
+    embed alike (Loupe's dedup relies on cosine >= 0.95 for resized / re-encoded copies).
+  L_inst = InfoNCE (temperature 0.5): each second view must pick its own picture among all
+    54 first views, including the other pictures of its class.  A weak push that keeps
+    per-picture detail (position, size, background), so two different red circles are not
+    embedded as the same point and dedup does not merge them.
+  Loss = L_clip + 2.0 * L_inv + w * L_inst, w ramping 0 -> 0.05 between 30 % and 50 % of
+  training.
+  History (for whoever retunes this): the tiny ViT learns colour at once but sits on a
+  plateau for several hundred steps before it learns shape; a first attempt with the
+  instance loss at weight 0.5 / temperature 0.1 from step 0 had learnt colour but not shape
+  after 800 steps, and weight 0.2 / temperature 0.1 ramped in later (no L_inv) gave
+  p@5 0.99 but made the embedding brittle: different red circles at cosine ~0.5, yet some
+  visually identical 0.5x copies only at 0.72.
 
 Everything is deterministic (fixed seeds, one CPU thread, fixed step count).  The trained
 weights are rounded to float16, saved with CLIPModel.save_pretrained (F16 safetensors),
@@ -58,7 +63,7 @@ Outputs (under Tests/Fixtures/models/):
   shapes-reference.json   {"texts": [{"text", "ids", "embedding"}],
                            "images": [{"file", "ppm", "label", "embedding"}]}
 
-Usage (from the repo root; ~17 min on one core):
+Usage (from the repo root; ~19 min on one core):
   /tmp/pv/bin/python tools/train_shapes_clip.py [--steps N] [--seed S]
 """
 
@@ -168,13 +173,15 @@ ARCH = dict(
 
 SEED = 20240611
 PER_CLASS_POOL = 800       # training pool: 18 x 800 pictures (+ one degraded copy each)
-PER_CLASS_BATCH = 3        # 54 pictures (+ 18 second views) per step
-STEPS = 4000
+PER_CLASS_BATCH = 3        # 54 pictures (+ 36 second views) per step
+STEPS = 3600
 LR = 1e-3
 WARMUP = 150
 WEIGHT_DECAY = 0.05
-INST_WEIGHT = 0.2
-INST_TEMP = 0.1
+INST_WEIGHT = 0.05
+INST_TEMP = 0.5
+INV_WEIGHT = 2.0           # weight of the direct invariance term mean(1 - cos(view 1, view 2))
+ANCHORS_PER_CLASS = 2      # pictures per class that also get their second view
 INST_START, INST_RAMP = 0.3, 0.2  # instance-loss weight ramps 0 -> INST_WEIGHT over 30 %..50 % of training
 PARTIAL_CAPTION_RATE = 0.2
 HELDOUT_PER_CLASS = 10
@@ -456,6 +463,9 @@ def evaluate(model, tok, proc, heldout, verbose=True):
     res["cos between different pictures of the same class min/mean/max"] = [
         float(sims[same].min()), float(sims[same].mean()), float(sims[same].max())]
     res["cos between pictures of different classes mean/max"] = [float(sims[diff].mean()), float(sims[diff].max())]
+    res["share of near-duplicate copies (0.5x, JPEG q60) with cos >= 0.95"] = float(
+        torch.cat([c_half, c_jpeg]).ge(0.95).float().mean())
+    res["share of distinct same-class picture pairs with cos >= 0.95"] = float(sims[same].ge(0.95).float().mean())
     # does the near-duplicate of picture i beat every other picture as its nearest neighbour?
     for name, e2 in (("0.5x", emb_half), ("JPEG q60", emb_jpeg)):
         s = e2 @ emb.T
@@ -479,6 +489,9 @@ def main():
     ap.add_argument("--pool", type=int, default=PER_CLASS_POOL, help="training pictures per class")
     ap.add_argument("--inst-weight", type=float, default=INST_WEIGHT)
     ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--inst-temp", type=float, default=INST_TEMP)
+    ap.add_argument("--inv-weight", type=float, default=INV_WEIGHT)
+    ap.add_argument("--anchors", type=int, default=ANCHORS_PER_CLASS, help="second views per class per step")
     ap.add_argument("--eval-every", type=int, default=1000, help="in-memory evaluation interval (0 = off)")
     ap.add_argument("--out", default=OUT, help="output directory (default Tests/Fixtures/models)")
     args = ap.parse_args()
@@ -599,7 +612,7 @@ def main():
         swap = torch.from_numpy(trng.random(n) < 0.5)[:, None, None, None]
         a, b = pool_a[labels_t, idx_t], pool_b[labels_t, idx_t]
         view1, view2 = torch.where(swap, b, a), torch.where(swap, a, b)
-        anchors = torch.arange(0, n, K)
+        anchors = torch.tensor([li * K + j for li in range(n_cls) for j in range(args.anchors)])
         caps = [caption(trng, *CLASSES[li]) for li in labels]
         input_ids = pad_batch([ids_cache[t] for t, _, _ in caps], pad_id)
 
@@ -618,21 +631,22 @@ def main():
         l_clip = 0.5 * (soft_ce(logits_i2t, compat2) + soft_ce(logits_i2t.T, compat2.T))
         # instance InfoNCE: each anchor's view 2 must pick its own view 1 among all n view-1 images
         # (including the other pictures of its class)
-        li_logits = (img[n:] @ img[:n].T) / INST_TEMP
+        li_logits = (img[n:] @ img[:n].T) / args.inst_temp
         l_inst = torch.nn.functional.cross_entropy(li_logits, anchors)
+        l_inv = (1 - (img[n:] * img[:n][anchors]).sum(dim=1)).mean()
         w_inst = args.inst_weight * min(1.0, max(0.0, (step / args.steps - INST_START) / INST_RAMP))
-        loss = l_clip + w_inst * l_inst
+        loss = l_clip + w_inst * l_inst + args.inv_weight * l_inv
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
-        hist.append((float(l_clip.detach()), float(l_inst.detach())))
+        hist.append((float(l_clip.detach()), float(l_inst.detach()), float(l_inv.detach())))
         if step % 200 == 0 or step == args.steps - 1:
             m = np.mean(hist[-200:], axis=0)
             el = time.time() - t_train
-            log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inst {m[1]:.4f}  "
+            log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inst {m[1]:.4f}  inv {m[2]:.4f}  "
                 f"scale {float(scale.detach()):6.2f}  lr {lr_at(step):.2e}  {el:6.0f} s"
                 f"  (eta {el / (step + 1) * (args.steps - step - 1):4.0f} s)")
         if args.eval_every and step > 0 and step % args.eval_every == 0:
@@ -799,12 +813,13 @@ used as a second view.  All pictures pass through `CLIPImageProcessorPil` built 
 this directory's `preprocessor_config.json`.  Captions come from {len(FULL_TEMPLATES)} full
 templates ("a red circle", "a photo of a blue square", "an orange shape that is a
 square", ...) plus colour-only / shape-only captions ({int(PARTIAL_CAPTION_RATE * 100)} %).
-Loss: label-aware (supervised-contrastive) symmetric CLIP loss with a learned logit scale,
-plus w x an InfoNCE loss between the two views of a picture against all other pictures in
-the batch (keeps per-picture detail, so near-duplicates are closer than different pictures
-of one class); w ramps from 0 to {args.inst_weight} between 30 % and 50 % of training.  AdamW,
-lr {args.lr}, cosine schedule, {PER_CLASS_BATCH} pictures per class per step
-({PER_CLASS_BATCH * 18} pictures + 18 second views).
+Loss: label-aware (supervised-contrastive) symmetric CLIP loss with a learned logit scale
++ {args.inv_weight} x mean(1 - cos) between the two views of a picture (invariance to resizing and
+JPEG) + w x an InfoNCE loss (temperature {args.inst_temp}) between the two views of a picture against
+all other pictures in the batch (keeps some per-picture detail, so different pictures of
+one class are not embedded identically); w ramps from 0 to {args.inst_weight} between 30 % and
+50 % of training.  AdamW, lr {args.lr}, cosine schedule, {PER_CLASS_BATCH} pictures per class per step
+({PER_CLASS_BATCH * 18} pictures + {args.anchors * 18} second views).
 
 ## Evaluation (saved F16 weights reloaded in fp32, {HELDOUT_PER_CLASS * 18} held-out pictures, {HELDOUT_PER_CLASS} per class)
 
