@@ -13,20 +13,10 @@ struct ANNBench: AsyncParsableCommand {
             read from the memory-mapped base file; bytes_per_vector counts what the index itself holds.
             """)
 
-    @Option(name: .long, help: "Directory written by make_vectors.py.")
-    var data: String
-
-    @Option(name: .long, help: "HNSW neighbours per node.")
-    var m = 16
-
-    @Option(name: .long, help: "HNSW candidate list size while building.")
-    var efConstruction = 200
+    @OptionGroup var hnsw: HNSWBenchOptions
 
     @Option(name: .long, help: "Recall@10 to reach.")
     var targetRecall = 0.95
-
-    @Option(name: .long, help: "fp32, bf16 or int8 traversal codes.")
-    var storage: String = "fp32"
 
     @Option(name: .long, help: "Build threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -35,17 +25,15 @@ struct ANNBench: AsyncParsableCommand {
     var efs = "10,16,24,32,48,64,96,128,192,256,384,512"
 
     func validate() throws {
-        guard VectorStorage(rawValue: storage) != nil else { throw ValidationError("--storage must be fp32, bf16 or int8") }
-        guard m >= 2, efConstruction >= 1, threads >= 1 else { throw ValidationError("--m, --ef-construction and --threads must be positive") }
+        guard threads >= 1 else { throw ValidationError("--threads must be positive") }
     }
 
     func run() async throws {
         try await reportingErrors {
-            let set = try BenchVectorSet(directory: data)
+            let set = try BenchVectorSet(directory: hnsw.data)
             let efList = efs.split(separator: ",").compactMap { Int($0) }
             let index = VectorIndex(dimension: set.dimension, metric: .cosine,
-                                    params: IndexParams(kind: .hnsw, m: m, efConstruction: efConstruction,
-                                                        storage: VectorStorage(rawValue: storage)!))
+                                    params: hnsw.params)
             nonisolated(unsafe) let base = set.base
             let dim = set.dimension
             index.exactVectors = { label in base.baseAddress! + Int(label) * dim }
@@ -55,7 +43,7 @@ struct ANNBench: AsyncParsableCommand {
             }
             let buildSeconds = build.seconds
             print(String(format: "built %d x %d in %.1f s on %d threads (M=%d efC=%d storage=%@)", set.count, dim,
-                         buildSeconds, threads, m, efConstruction, storage))
+                         buildSeconds, threads, hnsw.m, hnsw.efConstruction, hnsw.storage))
             let queries = (0..<set.queryCount).map(set.query)
             var reached: (recall: Double, qps: Double, ef: Int)?
             for ef in efList {
@@ -121,4 +109,28 @@ struct BenchVectorSet {
     func query(_ i: Int) -> [Float] { Array(queries[i * dimension..<(i + 1) * dimension]) }
 
     func truth(_ i: Int, k: Int) -> Set<Int32> { Set(truthIDs[i * truthK..<i * truthK + k]) }
+}
+
+/// The data set and HNSW settings `loupe bench ann` and `loupe bench store` share.
+struct HNSWBenchOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory written by make_vectors.py.")
+    var data: String
+
+    @Option(name: .long, help: "HNSW neighbours per node.")
+    var m = 16
+
+    @Option(name: .long, help: "HNSW candidate list size while building.")
+    var efConstruction = 200
+
+    @Option(name: .long, help: "fp32, bf16 or int8 traversal codes.")
+    var storage: String = "fp32"
+
+    func validate() throws {
+        guard VectorStorage(rawValue: storage) != nil else { throw ValidationError("--storage must be fp32, bf16 or int8") }
+        guard m >= 2, efConstruction >= 1 else { throw ValidationError("--m must be at least 2 and --ef-construction positive") }
+    }
+
+    var params: IndexParams {
+        IndexParams(kind: .hnsw, m: m, efConstruction: efConstruction, storage: VectorStorage(rawValue: storage) ?? .fp32)
+    }
 }

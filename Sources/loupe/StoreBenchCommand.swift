@@ -13,20 +13,10 @@ struct StoreBench: AsyncParsableCommand {
             matching rows. Ends with one line of key=value figures.
             """)
 
-    @Option(name: .long, help: "Directory written by make_vectors.py.")
-    var data: String
-
-    @Option(name: .long, help: "HNSW neighbours per node.")
-    var m = 16
-
-    @Option(name: .long, help: "HNSW candidate list size while building.")
-    var efConstruction = 200
+    @OptionGroup var hnsw: HNSWBenchOptions
 
     @Option(name: .long, help: "ef for the searches.")
     var ef = 256
-
-    @Option(name: .long, help: "fp32, bf16 or int8 traversal codes.")
-    var storage: String = "fp32"
 
     @Option(name: .long, help: "Queries per measurement.")
     var queries = 200
@@ -39,14 +29,13 @@ struct StoreBench: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let storage = VectorStorage(rawValue: storage) else { throw ValidationError("--storage must be fp32, bf16 or int8") }
-            let set = try BenchVectorSet(directory: data)
+            let set = try BenchVectorSet(directory: hnsw.data)
             let dim = set.dimension
             let directory = database ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("loupe-bench-\(UUID().uuidString)")
             defer { if database == nil { try? FileManager.default.removeItem(atPath: directory) } }
             let client = try LoupeClient(path: directory)
             try await client.createCollection("v", dimension: dim, metric: .cosine,
-                                              index: IndexParams(kind: .hnsw, m: m, efConstruction: efConstruction, storage: storage))
+                                              index: hnsw.params)
             let clock = ContinuousClock()
             let base = set.base
             let insert = try await clock.measure {
