@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LoupeMedia", targets: ["LoupeMedia"]),
         .library(name: "LoupeStore", targets: ["LoupeStore"]),
         .library(name: "Loupe", targets: ["Loupe"]),
+        .library(name: "LoupeServer", targets: ["LoupeServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -38,10 +43,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "LoupeServer",
+            dependencies: [
+                "Loupe", "LoupeMedia", "LoupeStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            exclude: ["Web"]
+        ),
         .executableTarget(
             name: "loupe",
             dependencies: [
-                "Loupe", "LoupeCLIP", "LoupeMedia", "LoupeStore",
+                "Loupe", "LoupeCLIP", "LoupeMedia", "LoupeStore", "LoupeServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +77,13 @@ let package = Package(
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia"]),
         .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
         .testTarget(name: "LoupeMediaTests", dependencies: ["LoupeMedia", "LoupeCLIP"]),
+        .testTarget(
+            name: "LoupeServerTests",
+            dependencies: [
+                "LoupeServer", "Loupe", "LoupeStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

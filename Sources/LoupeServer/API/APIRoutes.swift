@@ -1,0 +1,307 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Loupe
+import LoupeMedia
+import NIOCore
+import NIOPosix
+
+/// Loupe's own JSON API under `/api` (documented in `Web/openapi.json`).
+struct APIRoutes {
+    let server: LoupeServer
+
+    private var library: MediaLibrary { server.library }
+    private var configuration: ServerConfiguration { server.configuration }
+
+    func register(on router: Router<LoupeRequestContext>) {
+        let api = router.group("api")
+        api.post("search") { request, context in try await search(request, context: context) }
+        api.get("search") { request, context in
+            let query = try SearchQuery(queryItems: Self.queryItems(request))
+            return try await run(query, uploads: [:], context: context)
+        }
+        api.post("index") { request, context in try await startIndexing(request, context: context) }
+        api.get("jobs") { _, _ in try JSONBody.response(encoding: ["jobs": await server.jobs.all()]) }
+        api.get("jobs/:id") { _, context in try JSONBody.response(encoding: try await job(context)) }
+        api.delete("jobs/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard let record = await server.jobs.cancel(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+            return try JSONBody.response(encoding: record)
+        }
+        api.get("jobs/:id/events") { _, context in try await jobEvents(context) }
+        api.get("items") { request, _ in try await listItems(request) }
+        api.get("items/:id") { _, context in
+            try JSONBody.response(Self.json(try await item(context), score: nil))
+        }
+        api.get("items/:id/media") { request, context in try await media(request, context: context) }
+        api.get("items/:id/thumbnail") { request, context in try await thumbnail(request, context: context) }
+        api.get("collections") { _, _ in try await collections() }
+        api.get("stats") { _, _ in try await stats() }
+    }
+
+    // MARK: Search
+
+    private func search(_ request: Request, context: LoupeRequestContext) async throws -> Response {
+        let contentType = request.headers[.contentType] ?? ""
+        if let boundary = MultipartForm.boundary(contentType: contentType) {
+            let limit = configuration.maxUploadBytes + 64 * 1024
+            let body = try await Self.collect(request, limit: limit, what: "upload")
+            let form = try MultipartForm(body: body, boundary: boundary)
+            var query: SearchQuery?
+            var fields: [String: String] = [:]
+            var uploads: [String: Data] = [:]
+            for part in form.parts {
+                if part.filename != nil || part.name == "image" {
+                    guard part.body.count <= configuration.maxUploadBytes else {
+                        throw APIError.tooLarge("upload '\(part.name)' is \(part.body.count) bytes; the limit is \(configuration.maxUploadBytes)")
+                    }
+                    guard !part.body.isEmpty else { throw APIError.badRequest("upload '\(part.name)' is empty") }
+                    guard UploadSniffer.imageFormat(part.body) != nil else {
+                        let shown = part.filename.map { "'\($0)'" } ?? "'\(part.name)'"
+                        throw APIError.unsupportedMedia(
+                            "upload \(shown) is not a picture Loupe reads (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIF/AVIF, PNM); checked by content, not by name")
+                    }
+                    uploads[part.name] = part.body
+                } else if part.name == "query" {
+                    query = try Self.decode(SearchQuery.self, from: part.body, what: "the 'query' part")
+                } else {
+                    fields[part.name] = String(decoding: part.body, as: UTF8.self)
+                }
+            }
+            return try await run(query ?? SearchQuery(queryItems: fields), uploads: uploads, context: context)
+        }
+        let body = try await Self.collect(request, limit: configuration.maxBodyBytes, what: "request body")
+        // curl -d sends JSON labelled as a form; judge by the bytes when the label is not JSON.
+        guard contentType.isEmpty || contentType.lowercased().hasPrefix("application/json")
+            || body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{")
+        else {
+            throw APIError.unsupportedMedia("POST /api/search takes application/json or multipart/form-data, not '\(contentType)'")
+        }
+        return try await run(try Self.decode(SearchQuery.self, from: body, what: "the request body"), uploads: [:],
+                             context: context)
+    }
+
+    private func run(_ query: SearchQuery, uploads: [String: Data], context: LoupeRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let library = library
+        let request = try await query.request(uploads: uploads, maxResults: configuration.maxResults) { id in
+            try await library.item(id)?.path
+        }
+        var results = try await library.search(request)
+        if let folder = query.folder, !folder.isEmpty {
+            let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+            results = results.filter { $0.item.path.hasPrefix(prefix) }  // `like` also lets `_` match any character
+        }
+        let elapsed = started.duration(to: .now)
+        server.metrics.embedding.record(elapsed)
+        return try JSONBody.response([
+            "took_ms": (elapsed.seconds * 1e4).rounded() / 10,
+            "results": results.map { Self.json($0.item, score: $0.score) },
+        ])
+    }
+
+    // MARK: Indexing
+
+    private struct IndexBody: Decodable {
+        var paths: [String]?
+        var urls: [String]?
+    }
+
+    private func startIndexing(_ request: Request, context: LoupeRequestContext) async throws -> Response {
+        let body = try await Self.collect(request, limit: configuration.maxBodyBytes, what: "request body")
+        let parsed = try Self.decode(IndexBody.self, from: body, what: "the request body")
+        var inputs: [String] = []
+        for path in parsed.paths ?? [] {
+            guard path.hasPrefix("/") else { throw APIError.badRequest("path '\(path)' must be absolute") }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw APIError.notFound("path '\(path)' does not exist on the server")
+            }
+            inputs.append(path)
+        }
+        for text in parsed.urls ?? [] {
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  url.host != nil
+            else { throw APIError.badRequest("url '\(text)' must be an http(s) URL") }
+            inputs.append(text)
+        }
+        guard !inputs.isEmpty else { throw APIError.badRequest("give 'paths' (files or folders on the server) or 'urls'") }
+        let record = await server.jobs.submit(inputs)
+        var response = try JSONBody.response(encoding: record, status: .accepted)
+        response.headers[.location] = "/api/jobs/\(record.id)"
+        return response
+    }
+
+    private func job(_ context: LoupeRequestContext) async throws -> JobRecord {
+        let id = try context.parameters.require("id")
+        guard let record = await server.jobs.record(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+        return record
+    }
+
+    /// Server-sent events: one `progress` event per change, then `end` when the job is over.
+    private func jobEvents(_ context: LoupeRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let updates = await server.jobs.updates(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let body = ResponseBody { writer in
+            var last: JobRecord?
+            for await record in updates {
+                last = record
+                let json = String(decoding: try encoder.encode(record), as: UTF8.self)
+                try await writer.write(ByteBuffer(string: "event: progress\ndata: \(json)\n\n"))
+            }
+            let state = last?.state.rawValue ?? "unknown"
+            try await writer.write(ByteBuffer(string: "event: end\ndata: {\"state\":\"\(state)\"}\n\n"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    // MARK: Items
+
+    private func item(_ context: LoupeRequestContext) async throws -> MediaItem {
+        let text = try context.parameters.require("id")
+        guard let id = Int64(text) else { throw APIError.badRequest("item id '\(text)' is not an integer") }
+        guard let item = try await library.item(id) else { throw APIError.notFound("item \(id) does not exist") }
+        return item
+    }
+
+    private func listItems(_ request: Request) async throws -> Response {
+        let query = Self.queryItems(request)
+        let limit = Int(query["limit"] ?? "100") ?? 100
+        guard (1...10_000).contains(limit) else { throw APIError.badRequest("limit \(limit) must be within 1...10000") }
+        var clauses = ["scope in [\"image\", \"video\"]"]
+        if let type = query["type"], type != "all" {
+            guard MediaKind(rawValue: type) != nil else { throw APIError.badRequest("type '\(type)' must be image, video or all") }
+            clauses.append("kind == \"\(type)\"")
+        }
+        if let filter = query["filter"], !filter.isEmpty { clauses.append("(\(filter))") }
+        let items = try await library.items(filter: clauses.joined(separator: " and "), limit: limit)
+        return try JSONBody.response(["items": items.map { Self.json($0, score: nil) }])
+    }
+
+    /// The original file, with byte ranges (video seeking). Only files of indexed items are served, and
+    /// only while they are still the file that was indexed (same size, same kind, a regular file).
+    private func media(_ request: Request, context: LoupeRequestContext) async throws -> Response {
+        let item = try await item(context)
+        let file = try SafeMediaFile(item: item)
+        var headers: HTTPFields = [
+            .contentType: file.contentType, .acceptRanges: "bytes", .cacheControl: "private, max-age=3600",
+            .init("X-Content-Type-Options")!: "nosniff",
+            .contentDisposition: "inline; filename=\"\(item.name.replacingOccurrences(of: "\"", with: ""))\"",
+        ]
+        let fileIO = FileIO()
+        if let rangeHeader = request.headers[.range] {
+            guard let range = ByteRange.parse(header: rangeHeader, size: file.size) else {
+                var error = APIError(.rangeNotSatisfiable, "invalid_range", "range '\(rangeHeader)' does not fit \(file.size) bytes")
+                error.headers[.contentRange] = "bytes */\(file.size)"
+                throw error
+            }
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)"
+            headers[.contentLength] = String(range.count)
+            let body = try await fileIO.loadFile(path: file.path, range: range, context: context)
+            return Response(status: .partialContent, headers: headers, body: body)
+        }
+        headers[.contentLength] = String(file.size)
+        return Response(status: .ok, headers: headers, body: try await fileIO.loadFile(path: file.path, context: context))
+    }
+
+    /// A JPEG preview (the picture, or the video frame of the moment), cached on disk by content.
+    private func thumbnail(_ request: Request, context: LoupeRequestContext) async throws -> Response {
+        let item = try await item(context)
+        let size = Int(Self.queryItems(request)["size"] ?? "320") ?? 320
+        guard (32...1024).contains(size) else { throw APIError.badRequest("size \(size) must be within 32...1024") }
+        _ = try SafeMediaFile(item: item)
+        let bytes = try await server.thumbnails.jpeg(for: item, longestSide: size)
+        return Response(status: .ok,
+                        headers: [.contentType: "image/jpeg", .cacheControl: "private, max-age=86400"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // MARK: Collections
+
+    private func collections() async throws -> Response {
+        let store = library.store
+        var list: [[String: Any]] = []
+        for name in await store.listCollections() {
+            let stats = try await store.stats(name)
+            let description = try await store.describeCollection(name)
+            list.append(["name": name, "rows": stats.rowCount, "description": description.schema.description,
+                         "indexed_rows": stats.indexedRows])
+        }
+        return try JSONBody.response(["collections": list])
+    }
+
+    private func stats() async throws -> Response {
+        let counts = try await library.counts()
+        let stats = try await library.store.stats(library.configuration.collection)
+        return try JSONBody.response([
+            "collection": library.configuration.collection, "model": library.embedder.modelName,
+            "dimension": library.embedder.dimension, "images": counts.images, "videos": counts.videos,
+            "moments": counts.moments, "rows": stats.rowCount,
+        ])
+    }
+
+    // MARK: Helpers
+
+    static func json(_ item: MediaItem, score: Float?) -> [String: Any] {
+        var object: [String: Any] = [
+            "id": item.id, "path": item.path, "name": item.name, "kind": item.kind.rawValue,
+            "scope": item.scope.rawValue, "modified": ISO8601DateFormatter().string(from: item.modified),
+            "size": item.size, "sha256": item.sha256, "metadata": item.metadata,
+            "media_url": "/api/items/\(item.id)/media", "thumbnail_url": "/api/items/\(item.id)/thumbnail",
+        ]
+        if let score { object["score"] = Double(score) }
+        if let source = item.source { object["source"] = source }
+        if let start = item.start { object["start"] = start }
+        if let end = item.end { object["end"] = end }
+        if let width = item.width { object["width"] = width }
+        if let height = item.height { object["height"] = height }
+        if let duration = item.duration { object["duration"] = duration }
+        return object
+    }
+
+    static func queryItems(_ request: Request) -> [String: String] {
+        var items: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { items[String(key)] = String(value) }
+        return items
+    }
+
+    static func collect(_ request: Request, limit: Int, what: String) async throws -> Data {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.tooLarge("\(what) is \(length) bytes; the limit is \(limit)")
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge("\(what) is larger than the limit of \(limit) bytes")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws -> T {
+        guard !data.isEmpty else { throw APIError.badRequest("\(what) is empty; send a JSON object") }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let error as DecodingError {
+            throw APIError.badRequest("\(what) is not valid: \(DecodingErrorText(error))")
+        }
+    }
+}
+
+/// A short, readable account of a JSON decoding error (the field path and the problem).
+func DecodingErrorText(_ error: DecodingError) -> String {
+    func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.isEmpty ? "the top level" : codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error {
+    case .typeMismatch(let type, let context): return "\(path(context.codingPath)) should be \(type)"
+    case .valueNotFound(let type, let context): return "\(path(context.codingPath)) should be \(type), found null"
+    case .keyNotFound(let key, _): return "'\(key.stringValue)' is missing"
+    case .dataCorrupted(let context):
+        return context.codingPath.isEmpty ? "not JSON (\(context.debugDescription))"
+            : "\(path(context.codingPath)): \(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Loupe
+
+/// The body of `POST /api/search` (JSON, or the `query` part of a multipart upload).
+///
+/// ```json
+/// {"text": "a red silk robe", "terms": [{"weight": -0.5, "text": "a person"}],
+///  "type": "image", "folder": "/photos/2024", "after": "2024-01-01", "k": 24, "min_score": 0.2}
+/// ```
+struct SearchQuery: Decodable {
+    struct Term: Decodable {
+        var weight: Float?
+        var text: String?
+        var imageURL: String?
+        var item: Int64?
+        /// The name of a multipart part holding a picture.
+        var upload: String?
+        /// A stretch of an indexed video: `{"item": 12, "start": 4, "end": 8}` uses the item's file.
+        var start: Double?
+        var end: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case weight, text, item, upload, start, end
+            case imageURL = "image_url"
+        }
+    }
+
+    var text: String?
+    var imageURL: String?
+    var item: Int64?
+    var terms: [Term]?
+    var filter: String?
+    var type: String?
+    var folder: String?
+    var after: DateBound?
+    var before: DateBound?
+    var k: Int?
+    var minScore: Float?
+    var includeWholeVideos: Bool?
+    var ef: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case text, item, terms, filter, type, folder, after, before, k, ef
+        case imageURL = "image_url", minScore = "min_score", includeWholeVideos = "include_whole_videos"
+    }
+
+    /// A date given as `2024-05-01`, a full ISO 8601 timestamp, or Unix seconds.
+    struct DateBound: Decodable {
+        var seconds: Double
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Double.self) {
+                seconds = number
+                return
+            }
+            let text = try container.decode(String.self)
+            if let date = try? Date(text, strategy: .iso8601) {
+                seconds = date.timeIntervalSince1970
+            } else if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) {
+                seconds = date.timeIntervalSince1970
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "'\(text)' is not a date (use 2024-05-01, ISO 8601 or Unix seconds)")
+            }
+        }
+    }
+
+    /// Parses `?q=&k=&type=` for `GET /api/search`.
+    init(queryItems: [String: String]) throws {
+        text = queryItems["q"] ?? queryItems["text"]
+        imageURL = queryItems["image_url"]
+        item = try queryItems["item"].map { try Self.integer($0, name: "item") }
+        filter = queryItems["filter"]
+        type = queryItems["type"]
+        folder = queryItems["folder"]
+        k = try queryItems["k"].map { Int(try Self.integer($0, name: "k")) }
+        minScore = try queryItems["min_score"].map { value in
+            guard let number = Float(value) else { throw APIError.badRequest("min_score '\(value)' is not a number") }
+            return number
+        }
+    }
+
+    private static func integer(_ text: String, name: String) throws -> Int64 {
+        guard let value = Int64(text) else { throw APIError.badRequest("\(name) '\(text)' is not an integer") }
+        return value
+    }
+
+    /// The library request, with uploads resolved from `uploads` (part name -> bytes).
+    func request(uploads: [String: Data], maxResults: Int, itemPath: (Int64) async throws -> String?) async throws
+        -> SearchRequest
+    {
+        var inputs: [(Float, SearchInput)] = []
+        if let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { inputs.append((1, .text(text))) }
+        if let imageURL { inputs.append((1, .imageURL(try Self.url(imageURL)))) }
+        if let item { inputs.append((1, .item(item))) }
+        for (index, term) in (terms ?? []).enumerated() {
+            let weight = term.weight ?? 1
+            guard weight.isFinite, abs(weight) <= 10 else {
+                throw APIError.badRequest("terms[\(index)].weight \(weight) must be a number within -10...10")
+            }
+            let given = [term.text != nil, term.imageURL != nil, term.item != nil, term.upload != nil].filter { $0 }.count
+            guard given == 1 else {
+                throw APIError.badRequest("terms[\(index)] needs exactly one of text, image_url, item, upload")
+            }
+            if let text = term.text {
+                inputs.append((weight, .text(text)))
+            } else if let url = term.imageURL {
+                inputs.append((weight, .imageURL(try Self.url(url))))
+            } else if let item = term.item {
+                if let start = term.start, let end = term.end {
+                    guard let path = try await itemPath(item) else { throw APIError.notFound("item \(item) does not exist") }
+                    inputs.append((weight, .videoClip(URL(fileURLWithPath: path), start: start, end: end)))
+                } else {
+                    inputs.append((weight, .item(item)))
+                }
+            } else if let name = term.upload {
+                guard let data = uploads[name] else {
+                    throw APIError.badRequest("terms[\(index)] names upload '\(name)', but no such part was sent")
+                }
+                inputs.append((weight, .imageData(data)))
+            }
+        }
+        let referenced = Set((terms ?? []).compactMap(\.upload))
+        for (name, data) in uploads.sorted(by: { $0.key < $1.key }) where !referenced.contains(name) {
+            inputs.append((1, .imageData(data)))
+        }
+        guard !inputs.isEmpty else {
+            throw APIError.badRequest("the search has nothing to search with: give text, image_url, item, terms or an image")
+        }
+
+        var request = SearchRequest(terms: inputs.map { (weight: $0.0, input: $0.1) }, limit: k ?? 24)
+        guard (1...maxResults).contains(request.limit) else {
+            throw APIError.badRequest("k \(request.limit) must be within 1...\(maxResults)")
+        }
+        var clauses: [String] = []
+        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(filter))") }
+        if let folder, !folder.isEmpty {
+            let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+            clauses.append("path like \"\(Self.escape(prefix))%\"")
+        }
+        if let after { clauses.append("mtime >= \(after.seconds)") }
+        if let before { clauses.append("mtime < \(before.seconds)") }
+        request.filter = clauses.joined(separator: " and ")
+        if let type, !type.isEmpty, type != "all" {
+            guard let kind = MediaKind(rawValue: type) else {
+                throw APIError.badRequest("type '\(type)' must be image, video or all")
+            }
+            request.kind = kind
+        }
+        if let minScore {
+            guard (-1...1).contains(minScore) else { throw APIError.badRequest("min_score \(minScore) must be within -1...1") }
+            request.minScore = minScore
+        }
+        request.includeWholeVideos = includeWholeVideos ?? false
+        if let ef {
+            guard (1...4096).contains(ef) else { throw APIError.badRequest("ef \(ef) must be within 1...4096") }
+            request.ef = ef
+        }
+        return request
+    }
+
+    private static func url(_ text: String) throws -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              url.host != nil
+        else {
+            throw APIError.badRequest("image_url '\(text)' must be an http(s) URL")
+        }
+        return url
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import Loupe
+import LoupeStore
+import NIOCore
+
+/// The HTTP face of a library: Loupe's JSON API, Milvus's REST v2 surface over the same store, the web
+/// page, health and metrics.
+///
+/// ```swift
+/// let server = try LoupeServer(library: library, configuration: configuration)
+/// try await server.run()                       // until SIGINT/SIGTERM, then drains in-flight requests
+/// ```
+public final class LoupeServer: Sendable {
+    public let library: MediaLibrary
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    let metrics: ServerMetrics
+    let jobs: JobManager
+    let thumbnails: ThumbnailCache
+
+    public init(library: MediaLibrary, configuration: ServerConfiguration, logger: Logger = Logger(label: "loupe.server"))
+        throws
+    {
+        try configuration.validate()
+        self.library = library
+        self.configuration = configuration
+        self.logger = logger
+        metrics = ServerMetrics()
+        thumbnails = ThumbnailCache(library: library,
+                                    directory: URL(fileURLWithPath: library.store.path).appendingPathComponent("thumbnails"))
+        jobs = try JobManager(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
+    }
+
+    /// The router with every route and middleware, for `Application` or for tests.
+    func makeRouter() -> Router<LoupeRequestContext> {
+        let router = Router(context: LoupeRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(logger: logger))
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: ErrorShapeMiddleware())
+        if !configuration.corsOrigins.isEmpty {
+            router.add(middleware: CORSAllowListMiddleware(origins: Set(configuration.corsOrigins)))
+        }
+        router.add(middleware: AuthMiddleware(token: configuration.token))
+        SystemRoutes(server: self).register(on: router)
+        WebRoutes().register(on: router)
+        APIRoutes(server: self).register(on: router)
+        MilvusRoutes(store: library.store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        return router
+    }
+
+    /// An application bound to the configured address; `onRunning` receives the bound port.
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        var app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                 serverName: "loupe"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        app.addServices(jobs)
+        return app
+    }
+
+    /// Serves until SIGINT or SIGTERM; in-flight requests finish and running jobs stop at a batch
+    /// boundary (they resume on the next start).
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onRunning: onRunning).runService()
+    }
+}

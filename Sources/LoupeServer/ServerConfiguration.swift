@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+
+/// How `loupe serve` listens and what it lets through.
+public struct ServerConfiguration: Sendable {
+    /// Interface to bind; loopback unless the user asks otherwise.
+    public var host = "127.0.0.1"
+    /// TCP port; 0 picks a free one (tests).
+    public var port = 8080
+    /// Bearer token clients must send. Required when `host` is not a loopback address.
+    public var token: String?
+    /// Largest request body accepted, in bytes (JSON and Milvus requests).
+    public var maxBodyBytes = 8 << 20
+    /// Largest uploaded picture accepted, in bytes.
+    public var maxUploadBytes = 32 << 20
+    /// Origins allowed by CORS; empty turns CORS off.
+    public var corsOrigins: [String] = []
+    /// Most results one search may ask for.
+    public var maxResults = 500
+    /// Searches running at once; more wait (the embedder is the bottleneck).
+    public var searchConcurrency = 8
+    /// Where job records live so they resume after a restart; nil keeps them in memory only.
+    public var jobsDirectory: URL?
+
+    public init() {}
+
+    /// Whether `host` only accepts connections from this machine.
+    public var isLoopback: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    }
+
+    /// Checks the combination before anything binds.
+    public func validate() throws {
+        guard (0...65535).contains(port) else {
+            throw ServerError.configuration("port \(port) is outside 0-65535")
+        }
+        if !isLoopback && (token ?? "").isEmpty {
+            throw ServerError.configuration(
+                "listening on \(host) needs --token (or LOUPE_TOKEN): anyone who can reach the port could read your library")
+        }
+        if let token, token.count < 8 {
+            throw ServerError.configuration("the token is \(token.count) characters long; use at least 8")
+        }
+        guard maxBodyBytes > 0, maxUploadBytes > 0 else {
+            throw ServerError.configuration("body and upload limits must be positive")
+        }
+    }
+}
+
+/// Errors raised while configuring or starting the server (request errors are `APIError`).
+public enum ServerError: Error, CustomStringConvertible {
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let message): "server configuration: \(message)"
+        }
+    }
+}

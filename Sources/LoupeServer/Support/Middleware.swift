@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Gives every request an id (echoed in `X-Request-Id`, attached to every log line of the request) and
+/// logs one line per request with its status and duration.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = LoupeRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let started = ContinuousClock.now
+        // Hummingbird's logger for the request already carries its id (`hb.request.id`).
+        do {
+            var response = try await next(request, context)
+            response.headers[.init("X-Request-Id")!] = context.id
+            log(request, status: response.status.code, since: started, context: context)
+            return response
+        } catch {
+            let answer = APIError.from(error)
+            log(request, status: answer.status.code, since: started, context: context, error: answer)
+            var tagged = answer
+            tagged.headers[.init("X-Request-Id")!] = context.id
+            throw tagged
+        }
+    }
+
+    private func log(_ request: Request, status: Int, since started: ContinuousClock.Instant,
+                     context: Context, error: APIError? = nil)
+    {
+        let elapsed = started.duration(to: .now)
+        let ms = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+        var metadata: Logger.Metadata = [
+            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+            "status": .stringConvertible(status), "ms": .string(String(format: "%.1f", ms)),
+        ]
+        if let address = context.remoteAddress?.ipAddress { metadata["peer"] = .string(address) }
+        if let error { metadata["error"] = .string(error.message) }
+        let level: Logger.Level = status >= 500 ? .error : status >= 400 ? .notice : .info
+        context.logger.log(level: level, "request", metadata: metadata)
+    }
+}
+
+extension Logger {
+    func with(metadataKey key: String, value: Logger.MetadataValue) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = value
+        return copy
+    }
+}
+
+/// Turns every error into Loupe's JSON error shape (Milvus routes answer their own shape themselves).
+struct ErrorShapeMiddleware: RouterMiddleware {
+    typealias Context = LoupeRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+}
+
+/// Requires `Authorization: Bearer <token>` (or `user:password` equal to the token, as Milvus clients
+/// send it, or `?access_token=` for media the browser loads by URL) on everything but the page, its
+/// assets and the health check, when a token is configured.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = LoupeRequestContext
+    let token: String?
+
+    static let openPaths: Set<String> = ["/", "/healthz", "/app.js", "/app.css", "/favicon.svg", "/openapi.json"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        guard let token, !token.isEmpty, !Self.openPaths.contains(request.uri.path), request.method != .options else {
+            return try await next(request, context)
+        }
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer", Self.constantTimeEqual(String(parts[1]), token) {
+                return try await next(request, context)
+            }
+        } else if let query = request.uri.queryParameters["access_token"].map(String.init),
+                  Self.constantTimeEqual(query, token)
+        {
+            return try await next(request, context)
+        }
+        if request.uri.path.hasPrefix("/v2/") {
+            // Milvus answers auth failures with HTTP 200 and its own code.
+            return MilvusReply.failure(code: 1800, message: "user hasn't authenticated")
+        }
+        var error = APIError(.unauthorized, "unauthorized",
+                             "this server needs 'Authorization: Bearer <token>' (started with --token)")
+        error.headers[.wwwAuthenticate] = "Bearer realm=\"loupe\""
+        throw error
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for index in 0..<min(x.count, y.count) { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
+
+/// CORS for a list of origins (`*` allows any): the request's origin is echoed when allowed, and
+/// preflight requests are answered here. Off unless `--cors-origin` is given.
+struct CORSAllowListMiddleware: RouterMiddleware {
+    typealias Context = LoupeRequestContext
+    let origins: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        guard let origin = request.headers[.origin], origins.contains("*") || origins.contains(origin) else {
+            return try await next(request, context)
+        }
+        var fields: HTTPFields = [
+            .accessControlAllowOrigin: origins.contains("*") ? "*" : origin, .vary: "Origin",
+            .accessControlExposeHeaders: "Content-Range, Accept-Ranges, X-Request-Id",
+        ]
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            fields[.accessControlAllowMethods] = "GET, POST, DELETE, OPTIONS"
+            fields[.accessControlAllowHeaders] = "Content-Type, Authorization, Range"
+            fields[.accessControlMaxAge] = "600"
+            return Response(status: .noContent, headers: fields)
+        }
+        var response = try await next(request, context)
+        for field in fields { response.headers[field.name] = field.value }
+        return response
+    }
+}

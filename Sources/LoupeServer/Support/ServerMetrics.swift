@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import Prometheus
+
+/// Prometheus metrics of one server, kept in its own registry (so tests can run several servers in one
+/// process) and rendered at `/metrics`.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+    let embedding: DurationHistogram
+    let indexedRows: Gauge
+    let images: Gauge
+    let videos: Gauge
+    let jobsRunning: Gauge
+    let embeddedTotal: Counter
+
+    init() {
+        embedding = registry.makeDurationHistogram(
+            name: "loupe_query_embedding_seconds", buckets: buckets,
+            help: "Time to turn a search's inputs into one query vector")
+        indexedRows = registry.makeGauge(name: "loupe_index_rows", help: "Rows (images, moments, videos) in the media collection")
+        images = registry.makeGauge(name: "loupe_index_images", help: "Images in the media collection")
+        videos = registry.makeGauge(name: "loupe_index_videos", help: "Videos in the media collection")
+        jobsRunning = registry.makeGauge(name: "loupe_jobs_running", help: "Indexing jobs running")
+        embeddedTotal = registry.makeCounter(name: "loupe_ingest_embedded_total", help: "Pictures and frames embedded by indexing jobs")
+    }
+
+    func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        let labels = [("method", method), ("route", route), ("status", String(status))]
+        registry.makeCounter(name: "loupe_http_requests_total", labels: labels,
+                             help: "HTTP requests by method, route and status").increment()
+        registry.makeDurationHistogram(name: "loupe_http_request_duration_seconds",
+                                       labels: [("method", method), ("route", route)], buckets: buckets,
+                                       help: "HTTP request latency by route").record(duration)
+    }
+
+    func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// Counts requests and their latency per route (the route pattern, not the raw path, so ids do not
+/// make new series).
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = LoupeRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            metrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+                                  status: response.status.code, duration: started.duration(to: .now))
+            return response
+        } catch {
+            let status = APIError.from(error).status.code
+            metrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+                                  status: status, duration: started.duration(to: .now))
+            throw error
+        }
+    }
+}

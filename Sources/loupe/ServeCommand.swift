@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Loupe
+import LoupeServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the library over HTTP: JSON API, Milvus REST v2, and a web page.",
+        discussion: """
+            Listens on loopback by default. Listening on another address needs --token (or LOUPE_TOKEN);
+            clients then send 'Authorization: Bearer <token>'. Open http://HOST:PORT/ in a browser.
+            """)
+
+    @OptionGroup var library: LibraryOptions
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 8080
+
+    @Option(help: "Bearer token clients must send (default: $LOUPE_TOKEN).")
+    var token: String?
+
+    @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS (repeatable); none by default.")
+    var corsOrigins: [String] = []
+
+    @Option(help: "Largest uploaded picture, in megabytes.")
+    var maxUploadMB = 32
+
+    @Flag(help: "Let searches and indexing fetch URLs on private and loopback addresses.")
+    var allowPrivateURLs = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(help: "Also write logs to this file, rotated at --log-max-mb.")
+    var logFile: String?
+
+    @Option(help: "Size at which the log file is rotated, in megabytes (5 files are kept).")
+    var logMaxMB = 10
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw ValidationError("--log-level '\(logLevel)' must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            let file = try logFile.map { try RotatingFileLog(path: $0, maxBytes: logMaxMB << 20, keep: 5) }
+            LoggingSystem.bootstrap { label in
+                var handlers: [any LogHandler] = [StreamLogHandler.standardError(label: label)]
+                if let file { handlers.append(RotatingFileLogHandler(label: label, file: file)) }
+                var handler = MultiplexLogHandler(handlers)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "loupe.server")
+            let library = try await library.open { configuration in
+                configuration.remote.refusesPrivateAddresses = !allowPrivateURLs
+            }
+            var configuration = ServerConfiguration()
+            configuration.host = host
+            configuration.port = port
+            configuration.token = token ?? ProcessInfo.processInfo.environment["LOUPE_TOKEN"]
+            configuration.corsOrigins = corsOrigins
+            configuration.maxUploadBytes = maxUploadMB << 20
+            configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
+            let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
+            let host = host
+            try await server.run { port in
+                logger.notice("Loupe is serving http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
+                // Tests and scripts read the port from this line.
+                FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+            }
+        }
+    }
+}
