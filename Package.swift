@@ -82,6 +82,8 @@ let package = Package(
             dependencies: [
                 "LoupeServer", "Loupe", "LoupeStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Loupe
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+@testable import LoupeServer
+
+/// A real `LoupeServer` on an ephemeral loopback port over a freshly generated shapes library (indexed
+/// with the trained shapes model), plus an HTTP client to talk to it.
+final class TestServer: Sendable {
+    static let modelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/models/shapes-clip")
+
+    let root: URL
+    let mediaFolder: URL
+    let pictures: [DemoLibrary.Picture]
+    let library: MediaLibrary
+    let server: LoupeServer
+    let port: Int
+    private let task: Task<Void, any Error>
+    let client: HTTPClient
+
+    /// Starts a server. `index` indexes the generated folder before the server starts.
+    static func start(index: Bool = true, perClass: Int = 2, video: Bool = true,
+                      configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer
+    {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-server-\(UUID().uuidString)")
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: perClass, video: video)
+        let embedder = try CLIPEmbedder(directory: modelDirectory)
+        var libraryConfiguration = MediaLibrary.Configuration()
+        libraryConfiguration.segmentation = .scenes(maxSeconds: 10)
+        libraryConfiguration.remote.refusesPrivateAddresses = true
+        let library = try await MediaLibrary.open(at: root.appendingPathComponent("data"), embedder: embedder,
+                                                  configuration: libraryConfiguration)
+        if index { _ = try await library.index([folder.path]) }
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.jobsDirectory = root.appendingPathComponent("data/jobs")
+        configure(&configuration)
+        return try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
+                                    configuration: configuration)
+    }
+
+    private init(root: URL, folder: URL, pictures: [DemoLibrary.Picture], library: MediaLibrary,
+                 configuration: ServerConfiguration) async throws
+    {
+        self.root = root
+        mediaFolder = folder
+        self.pictures = pictures
+        self.library = library
+        var logger = Logger(label: "loupe.test-server")
+        logger.logLevel = .warning
+        let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
+        self.server = server
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        task = Task {
+            try await server.makeApplication { port in continuation.yield(port) }.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ServerError.configuration("the test server did not start") }
+        self.port = port
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Sends a request and returns the status, headers and whole body.
+    func send(_ method: HTTPMethod = .GET, _ path: String, body: Data? = nil, headers: [(String, String)] = [])
+        async throws -> (status: Int, headers: HTTPHeaders, body: Data)
+    {
+        var request = HTTPClientRequest(url: url(path))
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(data: body))
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 256 << 20)
+        return (Int(response.status.code), response.headers, Data(buffer: bytes))
+    }
+
+    /// Sends JSON and decodes a JSON object answer.
+    func json(_ method: HTTPMethod = .GET, _ path: String, _ object: Any? = nil, headers: [(String, String)] = [])
+        async throws -> (status: Int, object: [String: Any])
+    {
+        let body = try object.map { try JSONSerialization.data(withJSONObject: $0) }
+        let answer = try await send(method, path, body: body, headers: headers)
+        let parsed = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any] ?? [:]
+        return (answer.status, parsed)
+    }
+
+    /// Stops the server (graceful shutdown) and removes its files.
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+        try? await client.shutdown()
+        try? FileManager.default.removeItem(at: root)
+    }
+}
