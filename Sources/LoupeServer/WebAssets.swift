@@ -19,7 +19,264 @@ enum WebAssets {
 </html>
 """####),
         "openapi.json": ("application/json; charset=utf-8", ####"""
-{"openapi": "3.1.0", "info": {"title": "Loupe", "version": "0.1.0"}, "paths": {}}
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Loupe",
+    "version": "0.1.0",
+    "description": "Search a library of images and videos by text, by example picture and by query arithmetic. Errors are answered as {\"error\": {\"code\", \"message\", \"request_id\"}}. When the server was started with --token, send 'Authorization: Bearer <token>' (media and thumbnail URLs also accept ?access_token=). The Milvus REST v2 surface (/v2/vectordb/...) follows Milvus's own documentation and is not repeated here."
+  },
+  "servers": [{"url": "/"}],
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {
+      "Error": {
+        "type": "object",
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+              "code": {"type": "string", "examples": ["invalid_argument", "not_found", "too_large", "unsupported_media_type", "unauthorized"]},
+              "message": {"type": "string"},
+              "request_id": {"type": "string"}
+            }
+          }
+        }
+      },
+      "Term": {
+        "type": "object",
+        "description": "One weighted input; exactly one of text, image_url, item, upload.",
+        "properties": {
+          "weight": {"type": "number", "minimum": -10, "maximum": 10, "default": 1},
+          "text": {"type": "string"},
+          "image_url": {"type": "string", "format": "uri"},
+          "item": {"type": "integer", "description": "An indexed item; with start and end, that stretch of its video."},
+          "start": {"type": "number"},
+          "end": {"type": "number"},
+          "upload": {"type": "string", "description": "Name of a multipart part holding a picture."}
+        }
+      },
+      "SearchQuery": {
+        "type": "object",
+        "properties": {
+          "text": {"type": "string", "examples": ["a red silk robe with gold trim"]},
+          "image_url": {"type": "string", "format": "uri"},
+          "item": {"type": "integer", "description": "More like this item."},
+          "terms": {"type": "array", "items": {"$ref": "#/components/schemas/Term"}},
+          "filter": {"type": "string", "description": "Milvus boolean expression over the media fields (width, height, mtime, name, path, ...)."},
+          "type": {"type": "string", "enum": ["image", "video", "all"]},
+          "folder": {"type": "string", "description": "Only items under this folder."},
+          "after": {"description": "Modified on or after: 2024-05-01, ISO 8601 or Unix seconds.", "type": ["string", "number"]},
+          "before": {"description": "Modified before.", "type": ["string", "number"]},
+          "k": {"type": "integer", "minimum": 1, "maximum": 500, "default": 24},
+          "min_score": {"type": "number", "minimum": -1, "maximum": 1},
+          "include_whole_videos": {"type": "boolean", "default": false},
+          "ef": {"type": "integer", "minimum": 1, "maximum": 4096}
+        }
+      },
+      "Item": {
+        "type": "object",
+        "required": ["id", "path", "name", "kind", "scope", "media_url", "thumbnail_url"],
+        "properties": {
+          "id": {"type": "integer"},
+          "score": {"type": "number", "description": "Cosine similarity (search results only)."},
+          "path": {"type": "string"},
+          "name": {"type": "string"},
+          "source": {"type": "string", "description": "The URL an item was fetched from."},
+          "kind": {"type": "string", "enum": ["image", "video"]},
+          "scope": {"type": "string", "enum": ["image", "clip", "video"]},
+          "start": {"type": "number", "description": "Start of a video moment, seconds."},
+          "end": {"type": "number"},
+          "width": {"type": "integer"},
+          "height": {"type": "integer"},
+          "duration": {"type": "number"},
+          "modified": {"type": "string", "format": "date-time"},
+          "size": {"type": "integer"},
+          "sha256": {"type": "string"},
+          "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+          "media_url": {"type": "string"},
+          "thumbnail_url": {"type": "string"}
+        }
+      },
+      "SearchResults": {
+        "type": "object",
+        "properties": {
+          "took_ms": {"type": "number"},
+          "results": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
+        }
+      },
+      "Job": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "string"},
+          "inputs": {"type": "array", "items": {"type": "string"}},
+          "state": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled", "interrupted"]},
+          "created": {"type": "string", "format": "date-time"},
+          "started": {"type": "string", "format": "date-time"},
+          "finished": {"type": "string", "format": "date-time"},
+          "files_done": {"type": "integer"},
+          "files_total": {"type": "integer"},
+          "embedded": {"type": "integer"},
+          "failed": {"type": "integer"},
+          "rate": {"type": "number", "description": "Files per second."},
+          "eta_s": {"type": "number"},
+          "current": {"type": "string"},
+          "report": {"type": "object"},
+          "failures": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
+          "error": {"type": "string"}
+        }
+      }
+    },
+    "responses": {
+      "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    },
+    "parameters": {
+      "ItemID": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}},
+      "JobID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}
+    }
+  },
+  "security": [{}, {"bearer": []}],
+  "paths": {
+    "/api/search": {
+      "post": {
+        "summary": "Search by text, picture, URL, item and weighted terms",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/SearchQuery"}},
+            "multipart/form-data": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "image": {"type": "string", "format": "binary", "description": "A picture, recognised by content."},
+                  "query": {"type": "string", "description": "A SearchQuery as JSON."}
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {"description": "Results, best first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "get": {
+        "summary": "Search by text (query string)",
+        "parameters": [
+          {"name": "q", "in": "query", "schema": {"type": "string"}},
+          {"name": "k", "in": "query", "schema": {"type": "integer"}},
+          {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["image", "video", "all"]}},
+          {"name": "item", "in": "query", "schema": {"type": "integer"}},
+          {"name": "filter", "in": "query", "schema": {"type": "string"}},
+          {"name": "folder", "in": "query", "schema": {"type": "string"}},
+          {"name": "min_score", "in": "query", "schema": {"type": "number"}}
+        ],
+        "responses": {
+          "200": {"description": "Results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+          "400": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/index": {
+      "post": {
+        "summary": "Start indexing files, folders (on the server) or URLs",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "paths": {"type": "array", "items": {"type": "string"}},
+            "urls": {"type": "array", "items": {"type": "string", "format": "uri"}}
+          }}}}
+        },
+        "responses": {
+          "202": {"description": "The job, queued", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/jobs": {
+      "get": {
+        "summary": "All jobs of this server, oldest first",
+        "responses": {"200": {"description": "Jobs", "content": {"application/json": {"schema": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}}}
+      }
+    },
+    "/api/jobs/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/JobID"}],
+      "get": {
+        "summary": "A job",
+        "responses": {"200": {"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      },
+      "delete": {
+        "summary": "Cancel a job (a running one stops at the next batch; what is stored stays)",
+        "responses": {"200": {"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/api/jobs/{id}/events": {
+      "parameters": [{"$ref": "#/components/parameters/JobID"}],
+      "get": {
+        "summary": "Server-sent events: 'progress' with the job after every change, then 'end'",
+        "responses": {"200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/api/items": {
+      "get": {
+        "summary": "Indexed images and videos",
+        "parameters": [
+          {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["image", "video", "all"]}},
+          {"name": "filter", "in": "query", "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 10000, "default": 100}}
+        ],
+        "responses": {"200": {"description": "Items", "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}}}
+      }
+    },
+    "/api/items/{id}": {
+      "parameters": [{"$ref": "#/components/parameters/ItemID"}],
+      "get": {
+        "summary": "An item's metadata",
+        "responses": {"200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/api/items/{id}/media": {
+      "parameters": [{"$ref": "#/components/parameters/ItemID"}],
+      "get": {
+        "summary": "The original file; honours a single byte Range (video seeking)",
+        "parameters": [{"name": "Range", "in": "header", "schema": {"type": "string", "examples": ["bytes=0-1023"]}}],
+        "responses": {
+          "200": {"description": "The file"},
+          "206": {"description": "Part of the file"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "416": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/items/{id}/thumbnail": {
+      "parameters": [{"$ref": "#/components/parameters/ItemID"}, {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 32, "maximum": 1024, "default": 320}}],
+      "get": {
+        "summary": "A JPEG preview; for a video moment, its frame",
+        "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
+    "/api/collections": {
+      "get": {"summary": "Collections of the store, with row counts", "responses": {"200": {"description": "Collections"}}}
+    },
+    "/api/stats": {
+      "get": {"summary": "Counts of the media collection and the model", "responses": {"200": {"description": "Stats"}}}
+    },
+    "/healthz": {
+      "get": {"summary": "Liveness and readiness (no token needed)", "security": [], "responses": {"200": {"description": "OK"}}}
+    },
+    "/metrics": {
+      "get": {"summary": "Prometheus metrics: requests, latencies, index size, embedding time", "responses": {"200": {"description": "text/plain exposition format"}}}
+    },
+    "/openapi.json": {
+      "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}
+    }
+  }
+}
 """####),
     ]
 
