@@ -73,6 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
                 // Tests and scripts read the port from this line.
                 FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
             }
+            // Requests have drained and jobs stopped at a batch boundary: flush the index files.
+            try await library.store.close()
+            logger.notice("Loupe stopped cleanly")
         }
     }
 }

@@ -5,6 +5,7 @@ import Loupe
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import ServiceLifecycle
 @testable import LoupeServer
 
 /// A real `LoupeServer` on an ephemeral loopback port over a freshly generated shapes library (indexed
@@ -20,15 +21,17 @@ final class TestServer: Sendable {
     let server: LoupeServer
     let port: Int
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
     let client: HTTPClient
 
     /// Starts a server. `index` indexes the generated folder before the server starts.
-    static func start(index: Bool = true, perClass: Int = 2, video: Bool = true,
+    /// `root` reopens the data of an earlier server (its media folder is not generated again).
+    static func start(index: Bool = true, perClass: Int = 2, video: Bool = true, root existing: URL? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer
     {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-server-\(UUID().uuidString)")
+        let root = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("loupe-server-\(UUID().uuidString)")
         let folder = root.appendingPathComponent("media")
-        let pictures = try DemoLibrary.generate(into: folder, perClass: perClass, video: video)
+        let pictures = existing == nil ? try DemoLibrary.generate(into: folder, perClass: perClass, video: video) : []
         let embedder = try CLIPEmbedder(directory: modelDirectory)
         var libraryConfiguration = MediaLibrary.Configuration()
         libraryConfiguration.segmentation = .scenes(maxSeconds: 10)
@@ -56,9 +59,10 @@ final class TestServer: Sendable {
         let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
         self.server = server
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        task = Task {
-            try await server.makeApplication { port in continuation.yield(port) }.run()
-        }
+        let group = ServiceGroup(configuration: .init(
+            services: [server.makeApplication { port in continuation.yield(port) }], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ServerError.configuration("the test server did not start") }
         self.port = port
@@ -95,11 +99,13 @@ final class TestServer: Sendable {
         return (answer.status, parsed)
     }
 
-    /// Stops the server (graceful shutdown) and removes its files.
-    func stop() async {
-        task.cancel()
+    /// Stops the server with a graceful shutdown (in-flight requests finish, jobs stop at a batch
+    /// boundary) and, unless `keepFiles`, removes its files.
+    func stop(keepFiles: Bool = false) async {
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
         try? await client.shutdown()
-        try? FileManager.default.removeItem(at: root)
+        try? await library.store.close()
+        if !keepFiles { try? FileManager.default.removeItem(at: root) }
     }
 }
