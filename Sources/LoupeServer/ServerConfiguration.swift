@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var maxResults = 500
     /// Searches running at once; more wait (the embedder is the bottleneck).
     public var searchConcurrency = 8
+    /// Folders `POST /api/index` may index (with everything under them); empty allows any path the
+    /// server's user can read.
+    public var indexRoots: [String] = []
     /// Where job records live so they resume after a restart; nil keeps them in memory only.
     public var jobsDirectory: URL?
 

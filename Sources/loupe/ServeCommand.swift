@@ -27,6 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"), help: "An origin allowed by CORS (repeatable); none by default.")
     var corsOrigins: [String] = []
 
+    @Option(name: .customLong("index-root"), help: "A folder POST /api/index may index (repeatable); any readable path by default.")
+    var indexRoots: [String] = []
+
     @Option(help: "Largest uploaded picture, in megabytes.")
     var maxUploadMB = 32
 
@@ -64,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.port = port
             configuration.token = token ?? ProcessInfo.processInfo.environment["LOUPE_TOKEN"]
             configuration.corsOrigins = corsOrigins
+            configuration.indexRoots = indexRoots
             configuration.maxUploadBytes = maxUploadMB << 20
             configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)

@@ -86,6 +86,30 @@ struct SafetyTests {
         await server.stop()
     }
 
+    @Test("index roots confine what clients may index, links included")
+    func indexRoots() async throws {
+        let server = try await TestServer.start(index: false, video: false, configure: { configuration in
+            configuration.indexRoots = [FileManager.default.temporaryDirectory.appendingPathComponent("nowhere").path]
+        })
+        let (status, body) = try await server.json(.POST, "/api/index", ["paths": [server.mediaFolder.path]])
+        #expect(status == 403)
+        #expect(((body["error"] as? [String: Any])?["message"] as? String ?? "").contains("--index-root"))
+        await server.stop()
+
+        let allowed = try await TestServer.start(index: false, video: false, configure: { configuration in
+            configuration.indexRoots = [FileManager.default.temporaryDirectory.path]
+        })
+        let (ok, _) = try await allowed.json(.POST, "/api/index", ["paths": [allowed.mediaFolder.path]])
+        #expect(ok == 202)
+        let (etc, _) = try await allowed.json(.POST, "/api/index", ["paths": ["/etc"]])
+        #expect(etc == 403)
+        let link = allowed.root.appendingPathComponent("etc-link")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/etc")
+        let (viaLink, _) = try await allowed.json(.POST, "/api/index", ["paths": [link.path]])
+        #expect(viaLink == 403)
+        await allowed.stop()
+    }
+
     @Test("CORS answers only configured origins")
     func cors() async throws {
         let server = try await TestServer.start(index: false, video: false, configure: {

@@ -30,7 +30,7 @@ public struct RemoteFetcher: Sendable {
         try check(url)
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .follow(max: limits.maxRedirects, allowCycles: false),
+            configuration: .init(redirectConfiguration: .disallow,
                                  timeout: .init(connect: .seconds(10), read: .seconds(30))))
         do {
             let data = try await fetch(url, client: client)
@@ -42,15 +42,32 @@ public struct RemoteFetcher: Sendable {
         }
     }
 
-    private func fetch(_ url: URL, client: HTTPClient) async throws -> Data {
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.headers.add(name: "User-Agent", value: "loupe/0.1")
+    /// Follows redirects itself so that every hop is checked like the first URL.
+    private func fetch(_ first: URL, client: HTTPClient) async throws -> Data {
         let deadline = NIODeadline.now() + limits.timeout
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, deadline: deadline)
-        } catch {
-            throw LoupeError(.network, "cannot fetch: \(error)", input: url.absoluteString)
+        var url = first
+        var hops = 0
+        var response: HTTPClientResponse
+        while true {
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.headers.add(name: "User-Agent", value: "loupe/0.1")
+            do {
+                response = try await client.execute(request, deadline: deadline)
+            } catch {
+                throw LoupeError(.network, "cannot fetch: \(error)", input: url.absoluteString)
+            }
+            guard (300..<400).contains(response.status.code), let location = response.headers.first(name: "location") else {
+                break
+            }
+            hops += 1
+            guard hops <= limits.maxRedirects else {
+                throw LoupeError(.network, "more than \(limits.maxRedirects) redirects", input: first.absoluteString)
+            }
+            guard let next = URL(string: location, relativeTo: url)?.absoluteURL else {
+                throw LoupeError(.network, "the redirect to '\(location)' is not a URL", input: url.absoluteString)
+            }
+            try check(next)
+            url = next
         }
         guard (200..<300).contains(response.status.code) else {
             throw LoupeError(.network, "the server answered \(response.status.code) \(response.status.reasonPhrase)",
@@ -80,10 +97,40 @@ public struct RemoteFetcher: Sendable {
         guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else {
             throw LoupeError(.invalidArgument, "only http and https URLs can be fetched", input: url.absoluteString)
         }
-        if limits.refusesPrivateAddresses, Self.isPrivate(host: host) {
-            throw LoupeError(.invalidArgument, "fetching from private or loopback addresses is not allowed here",
-                             input: url.absoluteString)
+        if limits.refusesPrivateAddresses {
+            if Self.isPrivate(host: host) {
+                throw LoupeError(.invalidArgument, "fetching from private or loopback addresses is not allowed here",
+                                 input: url.absoluteString)
+            }
+            // A public-looking name may point inside the network: check what it resolves to. (The HTTP client
+            // resolves again when it connects; a name that changes its answer in between is not caught.)
+            if let address = Self.resolvedAddresses(host).first(where: { Self.isPrivate(host: $0) }) {
+                throw LoupeError(.invalidArgument,
+                                 "\(host) resolves to \(address), a private or loopback address; fetching it is not allowed here",
+                                 input: url.absoluteString)
+            }
         }
+    }
+
+    /// The numeric addresses a host name resolves to (empty when it does not resolve).
+    static func resolvedAddresses(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return [] }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0,
+                           NI_NUMERICHOST) == 0
+            {
+                addresses.append(String(cString: buffer))
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return addresses
     }
 
     /// Loopback, private, link-local and unspecified IPv4/IPv6 literals, and `localhost`.

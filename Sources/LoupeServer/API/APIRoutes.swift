@@ -113,6 +113,17 @@ struct APIRoutes {
         var inputs: [String] = []
         for path in parsed.paths ?? [] {
             guard path.hasPrefix("/") else { throw APIError.badRequest("path '\(path)' must be absolute") }
+            if !configuration.indexRoots.isEmpty {
+                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+                let allowed = configuration.indexRoots.contains { root in
+                    let base = URL(fileURLWithPath: root).resolvingSymlinksInPath().standardizedFileURL.path
+                    return resolved == base || resolved.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+                }
+                guard allowed else {
+                    throw APIError(.forbidden, "outside_index_roots",
+                                   "path '\(path)' is outside the folders this server may index (--index-root)")
+                }
+            }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw APIError.notFound("path '\(path)' does not exist on the server")
             }
@@ -248,7 +259,7 @@ struct APIRoutes {
     static func json(_ item: MediaItem, score: Float?) -> [String: Any] {
         var object: [String: Any] = [
             "id": item.id, "path": item.path, "name": item.name, "kind": item.kind.rawValue,
-            "scope": item.scope.rawValue, "modified": ISO8601DateFormatter().string(from: item.modified),
+            "scope": item.scope.rawValue, "modified": item.modified.formatted(.iso8601),
             "size": item.size, "sha256": item.sha256, "metadata": item.metadata,
             "media_url": "/api/items/\(item.id)/media", "thumbnail_url": "/api/items/\(item.id)/thumbnail",
         ]
