@@ -31,7 +31,7 @@ struct APIRoutes {
         api.get("jobs/:id/events") { _, context in try await jobEvents(context) }
         api.get("items") { request, _ in try await listItems(request) }
         api.get("items/:id") { _, context in
-            try JSONBody.response(Self.json(try await item(context), score: nil))
+            try JSONBody.response(encoding: ItemJSON(try await item(context), score: nil))
         }
         api.get("items/:id/media") { request, context in try await media(request, context: context) }
         api.get("items/:id/thumbnail") { request, context in try await thumbnail(request, context: context) }
@@ -94,10 +94,8 @@ struct APIRoutes {
         }
         let elapsed = started.duration(to: .now)
         server.metrics.embedding.record(elapsed)
-        return try JSONBody.response([
-            "took_ms": (elapsed.seconds * 1e4).rounded() / 10,
-            "results": results.map { Self.json($0.item, score: $0.score) },
-        ])
+        return try JSONBody.response(encoding: ResultsJSON(
+            tookMS: (elapsed.seconds * 1e4).rounded() / 10, results: results.map { ItemJSON($0.item, score: $0.score) }))
     }
 
     // MARK: Indexing
@@ -189,7 +187,7 @@ struct APIRoutes {
         }
         if let filter = query["filter"], !filter.isEmpty { clauses.append("(\(filter))") }
         let items = try await library.items(filter: clauses.joined(separator: " and "), limit: limit)
-        return try JSONBody.response(["items": items.map { Self.json($0, score: nil) }])
+        return try JSONBody.response(encoding: ["items": items.map { ItemJSON($0, score: nil) }])
     }
 
     /// The original file, with byte ranges (video seeking). Only files of indexed items are served, and
@@ -256,21 +254,50 @@ struct APIRoutes {
 
     // MARK: Helpers
 
-    static func json(_ item: MediaItem, score: Float?) -> [String: Any] {
-        var object: [String: Any] = [
-            "id": item.id, "path": item.path, "name": item.name, "kind": item.kind.rawValue,
-            "scope": item.scope.rawValue, "modified": item.modified.formatted(.iso8601),
-            "size": item.size, "sha256": item.sha256, "metadata": item.metadata,
-            "media_url": "/api/items/\(item.id)/media", "thumbnail_url": "/api/items/\(item.id)/thumbnail",
-        ]
-        if let score { object["score"] = Double(score) }
-        if let source = item.source { object["source"] = source }
-        if let start = item.start { object["start"] = start }
-        if let end = item.end { object["end"] = end }
-        if let width = item.width { object["width"] = width }
-        if let height = item.height { object["height"] = height }
-        if let duration = item.duration { object["duration"] = duration }
-        return object
+    /// An item as the API shows it (Codable: encoding result lists this way is several times cheaper than
+    /// through Foundation's dictionaries).
+    struct ItemJSON: Encodable {
+        var id: Int64
+        var score: Float?
+        var path, name, kind, scope, modified, sha256: String
+        var size: Int64
+        var metadata: [String: String]
+        var source: String?
+        var start, end, duration: Double?
+        var width, height: Int?
+        var mediaURL, thumbnailURL: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, score, path, name, kind, scope, modified, sha256, size, metadata, source, start, end, duration
+            case width, height, mediaURL = "media_url", thumbnailURL = "thumbnail_url"
+        }
+
+        init(_ item: MediaItem, score: Float?) {
+            id = item.id
+            self.score = score
+            path = item.path
+            name = item.name
+            kind = item.kind.rawValue
+            scope = item.scope.rawValue
+            modified = item.modified.formatted(.iso8601)
+            sha256 = item.sha256
+            size = item.size
+            metadata = item.metadata
+            source = item.source
+            start = item.start
+            end = item.end
+            duration = item.duration
+            width = item.width
+            height = item.height
+            mediaURL = "/api/items/\(item.id)/media"
+            thumbnailURL = "/api/items/\(item.id)/thumbnail"
+        }
+    }
+
+    struct ResultsJSON: Encodable {
+        var tookMS: Double
+        var results: [ItemJSON]
+        enum CodingKeys: String, CodingKey { case tookMS = "took_ms", results }
     }
 
     static func queryItems(_ request: Request) -> [String: String] {
