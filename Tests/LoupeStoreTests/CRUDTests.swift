@@ -124,6 +124,21 @@ func makeFruitCollection(_ client: LoupeClient, index: IndexParams = .flat) asyn
         await #expect(throws: StoreError.self) { try await client.query("docs", filter: "extra > 1") }
     }
 
+    @Test func stringAutoIDsAreTheDecimalTextOfTheCounter() async throws {
+        let dir = TemporaryDirectory()
+        let client = try LoupeClient(path: dir.path)
+        var key = FieldSchema.stringPrimary("key")
+        key.autoID = true
+        try await client.createCollection("s", schema: CollectionSchema(fields: [key, .vector("v", dimension: 2, index: .flat)]))
+        let a = try await client.insert("s", [["v": .vector([1, 0])], ["v": .vector([0, 1])]])
+        #expect(a.ids == ["1", "2"])
+        // An upserted key that reads as a number is never handed out again.
+        try await client.upsert("s", [["key": "7", "v": .vector([1, 1])]])
+        let b = try await client.insert("s", [["v": .vector([1, 0])]])
+        #expect(b.ids == ["8"])
+        #expect(try await client.get("s", ids: ["2"]) == [["key": "2"]])
+    }
+
     @Test func collectionsAreListedDescribedRenamedAndDropped() async throws {
         let dir = TemporaryDirectory()
         let client = try LoupeClient(path: dir.path)

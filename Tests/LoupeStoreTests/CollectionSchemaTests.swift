@@ -18,8 +18,6 @@ import Testing
         expectInvalid(CollectionSchema(fields: [.int64Primary("a"), .int64Primary("b"), v]), field: nil, "two primary keys")
         expectInvalid(CollectionSchema(fields: [FieldSchema(name: "id", dataType: .double, isPrimary: true), v]), field: "id",
                       "double primary key")
-        expectInvalid(CollectionSchema(fields: [FieldSchema(name: "id", dataType: .string, isPrimary: true, autoID: true), v]),
-                      field: "id", "auto id on a string key")
         expectInvalid(CollectionSchema(fields: [.int64Primary()]), field: nil, "no vector field")
         expectInvalid(CollectionSchema(fields: [.int64Primary(), .vector("v", dimension: 0)]), field: "v", "zero dimension")
         expectInvalid(CollectionSchema(fields: [.int64Primary(), .vector("v", dimension: 4, index: IndexParams(m: 1))]),

@@ -98,7 +98,8 @@ extension LoupeClient {
                 throw StoreError(.invalidArgument, "the primary key is assigned automatically; leave it out",
                                  collection: c.name, field: pk.name)
             }
-            key = .int(c.nextAutoID)
+            // String keys get the number's decimal text, as Milvus assigns VarChar auto ids.
+            key = pk.dataType == .string ? .string(String(c.nextAutoID)) : .int(c.nextAutoID)
             c.nextAutoID += 1
         } else {
             guard let given = row[pk.name], !given.isNull else {
@@ -107,7 +108,9 @@ extension LoupeClient {
             key = try schema.normalize(given, for: FieldSchema(name: pk.name, dataType: pk.dataType, maxLength: pk.maxLength),
                                        collection: c.name)
             // An upserted id must never be handed out again by auto id.
-            if pk.autoID, case .int(let id) = key, id >= c.nextAutoID { c.nextAutoID = id + 1 }
+            if pk.autoID, let id = key.intValue ?? key.stringValue.flatMap({ Int64($0) }), id >= c.nextAutoID {
+                c.nextAutoID = id + 1
+            }
         }
         doc[pk.name] = key
         for f in schema.fields where !f.isPrimary {

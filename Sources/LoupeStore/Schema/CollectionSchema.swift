@@ -38,7 +38,6 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
         guard primary.dataType == .int64 || primary.dataType == .string else {
             throw fail(primary.name, "a primary key must be int64 or string, not \(primary.dataType.rawValue)")
         }
-        if primary.autoID && primary.dataType != .int64 { throw fail(primary.name, "auto id needs an int64 primary key") }
         if primary.nullable { throw fail(primary.name, "a primary key cannot be nullable") }
         guard !vectorFields.isEmpty else { throw fail(nil, "a schema needs at least one vector field") }
         var seen = Set<String>()

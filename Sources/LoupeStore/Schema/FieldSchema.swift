@@ -4,7 +4,7 @@ public struct FieldSchema: Sendable, Hashable, Codable {
     public var dataType: DataType
     /// Whether this is the primary key (int64 or string).
     public var isPrimary: Bool
-    /// For an int64 primary key: ids are assigned on insert.
+    /// Primary keys are assigned on insert: 1, 2, 3... (for a string key, their decimal text, as in Milvus).
     public var autoID: Bool
     /// Whether the field may be null (missing on insert means null unless there is a default).
     public var nullable: Bool
