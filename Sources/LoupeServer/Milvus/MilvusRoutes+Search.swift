@@ -1,0 +1,145 @@
+import Hummingbird
+import LoupeStore
+
+/// `/v2/vectordb/entities/{search, hybrid_search}`.
+///
+/// Results are one flat list of `{"id", "distance", ...outputFields}` for all query vectors, as in
+/// Milvus; `topks` (as newer Milvus versions send it) says how many of them belong to each query.
+extension MilvusRoutes {
+    func search(_ call: Call) async throws -> Response {
+        let body = call.body
+        let name = try body.requiredString("collectionName")
+        let rows = try await rows(name, call)
+        let vectors = try Self.queryVectors(body)
+        var options = SearchOptions(limit: try body.int("limit") ?? 100, offset: try body.int("offset") ?? 0)
+        options.annsField = try body.string("annsField").flatMap { $0.isEmpty ? nil : $0 }
+        options.filter = try body.string("filter") ?? ""
+        options.filterParameters = try body.filterParameters("exprParams")
+        options.outputFields = rows.outputFields(try body.strings("outputFields") ?? [])
+        options.partitionNames = try body.strings("partitionNames") ?? []
+        let searchParams = try body.object("searchParams") ?? MilvusRequestBody(members: [:])
+        try Self.checkMetric(try searchParams.string("metricType"), field: options.annsField, schema: rows.schema)
+        // `params` at the top level is what Milvus read before `searchParams` existed.
+        let legacyParams = try body.object("params")
+        let params = try searchParams.object("params") ?? legacyParams ?? MilvusRequestBody(members: [:])
+        options.ef = try params.int("ef")
+        options.radius = try params.double("radius").map { Float($0) }
+        options.rangeFilter = try params.double("range_filter").map { Float($0) }
+        if let group = try body.string("groupingField"), !group.isEmpty {
+            options.groupByField = group
+            options.groupSize = max(try body.int("groupSize") ?? 1, 1)
+        }
+        let hits = try await store.search(name, vectors: vectors, options: options)
+        return Self.results(hits, rows: rows)
+    }
+
+    /// Several searches fused by `rerank` (`rrf` with `k`, or `weighted` with `weights`).
+    func hybridSearch(_ call: Call) async throws -> Response {
+        let body = call.body
+        let name = try body.requiredString("collectionName")
+        let rows = try await rows(name, call)
+        guard let legs = try body.array("search"), !legs.isEmpty else { throw MilvusError.missingParameter("search") }
+        let limit = try body.int("limit") ?? 100
+        let offset = try body.int("offset") ?? 0
+        if let group = try body.string("groupingField"), !group.isEmpty {
+            throw MilvusError.invalidParameter("groupingField in hybrid_search is not supported by Loupe")
+        }
+        var requests: [AnnSearchRequest] = []
+        for leg in legs {
+            guard case .object(let members) = leg else {
+                throw MilvusError.incorrectFormat("search must hold objects, not \(leg.typeName)")
+            }
+            requests.append(try Self.annRequest(MilvusRequestBody(members: members), limit: limit, schema: rows.schema))
+        }
+        guard let rerank = try body.object("rerank") else { throw MilvusError.missingParameter("rerank") }
+        let ranker = try Self.ranker(rerank)
+        let fused = try await store.hybridSearch(name, requests: requests, ranker: ranker, limit: limit + offset,
+                                                 outputFields: rows.outputFields(try body.strings("outputFields") ?? []),
+                                                 partitionNames: try body.strings("partitionNames") ?? [])
+        return Self.results(fused.map { Array($0.dropFirst(offset)) }, rows: rows)
+    }
+
+    // MARK: Request parts
+
+    /// `data`: a list of float vectors.
+    static func queryVectors(_ body: MilvusRequestBody) throws(MilvusError) -> [[Float]] {
+        guard let data = try body.array("data"), !data.isEmpty else { throw .missingParameter("data") }
+        var vectors: [[Float]] = []
+        for item in data {
+            guard let vector = item.floatVector else {
+                throw .incorrectFormat("data must be a list of float vectors; Loupe does not embed text or bytes here")
+            }
+            vectors.append(vector)
+        }
+        return vectors
+    }
+
+    /// A `metricType` given with a search must be the field's own, as in Milvus.
+    static func checkMetric(_ name: String?, field: String?, schema: CollectionSchema) throws(MilvusError) {
+        guard let name, !name.isEmpty else { return }
+        let vectorField = field.flatMap { schema.field($0) } ?? (schema.vectorFields.count == 1 ? schema.vectorFields[0] : nil)
+        guard let metric = vectorField?.metric, metric.rawValue != name.uppercased() else { return }
+        throw MilvusError(code: 1100, "metric type not match: invalid parameter[expected=\(metric.rawValue)][actual=\(name)]")
+    }
+
+    /// One leg of a hybrid search. Range search, grouping and filter templates are per-search
+    /// features LoupeStore's hybrid legs do not carry; they are refused rather than ignored.
+    static func annRequest(_ leg: MilvusRequestBody, limit: Int, schema: CollectionSchema) throws(MilvusError)
+        -> AnnSearchRequest
+    {
+        var field = try leg.string("annsField") ?? ""
+        if field.isEmpty {
+            guard schema.vectorFields.count == 1 else {
+                throw .invalidParameter("annsField is required when the collection has several vector fields")
+            }
+            field = schema.vectorFields[0].name
+        }
+        try checkMetric(try leg.string("metricType"), field: field, schema: schema)
+        let params = try leg.object("params") ?? MilvusRequestBody(members: [:])
+        for unsupported in ["radius", "range_filter"] where params.contains(unsupported) {
+            throw .invalidParameter("\(unsupported) in a hybrid_search leg is not supported by Loupe")
+        }
+        for unsupported in ["groupingField", "exprParams"] where leg.contains(unsupported) {
+            throw .invalidParameter("\(unsupported) in a hybrid_search leg is not supported by Loupe")
+        }
+        return AnnSearchRequest(vectors: try queryVectors(leg), field: field, limit: try leg.int("limit") ?? limit,
+                                filter: try leg.string("filter") ?? "", ef: try params.int("ef"))
+    }
+
+    static func ranker(_ rerank: MilvusRequestBody) throws(MilvusError) -> Ranker {
+        let params = try rerank.object("params") ?? MilvusRequestBody(members: [:])
+        switch try rerank.string("strategy")?.lowercased() ?? "" {
+        case "rrf":
+            let k = try params.double("k") ?? 60
+            guard k > 0, k < 16384 else { throw .invalidParameter("rrf k must be in (0, 16384), got \(k)") }
+            return .rrf(k: k)
+        case "weighted":
+            guard let weights = try params.array("weights"), !weights.isEmpty else {
+                throw .missingParameter("rerank.params.weights")
+            }
+            var values: [Double] = []
+            for w in weights {
+                guard let d = w.doubleValue, (0...1).contains(d) else {
+                    throw .invalidParameter("rank param weight should be in range [0, 1]")
+                }
+                values.append(d)
+            }
+            return .weighted(values, normalizeScores: try params.bool("norm_score") ?? true)
+        case let other:
+            throw .invalidParameter("unsupported rerank strategy '\(other)': use rrf or weighted")
+        }
+    }
+
+    // MARK: Response
+
+    static func results(_ hits: [[SearchHit]], rows: MilvusRows) -> Response {
+        var data: [[String: Any]] = []
+        for hit in hits.joined() {
+            var row = rows.json(hit.fields)
+            row["id"] = rows.json(key: hit.id)
+            row["distance"] = MilvusRows.shortest(hit.distance)
+            data.append(row)
+        }
+        return MilvusReply.success(data, extra: ["topks": hits.map(\.count)])
+    }
+}

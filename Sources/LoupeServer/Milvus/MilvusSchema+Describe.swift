@@ -1,0 +1,35 @@
+import LoupeStore
+
+extension MilvusSchema {
+    /// The `collections/describe` data: Milvus's keys, filled with what LoupeStore knows. Field ids
+    /// count from 100 as Milvus's do; every vector field has an index named after the field.
+    static func describe(_ description: CollectionDescription) -> [String: Any] {
+        let schema = description.schema
+        let fields: [[String: Any]] = schema.fields.enumerated().map { offset, f in
+            var out: [String: Any] = [
+                "name": f.name, "id": 100 + offset, "type": typeName(f.dataType), "description": "",
+                "primaryKey": f.isPrimary, "autoId": f.autoID, "partitionKey": false, "clusteringKey": false,
+                "nullable": f.nullable,
+            ]
+            var params: [[String: String]] = []
+            if let dim = f.dimension { params.append(["key": "dim", "value": String(dim)]) }
+            if let length = f.maxLength { params.append(["key": "max_length", "value": String(length)]) }
+            if let capacity = f.maxCapacity { params.append(["key": "max_capacity", "value": String(capacity)]) }
+            if !params.isEmpty { out["params"] = params }
+            if let element = f.elementType { out["elementType"] = typeName(element) }
+            return out
+        }
+        let indexes: [[String: Any]] = schema.vectorFields.map { f in
+            ["fieldName": f.name, "indexName": f.name, "metricType": (f.metric ?? .cosine).rawValue,
+             "indexType": (f.index ?? .hnsw).kind.rawValue]
+        }
+        return [
+            "collectionName": description.name, "description": schema.description,
+            "autoId": schema.primaryField.autoID, "fields": fields, "functions": [Any](), "aliases": [String](),
+            "indexes": indexes, "load": "LoadStateLoaded", "shardsNum": 1,
+            "partitionsNum": description.partitions.count,
+            // Every read sees every write that returned before it.
+            "consistencyLevel": "Strong", "enableDynamicField": schema.enableDynamicField, "properties": [Any](),
+        ]
+    }
+}
