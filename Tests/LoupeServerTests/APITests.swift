@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Loupe
+import NIOCore
 import LoupeMedia
 import Testing
 @testable import LoupeServer
@@ -186,6 +188,25 @@ struct APITests {
         let huge = Data(#"{"text": ""#.utf8) + Data(repeating: UInt8(ascii: "a"), count: 9 << 20) + Data(#""}"#.utf8)
         let answer = try await server.send(.POST, "/api/search", body: huge)
         #expect(answer.status == 413)
+
+        // The same without a Content-Length (chunked): the limit holds while reading.
+        var request = HTTPClientRequest(url: server.url("/api/search"))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
+        let chunks = AsyncStream<ByteBuffer> { continuation in
+            for _ in 0..<9 { continuation.yield(chunk) }
+            continuation.finish()
+        }
+        request.body = .stream(chunks, length: .unknown)
+        do {
+            let response = try await server.client.execute(request, timeout: .seconds(30))
+            #expect(response.status.code == 413)
+        } catch {
+            // The server may close the connection before the client finished sending; that is a refusal too.
+        }
+        let (status, _) = try await server.json(.GET, "/healthz")
+        #expect(status == 200)
     }
 
     @Test("a private URL is not fetched on a user's behalf")

@@ -102,6 +102,32 @@ struct JobTests {
         await second.stop()
     }
 
+    @Test("a graceful shutdown lets an in-flight event stream finish and records the job as interrupted")
+    func inFlightDuringShutdown() async throws {
+        let server = try await TestServer.start(index: false, perClass: 20, video: false)
+        let (_, job) = try await server.json(.POST, "/api/index", ["paths": [server.mediaFolder.path]])
+        let id = try #require(job["id"] as? String)
+        let stream = Task { try await server.send(.GET, "/api/jobs/\(id)/events") }
+        // Wait until the job has embedded something, then stop the server under the open stream.
+        for _ in 0..<200 {
+            let (_, record) = try await server.json(.GET, "/api/jobs/\(id)")
+            if (record["embedded"] as? Int ?? 0) > 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let root = server.root
+        let stopping = Task { await server.stop(keepFiles: true) }
+        let answer = try await stream.value
+        await stopping.value
+        #expect(answer.status == 200)
+        let text = String(decoding: answer.body, as: UTF8.self)
+        let end = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last ?? ""
+        #expect(end.hasPrefix("event: end\ndata: {\"state\":\"interrupted\"}") || end.contains("\"done\""), "\(end)")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("data/jobs/\(id).json")))
+            as? [String: Any] ?? [:]
+        #expect(["interrupted", "done"].contains(record["state"] as? String ?? ""), "\(record)")
+        try? FileManager.default.removeItem(at: root)
+    }
+
     @Test("a queued job can be cancelled")
     func cancel() async throws {
         let server = try await TestServer.start(index: false)

@@ -315,6 +315,9 @@ struct APIRoutes {
             return Data(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.tooLarge("\(what) is larger than the limit of \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) that outgrew the limit.
+            throw APIError.tooLarge("\(what) is larger than the limit of \(limit) bytes")
         }
     }
 
