@@ -87,13 +87,22 @@ struct APIRoutes {
         let request = try await query.request(uploads: uploads, maxResults: configuration.maxResults) { id in
             try await library.item(id)?.path
         }
-        var results = try await library.search(request)
+        // Embed here (rather than inside `search`) to time the model apart from the vector search.
+        let embeddingStarted = ContinuousClock.now
+        var weighted: [WeightedVector] = []
+        for (weight, input) in request.terms {
+            weighted.append(WeightedVector(weight: weight, vector: try await library.vector(for: input)))
+        }
+        var resolved = request
+        resolved.terms = [(1, .vector(try QueryArithmetic.combine(weighted)))]
+        server.metrics.embedding.record(embeddingStarted.duration(to: .now))
+        var results = try await library.search(resolved)
         if let folder = query.folder, !folder.isEmpty {
             let prefix = folder.hasSuffix("/") ? folder : folder + "/"
             results = results.filter { $0.item.path.hasPrefix(prefix) }  // `like` also lets `_` match any character
         }
         let elapsed = started.duration(to: .now)
-        server.metrics.embedding.record(elapsed)
+        server.metrics.searches.record(elapsed)
         return try JSONBody.response(encoding: ResultsJSON(
             tookMS: (elapsed.seconds * 1e4).rounded() / 10, results: results.map { ItemJSON($0.item, score: $0.score) }))
     }

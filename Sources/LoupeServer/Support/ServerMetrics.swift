@@ -12,6 +12,7 @@ final class ServerMetrics: Sendable {
         .milliseconds(2500), .seconds(5), .seconds(10),
     ]
     let embedding: DurationHistogram
+    let searches: DurationHistogram
     let indexedRows: Gauge
     let images: Gauge
     let videos: Gauge
@@ -22,6 +23,9 @@ final class ServerMetrics: Sendable {
         embedding = registry.makeDurationHistogram(
             name: "loupe_query_embedding_seconds", buckets: buckets,
             help: "Time to turn a search's inputs into one query vector")
+        searches = registry.makeDurationHistogram(
+            name: "loupe_search_seconds", buckets: buckets,
+            help: "Time of a whole search: embedding, vector search and loading the results")
         indexedRows = registry.makeGauge(name: "loupe_index_rows", help: "Rows (images, moments, videos) in the media collection")
         images = registry.makeGauge(name: "loupe_index_images", help: "Images in the media collection")
         videos = registry.makeGauge(name: "loupe_index_videos", help: "Videos in the media collection")
