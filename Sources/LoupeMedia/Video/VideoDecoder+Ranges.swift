@@ -37,7 +37,7 @@ extension VideoDecoder {
     private func decodeRanges(
         _ url: URL, info: VideoInfo, streamIndex: Int32, ranges: [KeyframeRange], board: RangeBoard
     ) throws {
-        let input = try InputContext(path: url.path, headerOnly: streamIndex)
+        let input = try InputContext(path: url.path, streamInfo: .skipIfHeaderDescribes(stream: streamIndex))
         guard streamIndex < input.pointer.pointee.nb_streams, let stream = input.pointer.pointee.streams[Int(streamIndex)] else {
             throw MediaError(code: .corrupt, message: "the video stream is missing on a second reading", path: url.path)
         }

@@ -176,7 +176,7 @@ public struct VideoDecoder: Sendable {
         if let size = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int, size == 0 {
             throw MediaError(code: .emptyFile, message: "the file is empty", path: url.path)
         }
-        return try InputContext(path: url.path)
+        return try InputContext(path: url.path, streamInfo: .skipIfMP4HeaderDescribesVideo)
     }
 
     func videoStream(_ input: InputContext) throws -> UnsafeMutablePointer<AVStream> {
