@@ -97,6 +97,18 @@ struct VideoDecoderTests {
         }
     }
 
+    @Test("sampling at the frame rate returns every frame, the last one included")
+    func everyFrame() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.framesPerSecond = 30
+        for workers in [1, 2] {
+            decoder.configuration.rangeWorkers = workers
+            let frames = try decoder.sampleFrames(contentsOf: Self.video)
+            #expect(frames.count == 180, "\(workers) decoder(s): \(frames.count) frames")
+            #expect(abs((frames.last?.timestamp ?? 0) - 179.0 / 30) < 1e-6)
+        }
+    }
+
     @Test("stopping early ends side-by-side decoders too")
     func rangesStopEarly() throws {
         var decoder = VideoDecoder()

@@ -133,6 +133,8 @@ public struct VideoDecoder: Sendable {
             }
             // Every target left belongs to the next stretch: its decoder takes them from there.
             if upper < .infinity && sampler.owns(sampler.nextTarget, from: upper) { return true }
+            // No frame left in the file is late enough for the next target.
+            if configuration.skipsUnneededFrames && sampler.isPastLastFrame { return true }
             guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
             guard packet.pointer.pointee.stream_index == index else { continue }
