@@ -30,6 +30,9 @@ struct IngestBench: AsyncParsableCommand {
     @Option(name: .long, help: "Images per batch.")
     var batch = 32
 
+    @Flag(name: .long, help: "Index the folder once into a throwaway library first, so ingest, like the encoder, is timed warm (oneDNN primitives and workspaces made, file pages cached).")
+    var warm = false
+
     func validate() throws {
         guard randomWeights else { throw ValidationError("pass --random-weights") }
     }
@@ -42,6 +45,11 @@ struct IngestBench: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: data) }
             var configuration = MediaLibrary.Configuration()
             configuration.batchSize = batch
+            if warm {
+                let scratch = data.appendingPathExtension("warm-up")
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                _ = try await MediaLibrary.open(at: scratch, embedder: embedder, configuration: configuration).index([dir])
+            }
             let library = try await MediaLibrary.open(at: data, embedder: embedder, configuration: configuration)
             let report = try await library.index([dir])
             guard report.embedded > 0 else { throw ValidationError("no pictures were indexed from \(dir)") }

@@ -33,8 +33,11 @@ struct VideoBench: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a keyframe may be from a target to stand in for it (0: exact frames).")
     var keyframeTolerance = 0.0
 
-    @Option(name: .long, help: "Decoder threads (0: one per core).")
+    @Option(name: .long, help: "Decoder threads (0: one per core), when one decoder reads the whole file.")
     var threads = 0
+
+    @Option(name: .long, help: "Decoders sampling keyframe ranges side by side (0: one per core; 1: a single decoder).")
+    var workers = 0
 
     func run() async throws {
         try await reportingErrors {
@@ -44,6 +47,7 @@ struct VideoBench: AsyncParsableCommand {
             decoder.configuration.framesPerSecond = fps
             decoder.configuration.shortSide = 224
             decoder.configuration.threads = threads
+            decoder.configuration.rangeWorkers = workers
             decoder.configuration.skipsUnneededFrames = !noSkip
             decoder.configuration.keyframeTolerance = keyframeTolerance
             let info = try decoder.probe(contentsOf: url)

@@ -22,6 +22,10 @@ struct ReducedDecodingTests {
         #expect([level(4032, 3024), level(3584, 4000), level(3576, 4000), level(896, 1200), level(893, 1200), level(640, 480)] as [Int]
             == [2, 3, 2, 1, 0, 0])
         #expect(level(4032, 3024, .png) == 0)
+        // What ingest asks for: the model's input (224), like Pillow's draft mode.
+        decoder.configuration.minimumShortSide = 224
+        #expect([level(4032, 3024), level(1944, 2592), level(1800, 2400), level(1784, 2400), level(1536, 2048), level(864, 1152)] as [Int]
+            == [3, 3, 3, 2, 2, 1])
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Double {
@@ -34,18 +38,23 @@ struct ReducedDecodingTests {
         return dot / (na.squareRoot() * nb.squareRoot())
     }
 
-    @Test("fast and full decodes embed alike (cosine >= 0.995)", arguments: [(1600, 1200, 1), (2400, 1800, 2), (1080, 1920, 3)])
-    func embeddingsAgree(width: Int, height: Int, seed: Int) throws {
+    /// Reduced to at least twice the model input (1/2 or 1/4 here) and to at least the input itself (down
+    /// to 1/8: 2400x1800 becomes 300x225, the tightest case), as ingest does.
+    @Test(
+        "fast and full decodes embed alike (cosine >= 0.995)",
+        arguments: [(1600, 1200, 1, 2), (2400, 1800, 2, 2), (1080, 1920, 3, 2), (2400, 1800, 2, 1), (2592, 1944, 4, 1),
+                    (1600, 1200, 1, 1)])
+    func embeddingsAgree(width: Int, height: Int, seed: Int, inputs: Int) throws {
         let jpeg = try ImageEncoder.encode(
             pixels: TestMedia.photo(width: width, height: height, seed: UInt64(seed)), width: width, height: height,
             as: .jpeg(quality: 92))
         let full = try ImageDecoder().decode(jpeg, path: nil)
         var fastDecoder = ImageDecoder()
         let crop = Self.model.preprocessor.outputSize!.height
-        fastDecoder.configuration.minimumShortSide = 2 * crop
+        fastDecoder.configuration.minimumShortSide = inputs * crop
         let fast = try fastDecoder.decode(jpeg, path: nil)
         #expect(fast.reduction > 1, "the fast path should have been taken for \(width)x\(height)")
-        #expect(min(fast.width, fast.height) >= 2 * crop)
+        #expect(min(fast.width, fast.height) >= inputs * crop)
 
         let images = try [full, fast].map { try RGBImage(width: $0.width, height: $0.height, pixels: $0.pixels) }
         let vectors = try Self.model.embed(images: images)

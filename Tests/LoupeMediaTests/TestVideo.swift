@@ -39,14 +39,14 @@ enum TestVideo {
     /// Writes the test video and returns its URL.
     static func write(
         to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0,
-        bt709: Bool = false
+        bt709: Bool = false, preset: String = "ultrafast", keyframeInterval: Int = 45
     ) throws -> URL {
         let url = directory.appendingPathComponent(name)
         var configuration = VideoWriter.Configuration()
         configuration.rotation = rotation
         configuration.bt709 = bt709
-        configuration.keyframeInterval = 45
-        configuration.options = ["preset": "ultrafast"]
+        configuration.keyframeInterval = keyframeInterval
+        configuration.options = ["preset": preset]
         configuration.metadata = ["creation_time": creationTime]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: framesPerSecond, configuration: configuration)
         for index in 0..<Int(duration * Double(framesPerSecond)) {

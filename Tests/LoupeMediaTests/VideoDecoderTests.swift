@@ -57,6 +57,70 @@ struct VideoDecoderTests {
         #expect(frames.filter { abs($0.timestamp * 30 - ($0.timestamp * 30 / 45).rounded() * 45) < 0.5 }.count >= 3)
     }
 
+    @Test(
+        "decoders sampling keyframe ranges side by side return a single decoder's frames",
+        arguments: [(1.0, 0.0), (4.0, 0.0), (1.0, 0.5), (3.0, 0.5)])
+    func rangesInParallel(framesPerSecond: Double, tolerance: Double) throws {
+        // B-frames (x264 "fast") and a keyframe every 20 frames, so ranges start mid-stream at reordered frames.
+        let reordered = try TestVideo.write(to: Self.directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
+        for url in [Self.video, reordered] {
+            var decoder = VideoDecoder()
+            decoder.configuration.framesPerSecond = framesPerSecond
+            decoder.configuration.keyframeTolerance = tolerance
+            decoder.configuration.rangeWorkers = 1
+            let single = try decoder.sampleFrames(contentsOf: url)
+            decoder.configuration.rangeWorkers = 2
+
+            let input = try decoder.open(url)
+            let stream = try decoder.videoStream(input)
+            let ranges = KeyframeRanges.plan(input, stream: stream, info: try decoder.probe(contentsOf: url),
+                                             configuration: decoder.configuration, workers: 2)
+            #expect((ranges?.count ?? 0) >= 2, "\(url.lastPathComponent) is cut into \(ranges?.count ?? 0) ranges")
+
+            let parallel = try decoder.sampleFrames(contentsOf: url)
+            if tolerance == 0 {
+                #expect(parallel.map(\.timestamp) == single.map(\.timestamp), "\(url.lastPathComponent)")
+                #expect(parallel.map(\.pixels) == single.map(\.pixels), "\(url.lastPathComponent): pixels differ")
+            }
+            // With a tolerance, a range's keyframe stands in for targets up to the tolerance before it, while a
+            // single decoder may also have used a keyframe further back; every target must be served either way.
+            #expect(zip(parallel, parallel.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp })
+            let slack = tolerance + 3.0 / 30 + 1e-6
+            for step in 0..<Int(TestVideo.duration * framesPerSecond) {
+                let target = Double(step) / framesPerSecond
+                #expect(parallel.contains { abs($0.timestamp - target) <= slack }, "\(url.lastPathComponent): nothing near \(target)")
+            }
+            for frame in parallel {
+                let truth = Int((frame.timestamp * 30).rounded()) % 64
+                #expect(abs(TestVideo.index(in: frame) - truth) <= 1, "frame at \(frame.timestamp) shows \(TestVideo.index(in: frame))")
+            }
+        }
+    }
+
+    @Test("sampling at the frame rate returns every frame, the last one included")
+    func everyFrame() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.framesPerSecond = 30
+        for workers in [1, 2] {
+            decoder.configuration.rangeWorkers = workers
+            let frames = try decoder.sampleFrames(contentsOf: Self.video)
+            #expect(frames.count == 180, "\(workers) decoder(s): \(frames.count) frames")
+            #expect(abs((frames.last?.timestamp ?? 0) - 179.0 / 30) < 1e-6)
+        }
+    }
+
+    @Test("stopping early ends side-by-side decoders too")
+    func rangesStopEarly() throws {
+        var decoder = VideoDecoder()
+        decoder.configuration.rangeWorkers = 2
+        var seen: [Double] = []
+        try decoder.sample(contentsOf: Self.video) { frame in
+            seen.append(frame.timestamp)
+            return seen.count < 4
+        }
+        #expect(seen.map { Int($0.rounded()) } == [0, 1, 2, 3])
+    }
+
     @Test("frames are scaled in FFmpeg to the requested short side")
     func scaled() throws {
         var decoder = VideoDecoder()

@@ -25,6 +25,10 @@ public final class CLIPEmbedder: Embedder, Sendable {
     public var dimension: Int { model.dimension }
     public var inputSize: Int? { model.configuration.vision.imageSize }
 
+    /// Pillow's resize and the centre crop, exactly as `embed(images:)` would do them; embedding the
+    /// result only normalises it.
+    public func prepare(_ image: RGBImage) -> RGBImage { model.preprocessor.resizedAndCropped(image) }
+
     public func embed(texts: [String]) async throws -> [[Float]] {
         guard !texts.isEmpty else { return [] }
         return try await run { try $0.embed(texts: texts) }

@@ -14,8 +14,13 @@ public protocol Embedder: Sendable {
     /// The side of the square the model looks at, when it has one: decoders may work at a smaller size
     /// as long as they stay at least this large.
     var inputSize: Int? { get }
+    /// The picture as the model will look at it (for CLIP: resized and centre-cropped to its input), so
+    /// callers can do that work ahead, on their own threads: `embed(images: [prepare(image)])` gives the
+    /// same vector as `embed(images: [image])`.
+    func prepare(_ image: RGBImage) -> RGBImage
 }
 
 extension Embedder {
     public var inputSize: Int? { nil }
+    public func prepare(_ image: RGBImage) -> RGBImage { image }
 }

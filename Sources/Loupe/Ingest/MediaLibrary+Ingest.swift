@@ -85,7 +85,9 @@ extension MediaLibrary {
     private struct PreparedImage {
         var file: ScannedFile
         var sha256: String
-        var image: DecodedImage?
+        var metadata: ImageMetadata?
+        /// The picture as the embedder will look at it (for CLIP: resized and cropped to its input).
+        var picture: RGBImage?
         /// A file with the same bytes that is indexed already.
         var twin: String?
     }
@@ -99,8 +101,11 @@ extension MediaLibrary {
         }
         guard !batches.isEmpty else { return }
         var decoder = decoder()
-        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = 2 * side }
+        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = side }
         let imageDecoder = decoder
+        let embedder = self.embedder
+        // Decoding and the embedder's resizing run on the cooperative pool, one task per file, while the
+        // embedder works on the previous batch.
         func prepare(_ batch: [ScannedFile]) -> Task<[Result<PreparedImage, Error>], Never> {
             Task.detached(priority: .userInitiated) {
                 await withTaskGroup(of: (Int, Result<PreparedImage, Error>).self) { group in
@@ -109,9 +114,12 @@ extension MediaLibrary {
                             (index, Result {
                                 let data = try Data(contentsOf: file.url, options: .mappedIfSafe)
                                 let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-                                if let twin = reusable[sha] { return PreparedImage(file: file, sha256: sha, image: nil, twin: twin) }
-                                return PreparedImage(file: file, sha256: sha, image: try imageDecoder.decode(data, path: file.url.path),
-                                                     twin: nil)
+                                if let twin = reusable[sha] {
+                                    return PreparedImage(file: file, sha256: sha, metadata: nil, picture: nil, twin: twin)
+                                }
+                                let image = try imageDecoder.decode(data, path: file.url.path)
+                                return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
+                                                     picture: embedder.prepare(try RGBImage(image)), twin: nil)
                             })
                         }
                     }
@@ -137,14 +145,13 @@ extension MediaLibrary {
                 case .failure(let error): report.failures.append((file.url.path, "\(error)"))
                 }
             }
-            let fresh = ready.filter { $0.image != nil }
+            let fresh = ready.filter { $0.picture != nil }
             var rows: [Row] = []
             if !fresh.isEmpty {
-                let pictures = try fresh.map { try RGBImage($0.image!) }
-                let vectors = try await embedder.embed(images: pictures)
+                let vectors = try await embedder.embed(images: fresh.map { $0.picture! })
                 report.embedded += vectors.count
                 for (item, vector) in zip(fresh, vectors) {
-                    rows.append(imageRow(item.file, sha256: item.sha256, image: item.image!, vector: vector,
+                    rows.append(imageRow(item.file, sha256: item.sha256, metadata: item.metadata!, vector: vector,
                                          source: sources[item.file.url.path]))
                 }
             }
@@ -160,11 +167,10 @@ extension MediaLibrary {
         }
     }
 
-    private func imageRow(_ file: ScannedFile, sha256: String, image: DecodedImage, vector: [Float], source: String?) -> Row {
+    private func imageRow(_ file: ScannedFile, sha256: String, metadata: ImageMetadata, vector: [Float], source: String?) -> Row {
         var row = baseRow(file, sha256: sha256, source: source)
         row[MediaSchema.kind] = .string(MediaKind.image.rawValue)
         row[MediaSchema.scope] = .string(MediaScope.image.rawValue)
-        let metadata = image.metadata
         row[MediaSchema.width] = .int(Int64(metadata.width))
         row[MediaSchema.height] = .int(Int64(metadata.height))
         row[MediaSchema.vector] = .vector(vector)

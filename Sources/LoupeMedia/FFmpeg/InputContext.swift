@@ -5,19 +5,52 @@ final class InputContext {
     let pointer: UnsafeMutablePointer<AVFormatContext>
     let path: String
 
-    /// Opens `path` (the container is recognised from its content) and reads stream information.
-    init(path: String) throws {
+    /// When `avformat_find_stream_info` may be skipped: it decodes a few frames (some 50 ms for 1080p
+    /// H.264), which a header that already describes the video makes unnecessary.
+    enum StreamInfo {
+        /// Always read it.
+        case read
+        /// Skip it when the header names the codec and picture size of this stream (a second reader of a
+        /// file whose streams are already known).
+        case skipIfHeaderDescribes(stream: Int32)
+        /// Skip it for MP4/MOV, whose header (sample tables) also gives frame rate, duration and frame
+        /// count, when it names the best video stream's codec, size and rate.
+        case skipIfMP4HeaderDescribesVideo
+    }
+
+    /// Opens `path` (the container is recognised from its content) and reads stream information
+    /// (unless `streamInfo` lets it skip that).
+    init(path: String, streamInfo: StreamInfo = .read) throws {
         _ = FFmpegLogging.silenced
         var context: UnsafeMutablePointer<AVFormatContext>?
         try FFmpegResult.check(avformat_open_input(&context, path, nil, nil), "opening the file", stage: .open, path: path)
         pointer = context!
         self.path = path
+        if headerSuffices(streamInfo) { return }
         // Reading stream info decodes a few frames for codecs whose headers leave parameters open.
         let status = avformat_find_stream_info(pointer, nil)
         if status < 0 {
             var owned: UnsafeMutablePointer<AVFormatContext>? = pointer
             avformat_close_input(&owned)
             throw FFmpegResult.error(status, "reading stream information", stage: .open, path: path)
+        }
+    }
+
+    private func headerSuffices(_ policy: StreamInfo) -> Bool {
+        func described(_ stream: UnsafeMutablePointer<AVStream>?) -> Bool {
+            guard let parameters = stream?.pointee.codecpar.pointee else { return false }
+            return parameters.codec_id != AV_CODEC_ID_NONE && parameters.width > 0 && parameters.height > 0
+        }
+        switch policy {
+        case .read:
+            return false
+        case .skipIfHeaderDescribes(let index):
+            return index >= 0 && index < pointer.pointee.nb_streams && described(pointer.pointee.streams[Int(index)])
+        case .skipIfMP4HeaderDescribesVideo:
+            guard String(cString: pointer.pointee.iformat.pointee.name).hasPrefix("mov,"), let stream = bestVideoStream()
+            else { return false }
+            return described(stream) && stream.pointee.r_frame_rate.num > 0 && stream.pointee.r_frame_rate.den > 0
+                && stream.pointee.avg_frame_rate.num > 0 && stream.pointee.avg_frame_rate.den > 0
         }
     }
 

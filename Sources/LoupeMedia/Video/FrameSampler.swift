@@ -8,6 +8,11 @@ struct FrameSampler {
     let startTime: Int64
     let interval: Double
     let frameDuration: Double
+    /// How far before a stretch's keyframe the targets it owns begin (see `owns(_:from:)`).
+    let handoff: Double
+    /// When the last frame shows, if the header's frame count, rate and duration agree on it (constant
+    /// rate): no frame is kept once `earliest` lies past it, so decoding can stop before the end of the file.
+    let lastFrameTime: Double?
     let outputSize: (width: Int, height: Int)
     let path: String
     /// The time, in seconds, the next kept frame should show.
@@ -28,6 +33,15 @@ struct FrameSampler {
         interval = 1 / max(configuration.framesPerSecond, 1e-6)
         frameDuration = 1 / (info.frameRate ?? 25)
         earliest = -frameDuration / 2
+        if let count = info.frameCount, let rate = info.frameRate, let duration = info.duration,
+            abs(duration - Double(count) / rate) < 0.5 / rate
+        {
+            lastFrameTime = Double(count - 1) / rate
+        } else {
+            lastFrameTime = nil
+        }
+        handoff = configuration.keyframeTolerance > 0 && configuration.skipsUnneededFrames
+            ? configuration.keyframeTolerance + 1e-9 : frameDuration / 2
         // The scaled size is computed on the displayed picture, then mapped back to stored axes.
         var width = info.width
         var height = info.height
@@ -42,6 +56,25 @@ struct FrameSampler {
         }
         outputSize = info.rotation % 180 == 0 ? (width, height) : (height, width)
     }
+
+    /// Starts sampling at a stretch of the file whose first frame shows at `start` seconds, with the first
+    /// target that stretch owns (see `owns(_:from:)`).
+    mutating func begin(at start: Double) {
+        var target = ((start - handoff) / interval).rounded(.down) * interval
+        while !owns(target, from: start) { target += interval }
+        nextTarget = max(0, target)
+        earliest = nextTarget - frameDuration / 2
+        requiresKeyframe = false
+    }
+
+    /// Whether `target` belongs to a stretch of the file starting at `start` (a keyframe) rather than to the
+    /// stretch before it: past `start` minus half a frame, so the frame picked is the one the whole-file
+    /// pass would pick, or with a keyframe tolerance, within the tolerance before the keyframe, which then
+    /// stands in for it.
+    func owns(_ target: Double, from start: Double) -> Bool { target > start - handoff }
+
+    /// Whether every frame left to show comes before `earliest` (a quarter frame spare for rounding).
+    var isPastLastFrame: Bool { lastFrameTime.map { earliest > $0 + frameDuration / 4 } ?? false }
 
     /// A timestamp in the stream's time base for `seconds` from the stream start.
     func timestamp(_ seconds: Double) -> Int64 { startTime + Int64((seconds / timeBase).rounded(.down)) }

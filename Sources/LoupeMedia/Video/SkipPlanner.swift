@@ -6,6 +6,8 @@ import CFFmpeg
 struct SkipPlanner {
     let stream: UnsafeMutablePointer<AVStream>
     let tolerance: Double
+    /// Keyframes at or after this index (decode) time are out of reach (they start another decoder's stretch).
+    let limit: Int64?
     /// The furthest decode timestamp read so far.
     private var lastRead = Int64.min
     private var plannedTarget = -1.0
@@ -17,9 +19,13 @@ struct SkipPlanner {
     /// Frames a seek must jump over to be worth flushing the frames in flight.
     static let seekGain = 12.0
 
-    init(stream: UnsafeMutablePointer<AVStream>, tolerance: Double) {
+    /// A planner for a decoder at the start of the file, or (with `range`) one that has just sought to
+    /// the range's keyframe and must neither seek back before it nor reach past the range's end.
+    init(stream: UnsafeMutablePointer<AVStream>, tolerance: Double, range: KeyframeRange? = nil) {
         self.stream = stream
         self.tolerance = tolerance
+        limit = range?.endKeyframe
+        if let range { lastRead = range.keyframe }
     }
 
     /// Called once per loop; returns a timestamp to seek to when the next target is better reached that way.
@@ -82,7 +88,7 @@ struct SkipPlanner {
 
     /// The index (decode) time of the last indexed keyframe at or before `timestamp`.
     private func keyframe(atOrBefore timestamp: Int64) -> Int64? {
-        let entryIndex = av_index_search_timestamp(stream, timestamp, AVSEEK_FLAG_BACKWARD)
+        let entryIndex = av_index_search_timestamp(stream, min(timestamp, (limit ?? .max) - 1), AVSEEK_FLAG_BACKWARD)
         guard entryIndex >= 0, let entry = avformat_index_get_entry(stream, entryIndex) else { return nil }
         return entry.pointee.timestamp
     }

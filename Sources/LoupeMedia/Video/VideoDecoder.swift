@@ -21,8 +21,13 @@ public struct VideoDecoder: Sendable {
         public var shortSide: Int?
         /// Streams with more pixels per frame are refused with `.tooManyPixels` (default 100 megapixels).
         public var maxPixels = 100_000_000
-        /// Decoder threads; 0 lets FFmpeg pick one per core.
+        /// Decoder threads; 0 lets FFmpeg pick one per core. Only used when one decoder reads the whole file.
         public var threads = 0
+        /// Decoders that sample disjoint keyframe-delimited stretches of the file at once, each on its own
+        /// thread with one FFmpeg thread; the frames still come out in order (0, the default: one per core;
+        /// 1: a single decoder with `threads`). Files without a keyframe index, or whose groups of pictures
+        /// are open (frames shown before a keyframe but decoded after it), always use a single decoder.
+        public var rangeWorkers = 0
         /// Skip what the samples do not need (default true): non-reference frames well before the
         /// next sample are not decoded, and when a keyframe lies between the decoder's position and
         /// the next sample, the demuxer seeks to it instead of decoding the frames in between.
@@ -69,37 +74,82 @@ public struct VideoDecoder: Sendable {
                 code: .tooManyPixels, message: "\(info.storedWidth)x\(info.storedHeight) frames exceed the limit of \(configuration.maxPixels) pixels",
                 path: url.path)
         }
-        let context = try CodecContext.decoder(for: stream.pointee.codecpar.pointee.codec_id, path: url.path)
+        let workers = configuration.rangeWorkers > 0 ? configuration.rangeWorkers : ProcessInfo.processInfo.activeProcessorCount
+        if workers > 1, let ranges = KeyframeRanges.plan(input, stream: stream, info: info, configuration: configuration,
+                                                         workers: workers)
+        {
+            return try sampleInParallel(url, info: info, streamIndex: stream.pointee.index, ranges: ranges,
+                                        workers: min(workers, ranges.count), body)
+        }
+        let context = try decoderContext(for: stream, path: url.path, threads: configuration.threads)
+        var sampler = FrameSampler(info: info, stream: stream, configuration: configuration, path: url.path)
+        var planner = SkipPlanner(stream: stream, tolerance: configuration.keyframeTolerance)
+        _ = try decode(input, stream: stream, context: context, sampler: &sampler, planner: &planner, range: nil, body)
+    }
+
+    /// An opened decoder for `stream`.
+    func decoderContext(for stream: UnsafeMutablePointer<AVStream>, path: String, threads: Int) throws -> CodecContext {
+        let context = try CodecContext.decoder(for: stream.pointee.codecpar.pointee.codec_id, path: path)
         try FFmpegResult.check(
             avcodec_parameters_to_context(context.pointer, stream.pointee.codecpar), "configuring the decoder",
-            stage: .open, path: url.path)
+            stage: .open, path: path)
         context.pointer.pointee.pkt_timebase = stream.pointee.time_base
-        context.pointer.pointee.thread_count = Int32(configuration.threads)
+        context.pointer.pointee.thread_count = Int32(threads)
         try context.open(stage: .decode)
+        return context
+    }
 
-        var sampler = FrameSampler(
-            info: info, stream: stream, configuration: configuration, path: url.path)
-        var planner = SkipPlanner(stream: stream, tolerance: configuration.keyframeTolerance)
+    /// Reads and decodes from the input's position, handing sampled frames to `body`, to the end of the
+    /// file or, with `range`, to the end of that stretch (the input is expected at the range's keyframe).
+    ///
+    /// - Returns: false when `body` asked to stop.
+    func decode(
+        _ input: InputContext, stream: UnsafeMutablePointer<AVStream>, context: CodecContext, sampler: inout FrameSampler,
+        planner: inout SkipPlanner, range: KeyframeRange?, _ body: (VideoFrame) throws -> Bool
+    ) throws -> Bool {
         let packet = try Packet()
         let frame = try Frame()
         let index = stream.pointee.index
+        let lower = range?.start ?? -.infinity
+        let upper = range?.end ?? .infinity
         var running = true
-        while running {
+        var stopped = false
+        // Keeps a decoded frame when it belongs to this stretch; false once frames pass its end or `body` says stop.
+        func offer(_ frame: Frame) throws -> Bool {
+            let timestamp = frame.pointer.pointee.best_effort_timestamp
+            if timestamp != loupe_av_nopts_value() {
+                let time = sampler.seconds(timestamp)
+                if time >= upper { return false }
+                if time < lower { return true }
+            }
+            stopped = try !sampler.offer(frame, to: body)
+            return !stopped
+        }
+        reading: while running {
             if configuration.skipsUnneededFrames, let seek = planner.plan(for: &sampler),
                 input.seek(stream: index, to: seek)
             {
                 context.flush()
             }
+            // Every target left belongs to the next stretch: its decoder takes them from there.
+            if upper < .infinity && sampler.owns(sampler.nextTarget, from: upper) { return true }
+            // No frame left in the file is late enough for the next target.
+            if configuration.skipsUnneededFrames && sampler.isPastLastFrame { return true }
             guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
             guard packet.pointer.pointee.stream_index == index else { continue }
+            if let end = range?.endKeyframe, packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0,
+                packet.pointer.pointee.dts >= end
+            {
+                break reading
+            }
             planner.read(packet)
             if configuration.skipsUnneededFrames {
                 context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
             }
             guard context.sendTolerantly(packet) else { continue }
             while running, try context.receiveTolerantly(into: frame) {
-                running = try sampler.offer(frame, to: body)
+                running = try offer(frame)
                 frame.unreference()
             }
         }
@@ -107,10 +157,11 @@ public struct VideoDecoder: Sendable {
             context.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
             context.sendTolerantly(nil)
             while running, try context.receiveTolerantly(into: frame) {
-                running = try sampler.offer(frame, to: body)
+                running = try offer(frame)
                 frame.unreference()
             }
         }
+        return !stopped
     }
 
     /// Every sampled frame, in order.
@@ -120,17 +171,17 @@ public struct VideoDecoder: Sendable {
         return frames
     }
 
-    private func open(_ url: URL) throws -> InputContext {
+    func open(_ url: URL) throws -> InputContext {
         guard FileManager.default.isReadableFile(atPath: url.path) else {
             throw MediaError(code: .unreadable, message: "the file does not exist or cannot be read", path: url.path)
         }
         if let size = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int, size == 0 {
             throw MediaError(code: .emptyFile, message: "the file is empty", path: url.path)
         }
-        return try InputContext(path: url.path)
+        return try InputContext(path: url.path, streamInfo: .skipIfMP4HeaderDescribesVideo)
     }
 
-    private func videoStream(_ input: InputContext) throws -> UnsafeMutablePointer<AVStream> {
+    func videoStream(_ input: InputContext) throws -> UnsafeMutablePointer<AVStream> {
         guard let stream = input.bestVideoStream() else {
             throw MediaError(code: .notAVideo, message: "the file has no video stream", path: input.path)
         }
