@@ -6,16 +6,1345 @@ import NIOCore
 enum WebAssets {
     static let files: [String: (type: String, body: String)] = [
         "app.css": ("text/css; charset=utf-8", ####"""
-/* Loupe */
+/* Loupe's web page. Light and dark themes follow the system; one accent colour; system fonts. */
+:root {
+  --bg: #f6f7f9;
+  --surface: #ffffff;
+  --surface-2: #eef0f4;
+  --text: #1b1f27;
+  --muted: #626b7a;
+  --border: #dde1e8;
+  --accent: #3b5bdb;
+  --accent-soft: #e5eaff;
+  --accent-text: #ffffff;
+  --plus: #1f8a4c;
+  --plus-soft: #e3f5ea;
+  --minus: #c23a3a;
+  --minus-soft: #fbe7e7;
+  --danger-soft: #fdecec;
+  --shadow: 0 1px 2px rgb(16 24 40 / 6%), 0 4px 16px rgb(16 24 40 / 6%);
+  --radius: 12px;
+  --focus: 0 0 0 3px rgb(59 91 219 / 45%);
+  color-scheme: light dark;
+}
+
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #111318;
+    --surface: #1a1d24;
+    --surface-2: #242832;
+    --text: #e6e8ee;
+    --muted: #9aa3b2;
+    --border: #2e3340;
+    --accent: #8ea2ff;
+    --accent-soft: #27305a;
+    --accent-text: #0d1020;
+    --plus: #5fd08f;
+    --plus-soft: #193526;
+    --minus: #ff8a8a;
+    --minus-soft: #3d1f22;
+    --danger-soft: #3a1d20;
+    --shadow: 0 1px 2px rgb(0 0 0 / 40%), 0 6px 20px rgb(0 0 0 / 30%);
+    --focus: 0 0 0 3px rgb(142 162 255 / 55%);
+  }
+}
+
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0;
+  background: var(--bg);
+  color: var(--text);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+}
+[hidden] { display: none !important; }
+code, .hash { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.88em; }
+a { color: var(--accent); }
+h1 { font-size: 1.5rem; margin: 0 0 1rem; letter-spacing: -0.01em; }
+h2 { font-size: 1.1rem; margin: 1.75rem 0 0.75rem; }
+.muted { color: var(--muted); }
+.visually-hidden {
+  position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap;
+}
+.skip { position: absolute; left: -999px; top: 0.5rem; z-index: 10; background: var(--surface); padding: 0.5rem 1rem; border-radius: 8px; }
+.skip:focus { left: 0.5rem; }
+
+:focus-visible { outline: none; box-shadow: var(--focus); }
+
+button, .button, input, textarea { font: inherit; color: inherit; }
+button, .button {
+  cursor: pointer;
+  border: 1px solid var(--border);
+  background: var(--surface);
+  border-radius: 999px;
+  padding: 0.4rem 0.95rem;
+  text-decoration: none;
+  display: inline-flex;
+  align-items: center;
+  gap: 0.35rem;
+  transition: background 0.15s, border-color 0.15s;
+}
+button:hover, .button:hover { border-color: var(--accent); }
+button:disabled { opacity: 0.4; cursor: default; border-color: var(--border); }
+.primary, .button.primary { background: var(--accent); color: var(--accent-text); border-color: var(--accent); font-weight: 600; }
+.button.small { padding: 0.15rem 0.7rem; font-size: 0.85rem; }
+.link-button { border: none; background: none; color: var(--accent); padding: 0.2rem 0.4rem; }
+.link-button:hover { text-decoration: underline; }
+.icon-button {
+  border: none; background: transparent; width: 2.2rem; height: 2.2rem; padding: 0;
+  justify-content: center; border-radius: 999px; color: var(--muted); font-size: 1.2rem;
+}
+.icon-button:hover { background: var(--surface-2); color: var(--text); }
+
+/* Header */
+.top {
+  position: sticky; top: 0; z-index: 5;
+  background: color-mix(in srgb, var(--bg) 88%, transparent);
+  backdrop-filter: blur(12px);
+  border-bottom: 1px solid var(--border);
+}
+.bar {
+  max-width: 1400px; margin: 0 auto; padding: 0.75rem 1.25rem 0.5rem;
+  display: flex; align-items: center; gap: 1rem;
+}
+.brand {
+  display: inline-flex; align-items: center; gap: 0.45rem; color: var(--text); text-decoration: none;
+  font-weight: 700; font-size: 1.15rem; letter-spacing: -0.02em;
+}
+.brand svg { color: var(--accent); }
+.search {
+  flex: 1; position: relative; display: flex; align-items: center; max-width: 720px;
+  background: var(--surface); border: 1px solid var(--border); border-radius: 999px;
+  box-shadow: var(--shadow); padding: 0 0.35rem 0 2.4rem;
+}
+.search:focus-within { border-color: var(--accent); box-shadow: var(--focus); }
+.search-icon { position: absolute; left: 0.95rem; color: var(--muted); }
+.search input[type="search"] {
+  flex: 1; border: none; background: transparent; padding: 0.65rem 0.25rem; min-width: 0; font-size: 1rem;
+}
+.search input[type="search"]:focus { outline: none; box-shadow: none; }
+.tabs { display: flex; gap: 0.25rem; }
+.tabs a {
+  color: var(--muted); text-decoration: none; padding: 0.35rem 0.8rem; border-radius: 999px; font-weight: 500;
+}
+.tabs a[aria-current] { color: var(--text); background: var(--surface-2); }
+.stats { margin: 0 0 0 auto; color: var(--muted); font-size: 0.85rem; white-space: nowrap; display: flex; gap: 0.4rem; }
+
+.refine {
+  max-width: 1400px; margin: 0 auto; padding: 0.25rem 1.25rem 0.75rem;
+  display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 0.75rem;
+}
+.query-chips { display: contents; }
+.chip {
+  display: inline-flex; align-items: center; gap: 0.45rem; border-radius: 999px; padding: 0.2rem 0.35rem 0.2rem 0.75rem;
+  background: var(--surface); border: 1px solid var(--border); font-size: 0.9rem;
+}
+.chip.media { padding-left: 0.25rem; background: var(--accent-soft); border-color: transparent; }
+.chip.media img { width: 1.8rem; height: 1.8rem; object-fit: cover; border-radius: 999px; }
+.chip.term.plus { background: var(--plus-soft); border-color: transparent; }
+.chip.term.minus { background: var(--minus-soft); border-color: transparent; }
+.chip.term.plus .weight { color: var(--plus); }
+.chip.term.minus .weight { color: var(--minus); }
+.chip .weight { font-variant-numeric: tabular-nums; font-weight: 600; font-size: 0.85rem; min-width: 2.6rem; }
+.chip input[type="range"] { width: 6rem; accent-color: var(--accent); }
+.chip-remove {
+  border: none; background: transparent; width: 1.6rem; height: 1.6rem; padding: 0; justify-content: center;
+  color: var(--muted); font-size: 1.1rem; line-height: 1;
+}
+.chip-remove:hover { background: var(--surface-2); color: var(--text); }
+
+.add-term { display: inline-flex; align-items: center; gap: 0.35rem; }
+.add-term input, .filter input {
+  border: 1px solid var(--border); background: var(--surface); border-radius: 999px; padding: 0.3rem 0.8rem;
+  font-size: 0.9rem; min-width: 0;
+}
+.add-term input { width: 12rem; }
+.add-term input:focus, .filter input:focus { outline: none; border-color: var(--accent); box-shadow: var(--focus); }
+.chip-button { font-size: 0.85rem; padding: 0.3rem 0.7rem; }
+.chip-button.plus { color: var(--plus); }
+.chip-button.minus { color: var(--minus); }
+
+.filters { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin-left: auto; }
+.segmented {
+  display: inline-flex; background: var(--surface-2); border-radius: 999px; padding: 0.15rem;
+}
+.segmented button { border: none; background: transparent; padding: 0.25rem 0.8rem; font-size: 0.88rem; color: var(--muted); }
+.segmented button[aria-checked="true"] { background: var(--surface); color: var(--text); box-shadow: var(--shadow); font-weight: 600; }
+.filter { display: inline-flex; align-items: center; gap: 0.35rem; font-size: 0.85rem; color: var(--muted); }
+.filter input { color: var(--text); }
+.filter #folder { width: 9rem; }
+
+/* Results */
+main { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
+.status-line { display: flex; align-items: center; gap: 0.75rem; min-height: 1.75rem; }
+#count { margin: 0; color: var(--muted); font-size: 0.9rem; }
+.busy {
+  width: 1rem; height: 1rem; border-radius: 999px; border: 2px solid var(--border); border-top-color: var(--accent);
+  animation: spin 0.8s linear infinite;
+}
+@keyframes spin { to { transform: rotate(360deg); } }
+@media (prefers-reduced-motion: reduce) { .busy { animation-duration: 3s; } * { scroll-behavior: auto !important; } }
+
+.banner { border-radius: 10px; padding: 0.7rem 1rem; margin: 0.75rem 0; }
+.banner.error { background: var(--danger-soft); color: var(--text); border: 1px solid color-mix(in srgb, var(--minus) 35%, transparent); }
+.banner.error strong { color: var(--minus); }
+.request-id { color: var(--muted); font-size: 0.85em; }
+
+.grid {
+  list-style: none; margin: 0.75rem 0 0; padding: 0;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 1rem;
+}
+.result { position: relative; }
+.card {
+  display: flex; flex-direction: column; align-items: stretch; width: 100%; padding: 0; text-align: left; overflow: hidden;
+  border-radius: var(--radius); border: 1px solid var(--border); background: var(--surface); box-shadow: var(--shadow);
+  transition: transform 0.15s ease, box-shadow 0.15s ease, border-color 0.15s;
+}
+.card:hover { transform: translateY(-2px); border-color: color-mix(in srgb, var(--accent) 50%, var(--border)); }
+.card:focus-visible { border-color: var(--accent); box-shadow: var(--focus); }
+.thumb {
+  position: relative; aspect-ratio: 4 / 3; width: 100%; background: var(--surface-2); overflow: hidden;
+}
+.thumb img, .thumb video { width: 100%; height: 100%; object-fit: cover; display: block; }
+.thumb img.broken { visibility: hidden; }
+.thumb .inline-video { position: absolute; inset: 0; z-index: 1; background: #000; object-fit: contain; }
+.badge {
+  position: absolute; left: 0.5rem; bottom: 0.7rem; z-index: 2; background: rgb(0 0 0 / 62%); color: #fff;
+  font-size: 0.75rem; font-weight: 600; padding: 0.1rem 0.5rem; border-radius: 999px; font-variant-numeric: tabular-nums;
+}
+.timeline {
+  position: relative; height: 5px; background: rgb(255 255 255 / 35%);
+}
+.thumb .timeline { position: absolute; left: 0; right: 0; bottom: 0; z-index: 2; background: rgb(0 0 0 / 45%); }
+.timeline .range { position: absolute; top: 0; bottom: 0; background: var(--accent); border-radius: 2px; }
+.caption { display: flex; flex-direction: column; gap: 0.1rem; padding: 0.5rem 0.75rem 0.6rem; min-width: 0; }
+.caption .name { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-size: 0.9rem; font-weight: 500; }
+.caption .facts { display: flex; gap: 0.5rem; align-items: baseline; color: var(--muted); font-size: 0.78rem; white-space: nowrap; overflow: hidden; }
+.caption .score {
+  font-variant-numeric: tabular-nums; font-weight: 600; color: var(--accent); background: var(--accent-soft);
+  padding: 0 0.4rem; border-radius: 6px;
+}
+.card-actions {
+  position: absolute; right: 0.5rem; top: 0.5rem; z-index: 3; display: flex; gap: 0.3rem;
+  opacity: 0; transition: opacity 0.15s;
+}
+.result:hover .card-actions, .result:focus-within .card-actions { opacity: 1; }
+/* Touch screens: tapping opens the detail view (with "More like this"); only the play button stays. */
+@media (hover: none) {
+  .card-actions { opacity: 1; }
+  .card-actions .pill:not(.play) { display: none; }
+}
+.pill {
+  font-size: 0.75rem; padding: 0.15rem 0.6rem; background: rgb(255 255 255 / 92%); color: #1b1f27;
+  border-color: transparent; box-shadow: 0 1px 3px rgb(0 0 0 / 25%); font-weight: 600;
+}
+.pill:hover { background: #fff; border-color: transparent; }
+
+.empty { text-align: center; padding: 4rem 1rem; color: var(--muted); }
+.empty h2 { color: var(--text); margin: 0.5rem 0; font-size: 1.25rem; }
+.empty p { max-width: 32rem; margin: 0 auto 1.25rem; }
+.empty-art { font-size: 3rem; line-height: 1; color: var(--accent); opacity: 0.7; }
+
+/* Detail dialog */
+dialog {
+  border: none; border-radius: 16px; padding: 0; background: var(--surface); color: var(--text);
+  box-shadow: 0 20px 60px rgb(0 0 0 / 35%); max-width: min(1100px, 96vw); width: 100%; max-height: 92vh;
+}
+dialog::backdrop { background: rgb(10 12 18 / 60%); backdrop-filter: blur(3px); }
+.detail { display: grid; grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr); max-height: 92vh; }
+.detail-media { background: #0b0c10; display: flex; flex-direction: column; justify-content: center; min-height: 260px; }
+.detail-media img, .detail-media video { width: 100%; max-height: 78vh; object-fit: contain; display: block; background: #000; }
+.detail-media .timeline { height: 10px; margin: 0.6rem 1rem 0.2rem; border-radius: 999px; background: rgb(255 255 255 / 18%); cursor: pointer; }
+.detail-media .timeline .range { border-radius: 999px; }
+.playhead { position: absolute; top: -3px; bottom: -3px; width: 3px; margin-left: -1px; background: #fff; border-radius: 2px; }
+.moment-caption { color: #c9cdd6; margin: 0.3rem 1rem 0.8rem; font-size: 0.88rem; display: flex; gap: 0.5rem; align-items: baseline; flex-wrap: wrap; }
+.moment-caption b { color: #fff; font-variant-numeric: tabular-nums; }
+.moment-caption .link-button { color: #aebcff; }
+.detail-info { padding: 1rem 1.25rem 1.25rem; overflow: auto; }
+.detail-head { display: flex; align-items: start; gap: 0.5rem; }
+.detail-head h2 { flex: 1; margin: 0.3rem 0 0; word-break: break-word; }
+.detail-actions { display: flex; gap: 0.5rem; align-items: center; margin: 0.9rem 0 1rem; flex-wrap: wrap; }
+.meta { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.35rem 1rem; margin: 0; font-size: 0.88rem; }
+.meta dt { color: var(--muted); text-transform: capitalize; }
+.meta dd { margin: 0; word-break: break-all; }
+.meta .hash { font-size: 0.78rem; }
+
+.token-form { padding: 1.5rem; display: flex; flex-direction: column; gap: 0.6rem; min-width: min(420px, 90vw); }
+.token-form h2 { margin: 0; }
+.token-form input, .index-form textarea {
+  border: 1px solid var(--border); background: var(--bg); border-radius: 10px; padding: 0.6rem 0.8rem;
+}
+#token-dialog { max-width: 460px; }
+
+.drop {
+  position: fixed; inset: 0; z-index: 20; display: grid; place-items: center; background: rgb(59 91 219 / 18%);
+  backdrop-filter: blur(2px); pointer-events: none;
+}
+.drop div {
+  border: 3px dashed var(--accent); border-radius: 20px; padding: 3rem 4rem; background: var(--surface);
+  font-size: 1.2rem; font-weight: 600;
+}
+
+/* Indexing */
+.card.index-form, .card.job {
+  background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow);
+  padding: 1rem 1.25rem;
+}
+.index-form { display: flex; flex-direction: column; gap: 0.6rem; }
+.index-form label { font-weight: 600; }
+.index-form textarea { width: 100%; resize: vertical; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9rem; }
+.index-form textarea:focus, .token-form input:focus { outline: none; border-color: var(--accent); box-shadow: var(--focus); }
+.form-row { display: flex; align-items: center; gap: 1rem; flex-wrap: wrap; }
+.hint { color: var(--muted); font-size: 0.85rem; margin: 0; }
+.jobs { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 0.75rem; }
+.job-head { display: flex; align-items: center; gap: 0.75rem; }
+.job-head .inputs { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.88rem; }
+.job-head .when { font-size: 0.82rem; }
+.state {
+  font-size: 0.75rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.04em; padding: 0.1rem 0.55rem;
+  border-radius: 999px; background: var(--surface-2); color: var(--muted);
+}
+.state.running { background: var(--accent-soft); color: var(--accent); }
+.state.done { background: var(--plus-soft); color: var(--plus); }
+.state.failed, .state.cancelled, .state.interrupted { background: var(--minus-soft); color: var(--minus); }
+.progress { height: 8px; background: var(--surface-2); border-radius: 999px; overflow: hidden; margin: 0.7rem 0 0.4rem; }
+.progress span { display: block; height: 100%; background: var(--accent); border-radius: 999px; transition: width 0.3s ease; }
+.job.done .progress span { background: var(--plus); }
+.job-facts, .job-summary, .job-current { margin: 0.2rem 0; font-size: 0.88rem; }
+.job-current { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.failures summary { cursor: pointer; color: var(--minus); font-size: 0.88rem; }
+.failures ul { font-size: 0.85rem; padding-left: 1.2rem; }
+
+/* Phones and narrow windows */
+@media (max-width: 760px) {
+  .bar { flex-wrap: wrap; gap: 0.5rem 0.75rem; padding: 0.6rem 0.75rem 0.4rem; }
+  .search { order: 3; flex-basis: 100%; max-width: none; }
+  .stats { order: 2; margin-left: auto; font-size: 0.78rem; }
+  .tabs { order: 1; }
+  .refine { padding: 0.25rem 0.75rem 0.6rem; gap: 0.45rem; }
+  .filters { margin-left: 0; }
+  .add-term { flex-basis: 100%; }
+  .add-term input { flex: 1; width: auto; }
+  .filter #folder { width: 7rem; }
+  main { padding: 0.75rem 0.75rem 2rem; }
+  .grid { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 0.6rem; }
+  .caption { padding: 0.4rem 0.55rem 0.45rem; }
+  .detail { grid-template-columns: 1fr; overflow: auto; }
+  .detail-media { min-height: 0; }
+  .detail-media img, .detail-media video { max-height: 45vh; }
+  .filters { flex-wrap: nowrap; overflow-x: auto; width: 100%; padding-bottom: 0.15rem; scrollbar-width: none; }
+  .filter, .segmented { flex: none; }
+  dialog { max-height: 96vh; max-width: 100vw; border-radius: 14px; }
+}
+@media (max-width: 420px) {
+  .brand span { display: none; }
+  .stats .dot + span + .dot, .stats .dot + span + .dot + span { display: none; }
+}
 """####),
         "app.js": ("text/javascript; charset=utf-8", ####"""
-// Loupe
+// Loupe's web page: search as you type, search by a picture, refine with weighted terms, filter, play
+// video moments, inspect items, and index folders with live progress. Plain JavaScript, no build step,
+// no network beyond this server.
+"use strict";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value == null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child != null && child !== false) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+};
+
+const DEBOUNCE_MS = 250;
+const RESULTS = 48;
+const TOKEN_KEY = "loupe.token";
+
+const state = {
+  text: "",
+  image: null,        // {file, url}: a picture to search by
+  item: null,         // {id, name, thumbnail}: "more like this"
+  terms: [],          // [{id, text, weight}]
+  type: "all",
+  folder: "",
+  after: "",
+  before: "",
+  results: [],
+  browsing: false,
+  stats: null,
+  current: -1,        // index of the result shown in the detail view
+};
+
+// MARK: API
+
+let token = localStorage.getItem(TOKEN_KEY) || "";
+
+/** A URL the browser loads by itself (img, video, EventSource) carries the token as a query parameter. */
+function withToken(url) {
+  if (!token) return url;
+  const [base, fragment] = url.split("#");
+  const joined = `${base}${base.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(token)}`;
+  return fragment == null ? joined : `${joined}#${fragment}`;
+}
+
+class APIError extends Error {
+  constructor(status, body) {
+    const error = body && body.error;
+    super(error && error.message ? error.message : `The server answered HTTP ${status}.`);
+    this.status = status;
+    this.code = error && error.code;
+    this.requestID = error && error.request_id;
+  }
+}
+
+/** fetch() for the JSON API: adds the token, asks for one after a 401, and turns error bodies into APIError. */
+async function api(path, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const headers = new Headers(options.headers || {});
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    let body = options.body;
+    if (body && !(body instanceof FormData) && typeof body !== "string") {
+      body = JSON.stringify(body);
+      headers.set("Content-Type", "application/json");
+    }
+    const response = await fetch(path, { ...options, headers, body });
+    if (response.status === 401 && attempt < 3) {
+      await askForToken(attempt > 0);
+      continue;
+    }
+    const text = await response.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+    if (!response.ok) throw new APIError(response.status, parsed);
+    return parsed;
+  }
+}
+
+let tokenRequest = null;
+function askForToken(wrong) {
+  if (tokenRequest) return tokenRequest;
+  const dialog = $("#token-dialog");
+  $("#token-title").textContent = wrong ? "That token was not accepted" : "This server needs a token";
+  tokenRequest = new Promise((resolve, reject) => {
+    dialog.addEventListener("close", () => {
+      tokenRequest = null;
+      const value = $("#token").value.trim();
+      if (dialog.returnValue === "ok" && value) {
+        token = value;
+        localStorage.setItem(TOKEN_KEY, token);
+        resolve();
+      } else {
+        reject(new Error("This server needs an access token; reload the page to enter it."));
+      }
+    }, { once: true });
+  });
+  $("#token").value = "";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return tokenRequest;
+}
+
+// MARK: Formatting
+
+function formatBytes(bytes) {
+  if (bytes == null) return "";
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = bytes, unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit++; }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function formatTime(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "";
+  const whole = Math.max(0, Math.round(seconds));
+  const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return `${h ? h + ":" : ""}${mm}:${String(s).padStart(2, "0")}`;
+}
+
+function plural(count, word, many = word + "s") {
+  return `${count.toLocaleString()} ${count === 1 ? word : many}`;
+}
+
+function isMoment(result) { return result.kind === "video" && result.start != null && result.end != null; }
+
+function folderOf(path) { return path.slice(0, path.lastIndexOf("/")) || "/"; }
+
+// MARK: Search
+
+let debounceTimer = 0;
+let inflight = null;
+let searchSerial = 0;
+
+function scheduleSearch(delay = DEBOUNCE_MS) {
+  clearTimeout(debounceTimer);
+  debounceTimer = setTimeout(runSearch, delay);
+}
+
+function hasQuery() {
+  return Boolean(state.text.trim() || state.image || state.item || state.terms.length);
+}
+
+function filtersActive() {
+  return state.type !== "all" || state.folder || state.after || state.before;
+}
+
+function searchBody() {
+  const body = { k: RESULTS };
+  if (state.text.trim()) body.text = state.text.trim();
+  if (state.item) body.item = state.item.id;
+  if (state.terms.length) body.terms = state.terms.map((term) => ({ weight: term.weight, text: term.text }));
+  if (state.type !== "all") body.type = state.type;
+  if (state.folder.trim()) body.folder = state.folder.trim();
+  if (state.after) body.after = state.after;
+  if (state.before) body.before = state.before;
+  return body;
+}
+
+/** With no query, the page shows the library itself (GET /api/items), filtered like a search. */
+function browsePath() {
+  const params = new URLSearchParams({ limit: String(RESULTS) });
+  if (state.type !== "all") params.set("type", state.type);
+  const clauses = [];
+  const quote = (text) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  if (state.folder.trim()) {
+    const folder = state.folder.trim();
+    clauses.push(`path like ${quote((folder.endsWith("/") ? folder : folder + "/") + "%")}`);
+  }
+  if (state.after) clauses.push(`mtime >= ${Date.parse(state.after + "T00:00:00Z") / 1000}`);
+  if (state.before) clauses.push(`mtime < ${Date.parse(state.before + "T00:00:00Z") / 1000}`);
+  if (clauses.length) params.set("filter", clauses.join(" and "));
+  return `/api/items?${params}`;
+}
+
+async function runSearch() {
+  clearTimeout(debounceTimer);
+  if (inflight) inflight.abort();
+  const controller = new AbortController();
+  inflight = controller;
+  const serial = ++searchSerial;
+  syncURL();
+  setBusy(true);
+  try {
+    let results, took = null;
+    if (hasQuery()) {
+      let body = searchBody();
+      if (state.image) {
+        const form = new FormData();
+        form.append("image", state.image.file, state.image.file.name || "pasted.png");
+        form.append("query", JSON.stringify(body));
+        body = form;
+      }
+      const answer = await api("/api/search", { method: "POST", body, signal: controller.signal });
+      results = answer.results;
+      took = answer.took_ms;
+    } else {
+      const answer = await api(browsePath(), { signal: controller.signal });
+      results = answer.items;
+    }
+    if (serial !== searchSerial) return;
+    state.results = results;
+    state.browsing = !hasQuery();
+    showError(null);
+    renderResults(took);
+  } catch (error) {
+    if (error.name === "AbortError" || serial !== searchSerial) return;
+    state.results = [];
+    renderResults(null);
+    showError(error);
+  } finally {
+    if (serial === searchSerial) {
+      setBusy(false);
+      inflight = null;
+    }
+  }
+}
+
+function setBusy(busy) {
+  $("#busy").hidden = !busy;
+  $("#results").setAttribute("aria-busy", String(busy));
+}
+
+function showError(error, target = $("#error")) {
+  if (!error) {
+    target.hidden = true;
+    target.replaceChildren();
+    return;
+  }
+  target.replaceChildren(
+    el("strong", {}, error.status ? `Error ${error.status}` : "Error"), " ",
+    el("span", { class: "message" }, error.message || String(error)),
+    error.requestID ? el("span", { class: "request-id" }, ` (request ${error.requestID})`) : null,
+  );
+  target.hidden = false;
+}
+
+function syncURL() {
+  const url = new URL(location.href);
+  if (state.text.trim()) url.searchParams.set("q", state.text.trim());
+  else url.searchParams.delete("q");
+  if (url.href !== location.href) history.replaceState(null, "", url);
+}
+
+// MARK: Results
+
+function thumbnailURL(result, size = 320) {
+  return withToken(`${result.thumbnail_url}?size=${size}`);
+}
+
+function timeline(result, extra = {}) {
+  const duration = result.duration || result.end || 0;
+  const bar = el("div", { class: "timeline", ...extra });
+  if (duration > 0 && isMoment(result)) {
+    const left = (100 * result.start) / duration;
+    const width = Math.max(1.5, (100 * (result.end - result.start)) / duration);
+    bar.append(el("span", { class: "range", style: `left:${left}%;width:${width}%` }));
+  }
+  return bar;
+}
+
+function renderResults(took) {
+  const list = $("#results");
+  const count = $("#count");
+  const empty = $("#empty");
+  list.replaceChildren();
+  empty.replaceChildren();
+  empty.hidden = true;
+  const results = state.results;
+
+  if (state.browsing) {
+    const libraryEmpty = state.stats && state.stats.images + state.stats.videos === 0;
+    count.textContent = results.length
+      ? `${filtersActive() ? "Filtered library" : "Your library"}: showing ${plural(results.length, "item")}`
+      : "";
+    if (!results.length) {
+      empty.hidden = false;
+      if (libraryEmpty || (!filtersActive() && state.stats)) {
+        empty.append(
+          el("div", { class: "empty-art", "aria-hidden": "true" }, "◎"),
+          el("h2", {}, "Your library is empty — index a folder"),
+          el("p", {}, "Point Loupe at a folder of pictures and videos on this machine. Searching works as soon as the first files are in."),
+          el("a", { class: "button primary", href: "#index" }, "Index a folder"),
+        );
+      } else {
+        empty.append(el("h2", {}, "Nothing matches these filters"),
+          el("button", { class: "button", type: "button", onclick: clearFilters }, "Clear filters"));
+      }
+    }
+  } else if (!results.length) {
+    count.textContent = "No results";
+    empty.hidden = false;
+    const what = state.text.trim() ? `“${state.text.trim()}”` : "this search";
+    empty.append(
+      el("div", { class: "empty-art", "aria-hidden": "true" }, "∅"),
+      el("h2", {}, `No results for ${what}`),
+      el("p", {}, filtersActive() ? "The filters may be too narrow." : "Try other words, or search by a picture."),
+      filtersActive() ? el("button", { class: "button", type: "button", onclick: clearFilters }, "Clear filters") : null,
+    );
+  } else {
+    count.textContent = `${plural(results.length, "result")}${took != null ? ` · ${took} ms` : ""}`;
+  }
+
+  results.forEach((result, index) => list.append(resultCard(result, index)));
+  updateFolderSuggestions();
+}
+
+function resultCard(result, index) {
+  const moment = isMoment(result);
+  const label = [result.name, moment ? `moment ${formatTime(result.start)} to ${formatTime(result.end)}` : result.kind,
+    result.score != null ? `score ${result.score.toFixed(3)}` : null].filter(Boolean).join(", ");
+  const thumb = el("div", { class: "thumb" },
+    el("img", { src: thumbnailURL(result), alt: `${result.kind === "video" ? "Frame of" : "Picture"} ${result.name}`,
+      loading: "lazy", decoding: "async", onerror: (event) => event.target.classList.add("broken") }));
+  if (result.kind === "video") {
+    thumb.append(el("span", { class: "badge" }, moment ? `▶ ${formatTime(result.start)}–${formatTime(result.end)}`
+      : `▶ ${formatTime(result.duration)}`));
+    thumb.append(timeline(result));
+  }
+  const card = el("button", { class: "card", type: "button", "aria-label": label, dataset: { index },
+    tabindex: index === 0 ? "0" : "-1", onclick: () => openDetail(index) },
+  thumb,
+  el("span", { class: "caption" },
+    el("span", { class: "name", title: result.path }, result.name),
+    el("span", { class: "facts" },
+      result.score != null ? el("span", { class: "score", title: "Similarity to the query (cosine)" }, result.score.toFixed(3)) : null,
+      el("span", {}, cardFacts(result)))));
+  const actions = el("div", { class: "card-actions" },
+    el("button", { type: "button", class: "pill", title: "More like this", "aria-label": `More like ${result.name}`,
+      onclick: () => moreLikeThis(result) }, "Similar"));
+  if (result.kind === "video") {
+    actions.prepend(el("button", { type: "button", class: "pill play", "aria-label": `Play ${result.name} here`,
+      onclick: (event) => toggleInlinePlay(event.currentTarget, card, result) }, "▶ Play"));
+  }
+  return el("li", { class: `result ${result.kind}` }, card, actions);
+}
+
+function cardFacts(result) {
+  if (isMoment(result)) return "video moment";
+  if (result.kind === "video") return `video · ${formatTime(result.duration)}`;
+  return result.width && result.height ? `${result.width} × ${result.height}` : result.kind;
+}
+
+/** Plays a video (from its moment's start to its end, looping) in place of the card's thumbnail. */
+function toggleInlinePlay(button, card, result) {
+  const thumb = $(".thumb", card);
+  const existing = $("video", thumb);
+  if (existing) {
+    existing.pause();
+    existing.remove();
+    button.textContent = "▶ Play";
+    return;
+  }
+  const video = el("video", { muted: true, playsInline: true, class: "inline-video", "aria-label": `${result.name} playing` });
+  video.muted = true;
+  thumb.prepend(video);
+  playMoment(video, result, { loop: true });
+  button.textContent = "■ Stop";
+}
+
+/** Points a video element at the item's file and plays from the moment's start, stopping (or looping) at its end. */
+function playMoment(video, result, { loop = false, autoplay = true } = {}) {
+  const start = isMoment(result) ? result.start : 0;
+  const end = isMoment(result) ? result.end : null;
+  video.src = withToken(result.media_url) + (end != null ? `#t=${start},${end}` : "");
+  video.addEventListener("loadedmetadata", () => {
+    if (Math.abs(video.currentTime - start) > 0.2) video.currentTime = start;
+    if (autoplay) video.play().catch(() => {});
+  }, { once: true });
+  video.addEventListener("timeupdate", () => {
+    if (end == null || video.currentTime < end - 0.05) return;
+    if (loop) {
+      video.currentTime = start;
+      video.play().catch(() => {});
+    } else if (!video.paused) {
+      video.pause();
+    }
+  });
+}
+
+function updateFolderSuggestions() {
+  const folders = new Set(state.results.map((result) => folderOf(result.path)));
+  $("#folders").replaceChildren(...[...folders].sort().map((folder) => el("option", { value: folder })));
+}
+
+// MARK: Query chips
+
+let termSerial = 0;
+
+function renderChips() {
+  const chips = $("#query-chips");
+  chips.replaceChildren();
+  if (state.image) {
+    chips.append(el("span", { class: "chip media" },
+      el("img", { src: state.image.url, alt: "" }),
+      el("span", {}, "Picture: ", el("b", {}, state.image.file.name || "pasted image")),
+      removeButton("Remove the picture", () => { URL.revokeObjectURL(state.image.url); state.image = null; })));
+  }
+  if (state.item) {
+    chips.append(el("span", { class: "chip media" },
+      el("img", { src: state.item.thumbnail, alt: "" }),
+      el("span", {}, "Like: ", el("b", {}, state.item.name)),
+      removeButton("Stop searching like this item", () => { state.item = null; })));
+  }
+  for (const term of state.terms) {
+    const sign = term.weight < 0 ? "minus" : "plus";
+    const value = el("output", { class: "weight" }, formatWeight(term.weight));
+    const slider = el("input", { type: "range", min: "-1", max: "1", step: "0.05", value: String(term.weight),
+      "aria-label": `Weight of “${term.text}”`,
+      oninput: (event) => {
+        term.weight = Number(event.target.value);
+        value.textContent = formatWeight(term.weight);
+        chip.className = `chip term ${term.weight < 0 ? "minus" : "plus"}`;
+        scheduleSearch();
+      } });
+    const chip = el("span", { class: `chip term ${sign}` },
+      el("span", { class: "term-text" }, term.text), slider, value,
+      removeButton(`Remove “${term.text}”`, () => { state.terms = state.terms.filter((t) => t !== term); }));
+    chips.append(chip);
+  }
+  chips.hidden = !chips.childElementCount;
+}
+
+function formatWeight(weight) {
+  return `${weight < 0 ? "−" : "+"}${Math.abs(weight).toFixed(2)}`;
+}
+
+function removeButton(label, action) {
+  return el("button", { type: "button", class: "chip-remove", "aria-label": label, title: label,
+    onclick: () => { action(); renderChips(); runSearch(); } }, "×");
+}
+
+function setImage(file) {
+  if (!file || !file.type.startsWith("image/")) {
+    showError(new Error(`“${file ? file.name : "That"}” is not a picture.`));
+    return;
+  }
+  if (state.image) URL.revokeObjectURL(state.image.url);
+  state.image = { file, url: URL.createObjectURL(file) };
+  state.item = null;
+  showView("search");
+  renderChips();
+  runSearch();
+}
+
+function moreLikeThis(result) {
+  state.item = { id: result.id, name: isMoment(result) ? `${result.name} ${formatTime(result.start)}–${formatTime(result.end)}` : result.name,
+    thumbnail: thumbnailURL(result, 96) };
+  state.text = "";
+  $("#q").value = "";
+  if (state.image) URL.revokeObjectURL(state.image.url);
+  state.image = null;
+  state.terms = [];
+  if ($("#detail").open) $("#detail").close();
+  renderChips();
+  window.scrollTo({ top: 0, behavior: "smooth" });
+  runSearch();
+}
+
+// MARK: Filters
+
+function renderFilters() {
+  for (const button of document.querySelectorAll("#type button")) {
+    button.setAttribute("aria-checked", String(button.dataset.type === state.type));
+  }
+  $("#folder").value = state.folder;
+  $("#after").value = state.after;
+  $("#before").value = state.before;
+  $("#clear-filters").hidden = !filtersActive();
+}
+
+function clearFilters() {
+  Object.assign(state, { type: "all", folder: "", after: "", before: "" });
+  renderFilters();
+  runSearch();
+}
+
+// MARK: Detail view
+
+function openDetail(index) {
+  const result = state.results[index];
+  if (!result) return;
+  state.current = index;
+  const dialog = $("#detail");
+  const media = $("#detail-media");
+  for (const video of media.querySelectorAll("video")) video.pause();
+  media.replaceChildren();
+  $("#detail-title").textContent = result.name;
+  $("#detail-open").href = withToken(result.media_url);
+  $("#detail-prev").disabled = index === 0;
+  $("#detail-next").disabled = index === state.results.length - 1;
+
+  if (result.kind === "video") {
+    const video = el("video", { controls: true, playsInline: true, muted: true, preload: "auto",
+      "aria-label": `${result.name}${isMoment(result) ? `, moment from ${formatTime(result.start)} to ${formatTime(result.end)}` : ""}` });
+    video.muted = true;
+    const bar = timeline(result, { role: "slider", tabindex: "0", "aria-label": "Position in the video",
+      "aria-valuemin": "0", "aria-valuemax": String(Math.round(result.duration || 0)) });
+    const head = el("span", { class: "playhead" });
+    bar.append(head);
+    const seek = (fraction) => {
+      if (video.duration) video.currentTime = Math.min(video.duration, Math.max(0, fraction * video.duration));
+    };
+    bar.addEventListener("click", (event) => {
+      const box = bar.getBoundingClientRect();
+      seek((event.clientX - box.left) / box.width);
+    });
+    bar.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+        event.preventDefault();
+        event.stopPropagation();
+        video.currentTime = Math.max(0, video.currentTime + (event.key === "ArrowLeft" ? -1 : 1));
+      }
+    });
+    video.addEventListener("timeupdate", () => {
+      const duration = video.duration || result.duration;
+      if (duration) head.style.left = `${(100 * video.currentTime) / duration}%`;
+      bar.setAttribute("aria-valuenow", String(Math.round(video.currentTime)));
+      bar.setAttribute("aria-valuetext", formatTime(video.currentTime));
+    });
+    const caption = isMoment(result)
+      ? el("p", { class: "moment-caption" }, "Moment ", el("b", {}, `${formatTime(result.start)} – ${formatTime(result.end)}`),
+        result.duration ? ` of ${formatTime(result.duration)}` : "",
+        el("button", { type: "button", class: "link-button", onclick: () => { video.currentTime = result.start; video.play().catch(() => {}); } }, "Replay moment"))
+      : null;
+    media.append(video, bar, caption);
+    playMoment(video, result, { loop: false });
+  } else {
+    media.append(el("img", { src: withToken(result.media_url), alt: result.name }));
+  }
+
+  const rows = [
+    ["Score", result.score != null ? result.score.toFixed(4) : null],
+    ["Path", el("code", {}, result.path)],
+    ["Type", isMoment(result) ? "video moment" : result.kind],
+    ["Moment", isMoment(result) ? `${formatTime(result.start)} – ${formatTime(result.end)} (${result.start.toFixed(1)} s – ${result.end.toFixed(1)} s)` : null],
+    ["Duration", result.duration ? `${formatTime(result.duration)} (${result.duration.toFixed(1)} s)` : null],
+    ["Dimensions", result.width && result.height ? `${result.width} × ${result.height}` : null],
+    ["Size", formatBytes(result.size)],
+    ["Modified", result.modified ? new Date(result.modified).toLocaleString() : null],
+    ["Source", result.source ? el("a", { href: result.source, target: "_blank", rel: "noopener" }, result.source) : null],
+    ["SHA-256", result.sha256 ? el("code", { class: "hash" }, result.sha256) : null],
+    ...Object.entries(result.metadata || {}).sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, value]) => [key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value)]),
+  ];
+  $("#detail-meta").replaceChildren(...rows.filter(([, value]) => value != null && value !== "")
+    .flatMap(([key, value]) => [el("dt", {}, key), el("dd", {}, value)]));
+  if (!dialog.open) dialog.showModal();
+  $("#detail-close").focus({ preventScroll: true });
+}
+
+function closeDetail() {
+  for (const video of $("#detail-media").querySelectorAll("video")) {
+    video.pause();
+    video.removeAttribute("src");
+    video.load();
+  }
+  const card = document.querySelector(`.card[data-index="${state.current}"]`);
+  if (card) focusCard(card);
+}
+
+// MARK: Keyboard
+
+function cards() { return [...document.querySelectorAll("#results .card")]; }
+
+function focusCard(card) {
+  for (const other of cards()) other.tabIndex = -1;
+  card.tabIndex = 0;
+  card.focus();
+}
+
+function columns(list) {
+  if (list.length < 2) return 1;
+  const top = list[0].getBoundingClientRect().top;
+  const count = list.findIndex((card) => card.getBoundingClientRect().top > top + 2);
+  return count === -1 ? list.length : count;
+}
+
+function onKeyDown(event) {
+  const target = event.target;
+  const typing = target.matches("input, textarea, select, [contenteditable]");
+  if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey) {
+    event.preventDefault();
+    showView("search");
+    $("#q").focus();
+    $("#q").select();
+    return;
+  }
+  const dialog = $("#detail");
+  if (dialog.open && !typing && target.tagName !== "VIDEO" && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+    event.preventDefault();
+    openDetail(state.current + (event.key === "ArrowLeft" ? -1 : 1));
+    return;
+  }
+  if (target.id === "q" && event.key === "ArrowDown") {
+    const first = cards()[0];
+    if (first) { event.preventDefault(); focusCard(first); }
+    return;
+  }
+  if (!target.classList.contains("card")) return;
+  const list = cards();
+  const index = list.indexOf(target);
+  const across = columns(list);
+  const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -across, ArrowDown: across, Home: -index, End: list.length - 1 - index };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = index + moves[event.key];
+  if (event.key === "ArrowUp" && next < 0) { $("#q").focus(); return; }
+  if (next >= 0 && next < list.length) focusCard(list[next]);
+}
+
+// MARK: Indexing
+
+const jobStreams = new Map();
+
+async function loadJobs() {
+  try {
+    const answer = await api("/api/jobs");
+    renderJobs(answer.jobs);
+    for (const job of answer.jobs) if (job.state === "queued" || job.state === "running") followJob(job.id);
+  } catch (error) {
+    showError(error, $("#index-error"));
+  }
+}
+
+let jobs = [];
+
+function renderJobs(list) {
+  jobs = list;
+  const container = $("#jobs");
+  container.replaceChildren(...[...list].reverse().map(jobCard));
+  $("#no-jobs").hidden = list.length > 0;
+}
+
+function upsertJob(job) {
+  const index = jobs.findIndex((other) => other.id === job.id);
+  if (index === -1) jobs.push(job); else jobs[index] = job;
+  renderJobs(jobs);
+}
+
+function jobCard(job) {
+  const active = job.state === "queued" || job.state === "running";
+  // A job that found nothing to embed reports no progress; its report still counts the files it scanned.
+  const total = job.files_total || (job.report ? job.report.scanned : 0);
+  const done = job.state === "done" ? total : job.files_done;
+  const fraction = total ? Math.min(1, done / total) : job.state === "done" ? 1 : 0;
+  const facts = [
+    total ? `${done.toLocaleString()} of ${plural(total, "file")}` : null,
+    job.embedded ? `${job.embedded.toLocaleString()} embedded` : null,
+    job.failed ? `${job.failed.toLocaleString()} failed` : null,
+    active && job.rate ? `${job.rate.toFixed(1)} files/s` : null,
+    active && job.eta_s != null ? `about ${formatTime(job.eta_s)} left` : null,
+  ].filter(Boolean);
+  const report = job.report;
+  const summary = report ? [
+    `${report.added} added`, `${report.updated} updated`, `${report.unchanged} unchanged`,
+    report.removed ? `${report.removed} removed` : null, report.moments ? `${report.moments} video moments` : null,
+    `${report.seconds.toFixed(1)} s`,
+  ].filter(Boolean).join(" · ") : null;
+  return el("li", { class: `card job ${job.state}`, dataset: { job: job.id } },
+    el("div", { class: "job-head" },
+      el("span", { class: `state ${job.state}` }, job.state),
+      el("span", { class: "inputs", title: job.inputs.join("\n") }, job.inputs.join(", ")),
+      job.created ? el("time", { class: "muted when", datetime: job.created }, new Date(job.created).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })) : null,
+      active ? el("button", { type: "button", class: "button small", onclick: () => cancelJob(job.id) }, "Cancel") : null),
+    el("div", { class: "progress", role: "progressbar", "aria-label": `Progress of ${job.inputs.join(", ")}`,
+      "aria-valuemin": "0", "aria-valuemax": String(total || 1), "aria-valuenow": String(total ? done : fraction) },
+    el("span", { style: `width:${(fraction * 100).toFixed(1)}%` })),
+    el("p", { class: "job-facts" }, facts.join(" · ") || (job.state === "queued" ? "Waiting to start…" : "")),
+    active && job.current ? el("p", { class: "job-current muted" }, el("code", {}, job.current)) : null,
+    summary ? el("p", { class: "job-summary" }, summary) : null,
+    job.error ? el("p", { class: "banner error" }, job.error) : null,
+    job.failures && job.failures.length ? el("details", { class: "failures" },
+      el("summary", {}, plural(job.failures.length, "file"), " could not be indexed"),
+      el("ul", {}, job.failures.map((failure) => el("li", {}, el("code", {}, failure.path), " — ", failure.message)))) : null);
+}
+
+function followJob(id) {
+  if (jobStreams.has(id)) return;
+  const source = new EventSource(withToken(`/api/jobs/${encodeURIComponent(id)}/events`));
+  jobStreams.set(id, source);
+  source.addEventListener("progress", (event) => upsertJob(JSON.parse(event.data)));
+  source.addEventListener("end", () => {
+    source.close();
+    jobStreams.delete(id);
+    api(`/api/jobs/${encodeURIComponent(id)}`).then(upsertJob).catch(() => {});
+    loadStats().then(() => { if (state.browsing) runSearch(); });
+  });
+  source.onerror = () => {
+    // The stream ended without `end` (server restart): read the job's last state once.
+    source.close();
+    jobStreams.delete(id);
+    api(`/api/jobs/${encodeURIComponent(id)}`).then(upsertJob).catch(() => {});
+  };
+}
+
+async function cancelJob(id) {
+  try {
+    upsertJob(await api(`/api/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }));
+  } catch (error) {
+    showError(error, $("#index-error"));
+  }
+}
+
+async function submitIndex(event) {
+  event.preventDefault();
+  const lines = $("#sources").value.split("\n").map((line) => line.trim()).filter(Boolean);
+  const urls = lines.filter((line) => /^https?:\/\//i.test(line));
+  const paths = lines.filter((line) => !/^https?:\/\//i.test(line));
+  showError(null, $("#index-error"));
+  try {
+    const job = await api("/api/index", { method: "POST", body: { paths, urls } });
+    upsertJob(job);
+    followJob(job.id);
+    $("#sources").value = "";
+  } catch (error) {
+    showError(error, $("#index-error"));
+  }
+}
+
+// MARK: Stats and views
+
+async function loadStats() {
+  try {
+    const stats = await api("/api/stats");
+    state.stats = stats;
+    const parts = [plural(stats.images, "image"), plural(stats.videos, "video"), plural(stats.moments, "moment")];
+    $("#stats").replaceChildren(...parts.flatMap((part, index) => [
+      index ? el("span", { class: "dot", "aria-hidden": "true" }, "·") : null, el("span", {}, part)]).filter(Boolean));
+    $("#stats").title = `${stats.model} · ${stats.dimension} dimensions · collection ${stats.collection}`;
+  } catch (error) {
+    $("#stats").textContent = "";
+  }
+}
+
+function showView(view) {
+  const index = view === "index";
+  $("#view-search").hidden = index;
+  $("#view-index").hidden = !index;
+  $("#refine").hidden = index;
+  $("#tab-search").toggleAttribute("aria-current", !index);
+  $("#tab-index").toggleAttribute("aria-current", index);
+  if (index) {
+    $("#tab-index").setAttribute("aria-current", "page");
+    loadJobs();
+  } else {
+    $("#tab-search").setAttribute("aria-current", "page");
+  }
+  const hash = index ? "#index" : "";
+  if (location.hash !== hash) history.replaceState(null, "", location.pathname + location.search + hash);
+}
+
+// MARK: Wiring
+
+function wire() {
+  const input = $("#q");
+  input.addEventListener("input", () => {
+    state.text = input.value;
+    if (!$("#view-search").hidden) return scheduleSearch();
+    showView("search");
+    runSearch();
+  });
+  $("#search-form").addEventListener("submit", (event) => { event.preventDefault(); state.text = input.value; runSearch(); });
+  $("#pick-image").addEventListener("click", () => $("#file").click());
+  $("#file").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    if (file) setImage(file);
+    event.target.value = "";
+  });
+
+  $("#term-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("#term").value.trim();
+    if (!text) return;
+    const sign = Number((event.submitter && event.submitter.value) || 1);
+    state.terms.push({ id: ++termSerial, text, weight: sign * 0.5 });
+    $("#term").value = "";
+    renderChips();
+    runSearch();
+  });
+
+  for (const button of document.querySelectorAll("#type button")) {
+    button.addEventListener("click", () => { state.type = button.dataset.type; renderFilters(); runSearch(); });
+  }
+  $("#type").addEventListener("keydown", (event) => {
+    const order = ["all", "image", "video"];
+    const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+    if (!step) return;
+    event.preventDefault();
+    state.type = order[(order.indexOf(state.type) + step + order.length) % order.length];
+    renderFilters();
+    $(`#type [data-type="${state.type}"]`).focus();
+    runSearch();
+  });
+  for (const id of ["folder", "after", "before"]) {
+    $(`#${id}`).addEventListener("input", (event) => {
+      state[id] = event.target.value;
+      $("#clear-filters").hidden = !filtersActive();
+      scheduleSearch(id === "folder" ? 400 : 0);
+    });
+  }
+  $("#clear-filters").addEventListener("click", clearFilters);
+
+  const dialog = $("#detail");
+  $("#detail-close").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", closeDetail);
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+  $("#detail-prev").addEventListener("click", () => openDetail(state.current - 1));
+  $("#detail-next").addEventListener("click", () => openDetail(state.current + 1));
+  $("#detail-similar").addEventListener("click", () => moreLikeThis(state.results[state.current]));
+
+  $("#index-form").addEventListener("submit", submitIndex);
+  $("#brand").addEventListener("click", (event) => { event.preventDefault(); showView("search"); input.focus(); });
+  $("#tab-search").addEventListener("click", (event) => { event.preventDefault(); showView("search"); });
+  $("#tab-index").addEventListener("click", (event) => { event.preventDefault(); showView("index"); });
+  window.addEventListener("hashchange", () => showView(location.hash === "#index" ? "index" : "search"));
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href="#index"]');
+    if (link && link.id !== "tab-index") { event.preventDefault(); showView("index"); $("#sources").focus(); }
+  });
+  document.addEventListener("keydown", onKeyDown);
+
+  // A picture dropped anywhere or pasted (outside text fields) becomes the query.
+  const drop = $("#drop");
+  let dragDepth = 0;
+  const carriesFiles = (event) => event.dataTransfer && [...event.dataTransfer.types].includes("Files");
+  window.addEventListener("dragenter", (event) => { if (carriesFiles(event)) { dragDepth++; drop.hidden = false; } });
+  window.addEventListener("dragleave", () => { if (--dragDepth <= 0) { dragDepth = 0; drop.hidden = true; } });
+  window.addEventListener("dragover", (event) => { if (carriesFiles(event)) event.preventDefault(); });
+  window.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    drop.hidden = true;
+    const file = [...event.dataTransfer.files].find((candidate) => candidate.type.startsWith("image/"));
+    if (file) setImage(file); else showError(new Error("Drop a picture (JPEG, PNG, WebP, …) to search by it."));
+  });
+  window.addEventListener("paste", (event) => {
+    const file = [...(event.clipboardData ? event.clipboardData.files : [])].find((f) => f.type.startsWith("image/"));
+    if (!file) return;
+    event.preventDefault();
+    setImage(file);
+  });
+}
+
+async function start() {
+  const url = new URL(location.href);
+  const given = url.searchParams.get("token") || url.searchParams.get("access_token");
+  if (given) {
+    token = given;
+    localStorage.setItem(TOKEN_KEY, token);
+    url.searchParams.delete("token");
+    url.searchParams.delete("access_token");
+    history.replaceState(null, "", url);
+  }
+  wire();
+  const q = url.searchParams.get("q");
+  if (q) { state.text = q; $("#q").value = q; }
+  renderChips();
+  renderFilters();
+  showView(location.hash === "#index" ? "index" : "search");
+  await loadStats();
+  await runSearch();
+  document.body.dataset.ready = "true";
+}
+
+start();
+"""####),
+        "favicon.svg": ("image/svg+xml", ####"""
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#3b5bdb"/><circle cx="14" cy="14" r="7" fill="none" stroke="#fff" stroke-width="3"/><path d="M19.5 19.5l6 6" stroke="#fff" stroke-width="3.5" stroke-linecap="round"/></svg>
 """####),
         "index.html": ("text/html; charset=utf-8", ####"""
 <!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Loupe</title><link rel="stylesheet" href="/app.css"></head>
-<body><main id="app"></main><script src="/app.js"></script></body>
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
+  <title>Loupe</title>
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/app.css">
+</head>
+<body>
+  <a class="skip" href="#results">Skip to results</a>
+  <header class="top">
+    <div class="bar">
+      <a class="brand" href="#" id="brand" aria-label="Loupe, back to search">
+        <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><circle cx="10" cy="10" r="6.5" fill="none" stroke="currentColor" stroke-width="2.4"/><path d="M15 15l6 6" stroke="currentColor" stroke-width="2.8" stroke-linecap="round"/></svg>
+        <span>Loupe</span>
+      </a>
+      <form class="search" id="search-form" role="search" autocomplete="off">
+        <label class="visually-hidden" for="q">Search the library</label>
+        <svg class="search-icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><circle cx="10.5" cy="10.5" r="6" fill="none" stroke="currentColor" stroke-width="2"/><path d="M15 15l5 5" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>
+        <input id="q" name="q" type="search" placeholder="Describe what you are looking for…  (press / )" spellcheck="false" enterkeyhint="search">
+        <button type="button" class="icon-button" id="pick-image" title="Search by an image (or drop / paste one)" aria-label="Search by an image">
+          <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><rect x="3" y="5" width="18" height="14" rx="2.5" fill="none" stroke="currentColor" stroke-width="1.8"/><circle cx="9" cy="10" r="1.8" fill="currentColor"/><path d="M4 17l5-5 4 4 3-3 4 4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/></svg>
+        </button>
+        <input id="file" type="file" accept="image/*" hidden>
+      </form>
+      <nav class="tabs" aria-label="Views">
+        <a href="#" id="tab-search" aria-current="page">Search</a>
+        <a href="#index" id="tab-index">Index</a>
+      </nav>
+      <p class="stats" id="stats" aria-label="Library size"></p>
+    </div>
+
+    <div class="refine" id="refine">
+      <div class="query-chips" id="query-chips" aria-label="Query parts"></div>
+      <form class="add-term" id="term-form" autocomplete="off">
+        <label class="visually-hidden" for="term">Add a term to the query</label>
+        <input id="term" placeholder="Refine with a term…">
+        <button type="submit" class="chip-button plus" name="sign" value="1" title="Add this term (more like it)">+ Add</button>
+        <button type="submit" class="chip-button minus" name="sign" value="-1" title="Subtract this term (less like it)">− Subtract</button>
+      </form>
+      <div class="filters" role="group" aria-label="Filters">
+        <div class="segmented" role="radiogroup" aria-label="Media type" id="type">
+          <button type="button" role="radio" data-type="all" aria-checked="true">All</button>
+          <button type="button" role="radio" data-type="image" aria-checked="false">Images</button>
+          <button type="button" role="radio" data-type="video" aria-checked="false">Videos</button>
+        </div>
+        <label class="filter" title="Only files under this folder">
+          <span>Folder</span>
+          <input id="folder" list="folders" placeholder="/any" spellcheck="false">
+          <datalist id="folders"></datalist>
+        </label>
+        <label class="filter"><span>After</span><input id="after" type="date"></label>
+        <label class="filter"><span>Before</span><input id="before" type="date"></label>
+        <button type="button" class="link-button" id="clear-filters" hidden>Clear filters</button>
+      </div>
+    </div>
+  </header>
+
+  <main id="main">
+    <section id="view-search" aria-labelledby="results-heading">
+      <div class="status-line">
+        <h1 id="results-heading" class="visually-hidden">Results</h1>
+        <p id="count" aria-live="polite" role="status"></p>
+        <div id="busy" class="busy" hidden aria-hidden="true"></div>
+      </div>
+      <div id="error" class="banner error" role="alert" hidden></div>
+      <div id="empty" class="empty" hidden></div>
+      <ol id="results" class="grid" aria-label="Results"></ol>
+    </section>
+
+    <section id="view-index" hidden aria-labelledby="index-heading">
+      <h1 id="index-heading">Index media</h1>
+      <form id="index-form" class="card index-form">
+        <label for="sources">Folders or files on the server, or http(s) URLs — one per line</label>
+        <textarea id="sources" rows="4" placeholder="/home/me/Pictures&#10;https://example.org/photo.jpg" spellcheck="false" required></textarea>
+        <div class="form-row">
+          <button type="submit" class="primary">Start indexing</button>
+          <p class="hint">Indexing skips files that are already in the library, so running it again is cheap.</p>
+        </div>
+        <div id="index-error" class="banner error" role="alert" hidden></div>
+      </form>
+      <h2>Jobs</h2>
+      <ol id="jobs" class="jobs" aria-live="polite"></ol>
+      <p id="no-jobs" class="muted">No indexing jobs yet.</p>
+    </section>
+  </main>
+
+  <div id="drop" class="drop" hidden><div>Drop a picture to search by it</div></div>
+
+  <dialog id="detail" aria-labelledby="detail-title">
+    <div class="detail">
+      <div class="detail-media" id="detail-media"></div>
+      <div class="detail-info">
+        <div class="detail-head">
+          <h2 id="detail-title"></h2>
+          <button type="button" class="icon-button" id="detail-prev" aria-label="Previous result" title="Previous (←)">‹</button>
+          <button type="button" class="icon-button" id="detail-next" aria-label="Next result" title="Next (→)">›</button>
+          <button type="button" class="icon-button" id="detail-close" aria-label="Close" title="Close (Esc)">✕</button>
+        </div>
+        <div class="detail-actions">
+          <a id="detail-open" class="button" target="_blank" rel="noopener">Open original</a>
+          <button type="button" id="detail-similar" class="button">More like this</button>
+        </div>
+        <dl id="detail-meta" class="meta"></dl>
+      </div>
+    </div>
+  </dialog>
+
+  <dialog id="token-dialog" aria-labelledby="token-title">
+    <form method="dialog" class="token-form" id="token-form">
+      <h2 id="token-title">This server needs a token</h2>
+      <p class="muted">It was started with <code>--token</code>. The token stays in this browser.</p>
+      <label for="token">Access token</label>
+      <input id="token" type="password" autocomplete="current-password" required>
+      <div class="form-row"><button class="primary" value="ok">Continue</button></div>
+    </form>
+  </dialog>
+
+  <script src="/app.js"></script>
+</body>
 </html>
 """####),
         "openapi.json": ("application/json; charset=utf-8", ####"""

@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import LoupeServer
+
+/// Drives the web page in headless Chromium against a real server over the shapes library, as a person
+/// would: type, look at the grid, search by a picture, play a video moment, index a folder. Screenshots
+/// land in `.build/screenshots/` for a human to look at.
+@Suite("Web page in a browser", .serialized)
+struct BrowserTests {
+    static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/screenshots")
+
+    /// Starts Chromium, opens a tab and runs `body`; Chromium is ended whatever happens.
+    private func withBrowser(_ body: (BrowserPage, DevToolsConnection) async throws -> Void) async throws {
+        let chromium = try await Chromium.launch()
+        defer { chromium.stop() }
+        try await DevToolsConnection.connect(to: chromium.devToolsURL) { devTools in
+            let page = try await BrowserPage.open(in: devTools)
+            try await body(page, devTools)
+            let uncaught = devTools.pageErrors.filter { $0.hasPrefix("uncaught") }
+            #expect(uncaught.isEmpty, "the page threw: \(uncaught.joined(separator: "\n"))")
+        }
+    }
+
+    @Test("search as you type, by keyboard, by an uploaded picture, and play a video moment")
+    func searchFlows() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            // With no query the page shows the library, and the header counts it.
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(server.pictures.count + 1)",
+                                     "the library grid")
+            let stats = try await page.string("document.querySelector('#stats').textContent")
+            #expect(stats.contains("\(server.pictures.count) images") && stats.contains("1 video"), "header stats: \(stats)")
+            try await waitForThumbnails(page)
+            try await page.screenshot("01-library", into: Self.screenshots)
+
+            // "/" focuses the search box; typing searches (debounced) and the grid answers.
+            try await page.press("/")
+            #expect(try await page.string("document.activeElement.id") == "q")
+            try await page.type("a red circle")
+            try await page.waitUntil("/result/.test(document.querySelector('#count').textContent)", "results for 'a red circle'")
+            let top = try await page.string("document.querySelector('#results .card .name').textContent")
+            #expect(top.hasPrefix("red-circle"), "the top result for 'a red circle' is \(top)")
+            let scores = try await page.string("document.querySelector('#results .card .score').textContent")
+            #expect(Double(scores) != nil, "a result card shows its score, not '\(scores)'")
+            #expect(try await page.string("location.search").contains("q=a+red+circle"))
+            try await waitForThumbnails(page)
+            try await page.screenshot("02-text-search", into: Self.screenshots)
+
+            // Arrow keys move through the grid; Enter opens the detail view; Escape closes it.
+            try await page.press("ArrowDown")
+            try await page.press("ArrowRight")
+            let second = try await page.string("document.activeElement.querySelector('.name')?.textContent ?? ''")
+            #expect(try await page.string("document.activeElement.dataset.index ?? ''") == "1")
+            try await page.press("Enter")
+            try await page.waitUntil("document.querySelector('#detail').open", "the detail view")
+            #expect(try await page.string("document.querySelector('#detail-title').textContent") == second)
+            let meta = try await page.string("document.querySelector('#detail-meta').textContent")
+            #expect(meta.contains("SHA-256") && meta.contains(server.mediaFolder.path), "detail metadata: \(meta)")
+            try await page.waitUntil("document.querySelector('#detail-media img').complete", "the full picture")
+            try await page.screenshot("03-detail", into: Self.screenshots)
+            try await page.press("Escape")
+            try await page.waitUntil("!document.querySelector('#detail').open", "the detail view to close")
+
+            // A picture given to the file input becomes the query: the same picture comes first.
+            let blueSquare = try #require(server.pictures.first { $0.shape == .square && $0.colour == .blue })
+            try await page.setFiles("#file", [blueSquare.url.path])
+            try await page.waitUntil("document.querySelector('.chip.media') && /Picture/.test(document.querySelector('.chip.media').textContent)",
+                                     "the picture chip")
+            try await page.waitUntil(
+                "document.querySelector('#results .card .name')?.textContent === \(try BrowserPage.jsString(blueSquare.url.lastPathComponent))",
+                "the uploaded picture to be the top result")
+            try await waitForThumbnails(page)
+            try await page.screenshot("04-picture-search", into: Self.screenshots)
+
+            // A subtracted term shows as a chip with its weight and still searches.
+            try await page.click("#query-chips .chip-remove")
+            try await page.evaluate("document.querySelector('#q').value = ''; document.querySelector('#q').focus()")
+            try await page.type("a blue square")
+            try await page.evaluate("document.querySelector('#term').focus()")
+            try await page.type("a triangle")
+            try await page.click("#term-form button.minus")
+            try await page.waitUntil("document.querySelector('.chip.term.minus')", "the subtracted term chip")
+            #expect(try await page.string("document.querySelector('.chip.term .weight').textContent") == "−0.50")
+
+            // Videos only: the blue-square moment (4-8 s) comes first; its detail view plays from 4 s.
+            try await page.click("#type [data-type=video]")
+            try await page.waitUntil("document.querySelectorAll('#results .result').length > 0 && [...document.querySelectorAll('#results .result')].every(r => r.classList.contains('video'))",
+                                     "video results")
+            let badge = try await page.string("document.querySelector('#results .badge').textContent")
+            #expect(badge.contains("0:04") && badge.contains("0:08"), "the top moment is \(badge), not 0:04–0:08")
+            try await page.screenshot("05-video-moments", into: Self.screenshots)
+            try await page.click("#results .card")
+            try await page.waitUntil("document.querySelector('#detail').open && document.querySelector('#detail-media video')",
+                                     "the video detail view")
+            try await page.waitUntil(
+                "(() => { const v = document.querySelector('#detail-media video'); if (v.error) throw new Error('video error ' + v.error.code + ' ' + v.error.message); return v.readyState >= 2 && v.currentTime >= 3.8 && v.currentTime <= 8.2 })()",
+                "the video to seek to the moment's start", timeout: .seconds(45))
+            try await page.waitUntil("document.querySelector('#detail-media video').currentTime > 4.3",
+                                     "the moment to play", timeout: .seconds(45))
+            let left = try await page.number("parseFloat(document.querySelector('#detail-media .range').style.left)")
+            #expect(abs(left - 100.0 / 3) < 1, "the timeline marks 4 s of 12 s at \(left)%")
+            try await page.screenshot("06-video-detail", into: Self.screenshots)
+            try await page.press("Escape")
+            try await page.waitUntil("!document.querySelector('#detail').open", "the detail view to close")
+
+            // The card's play button plays the moment inline, from its start.
+            try await page.click("#results .result .pill.play")
+            try await page.waitUntil(
+                "(() => { const v = document.querySelector('#results .inline-video'); return v && v.readyState >= 2 && v.currentTime >= 3.8 && v.currentTime <= 8.2 })()",
+                "the inline video at the moment", timeout: .seconds(45))
+        }
+    }
+
+    @Test("index a folder with live progress, empty and error states, and a phone-sized layout")
+    func indexingAndLayout() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1)
+        defer { Task { await server.stop() } }
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.waitUntil("/library is empty/.test(document.querySelector('#empty').textContent)",
+                                     "the empty-library state")
+            try await page.screenshot("07-empty-library", into: Self.screenshots)
+
+            // A bad path shows the API's message; a real folder indexes with progress over server-sent events.
+            try await page.click("#empty a.button")
+            try await page.waitUntil("!document.querySelector('#view-index').hidden", "the index view")
+            try await page.evaluate("document.querySelector('#sources').value = '/no/such/folder'")
+            try await page.click("#index-form button[type=submit]")
+            try await page.waitUntil("/does not exist/.test(document.querySelector('#index-error').textContent)",
+                                     "the API's error message")
+            try await page.evaluate("document.querySelector('#sources').value = \(try BrowserPage.jsString(server.mediaFolder.path))")
+            try await page.click("#index-form button[type=submit]")
+            try await page.waitUntil("document.querySelector('#jobs .job.done')", "the job to finish", timeout: .seconds(120))
+            let facts = try await page.string("document.querySelector('#jobs .job').textContent")
+            #expect(facts.contains("\(server.pictures.count + 1) added"), "the finished job says: \(facts)")
+            try await page.waitUntil("/\(server.pictures.count) images/.test(document.querySelector('#stats').textContent)",
+                                     "the header to count the new images")
+            try await page.screenshot("08-indexing", into: Self.screenshots)
+
+            // No results, then a phone-sized layout: two columns of cards.
+            try await page.navigate(server.url("/?q=a+red+circle"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.evaluate("document.querySelector('#after').value = '2999-01-01'; document.querySelector('#after').dispatchEvent(new Event('input'))")
+            try await page.waitUntil("/No results/.test(document.querySelector('#empty').textContent)", "the no-results state")
+            try await page.screenshot("09-no-results", into: Self.screenshots)
+            try await page.click("#empty button")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length > 0", "results after clearing filters")
+
+            try await page.setViewport(width: 390, height: 844, scale: 2, mobile: true)
+            try await page.waitUntil("document.documentElement.clientWidth === 390", "the phone viewport")
+            let columns = try await page.number(
+                "getComputedStyle(document.querySelector('#results')).gridTemplateColumns.split(' ').length")
+            #expect(columns == 2, "the grid has \(columns) columns on a phone")
+            let overflow = try await page.number("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            #expect(overflow <= 0, "the page scrolls sideways on a phone by \(overflow) px")
+            try await waitForThumbnails(page)
+            try await page.screenshot("10-phone", into: Self.screenshots)
+        }
+    }
+
+    @Test("a server with a token: the page takes it from ?token= and loads thumbnails with it")
+    func token() async throws {
+        let server = try await TestServer.start(perClass: 1, video: false) { $0.token = "s3cret-token" }
+        defer { Task { await server.stop() } }
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/?token=s3cret-token"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            #expect(try await page.string("location.search") == "", "the token stays out of the address bar")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(server.pictures.count)",
+                                     "the library grid")
+            try await waitForThumbnails(page)
+            #expect(try await page.string("document.querySelector('#results img').src").contains("access_token="))
+
+            // A wrong stored token: the next request asks for one.
+            try await page.evaluate("localStorage.setItem('loupe.token', 'wrong')")
+            try await page.navigate(server.url("/"))
+            try await page.waitUntil("document.querySelector('#token-dialog').open", "the token prompt")
+            try await page.evaluate("document.querySelector('#token').value = 's3cret-token'")
+            try await page.click("#token-form button")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(server.pictures.count)",
+                                     "the grid after entering the token")
+        }
+    }
+
+    /// Waits until the thumbnails on screen have loaded (a screenshot without them shows grey boxes).
+    private func waitForThumbnails(_ page: BrowserPage) async throws {
+        try await page.waitUntil(
+            "[...document.querySelectorAll('#results img')].filter(i => i.getBoundingClientRect().top < innerHeight).every(i => i.complete && i.naturalWidth > 0)",
+            "the visible thumbnails to load")
+    }
+}
