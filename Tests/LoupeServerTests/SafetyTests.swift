@@ -110,6 +110,17 @@ struct SafetyTests {
         await allowed.stop()
     }
 
+    @Test("uploads over the configured limit are refused with 413")
+    func uploadLimit() async throws {
+        let server = try await TestServer.start(index: false, video: false, configure: { $0.maxUploadBytes = 256 })
+        let picture = try Data(contentsOf: try #require(server.pictures.first { $0.url.pathExtension == "png" }?.url))
+        #expect(picture.count > 256)
+        let answer = try await server.send(.POST, "/api/search", body: multipart([("image", "big.png", picture)]),
+                                           headers: [("Content-Type", "multipart/form-data; boundary=loupe-test-boundary")])
+        #expect(answer.status == 413, "\(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
+        await server.stop()
+    }
+
     @Test("CORS answers only configured origins")
     func cors() async throws {
         let server = try await TestServer.start(index: false, video: false, configure: {
