@@ -130,6 +130,7 @@ button:disabled { opacity: 0.4; cursor: default; border-color: var(--border); }
 }
 .tabs a[aria-current] { color: var(--text); background: var(--surface-2); }
 .stats { margin: 0 0 0 auto; color: var(--muted); font-size: 0.85rem; white-space: nowrap; display: flex; gap: 0.4rem; }
+.stats .moments { display: flex; gap: 0.4rem; }
 
 .refine {
   max-width: 1400px; margin: 0 auto; padding: 0.25rem 1.25rem 0.75rem;
@@ -339,7 +340,7 @@ dialog::backdrop { background: rgb(10 12 18 / 60%); backdrop-filter: blur(3px); 
 }
 @media (max-width: 420px) {
   .brand span { display: none; }
-  .stats .dot + span + .dot, .stats .dot + span + .dot + span { display: none; }
+  .stats .moments { display: none; }
 }
 """####),
         "app.js": ("text/javascript; charset=utf-8", ####"""
@@ -790,7 +791,10 @@ function setImage(file) {
   }
   if (state.image) URL.revokeObjectURL(state.image.url);
   state.image = { file, url: URL.createObjectURL(file) };
+  // A new picture starts a new search; words typed afterwards refine it.
   state.item = null;
+  state.text = "";
+  $("#q").value = "";
   showView("search");
   renderChips();
   runSearch();
@@ -1077,9 +1081,10 @@ async function loadStats() {
   try {
     const stats = await api("/api/stats");
     state.stats = stats;
-    const parts = [plural(stats.images, "image"), plural(stats.videos, "video"), plural(stats.moments, "moment")];
-    $("#stats").replaceChildren(...parts.flatMap((part, index) => [
-      index ? el("span", { class: "dot", "aria-hidden": "true" }, "·") : null, el("span", {}, part)]).filter(Boolean));
+    $("#stats").replaceChildren(
+      el("span", {}, plural(stats.images, "image")), el("span", { class: "dot", "aria-hidden": "true" }, "·"),
+      el("span", {}, plural(stats.videos, "video")),
+      el("span", { class: "moments" }, el("span", { class: "dot", "aria-hidden": "true" }, "·"), plural(stats.moments, "moment")));
     $("#stats").title = `${stats.model} · ${stats.dimension} dimensions · collection ${stats.collection}`;
   } catch (error) {
     $("#stats").textContent = "";

@@ -445,7 +445,10 @@ function setImage(file) {
   }
   if (state.image) URL.revokeObjectURL(state.image.url);
   state.image = { file, url: URL.createObjectURL(file) };
+  // A new picture starts a new search; words typed afterwards refine it.
   state.item = null;
+  state.text = "";
+  $("#q").value = "";
   showView("search");
   renderChips();
   runSearch();
@@ -732,9 +735,10 @@ async function loadStats() {
   try {
     const stats = await api("/api/stats");
     state.stats = stats;
-    const parts = [plural(stats.images, "image"), plural(stats.videos, "video"), plural(stats.moments, "moment")];
-    $("#stats").replaceChildren(...parts.flatMap((part, index) => [
-      index ? el("span", { class: "dot", "aria-hidden": "true" }, "·") : null, el("span", {}, part)]).filter(Boolean));
+    $("#stats").replaceChildren(
+      el("span", {}, plural(stats.images, "image")), el("span", { class: "dot", "aria-hidden": "true" }, "·"),
+      el("span", {}, plural(stats.videos, "video")),
+      el("span", { class: "moments" }, el("span", { class: "dot", "aria-hidden": "true" }, "·"), plural(stats.moments, "moment")));
     $("#stats").title = `${stats.model} · ${stats.dimension} dimensions · collection ${stats.collection}`;
   } catch (error) {
     $("#stats").textContent = "";
