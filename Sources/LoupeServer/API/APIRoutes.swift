@@ -97,8 +97,7 @@ struct APIRoutes {
         resolved.terms = [(1, .vector(try QueryArithmetic.combine(weighted)))]
         server.metrics.embedding.record(embeddingStarted.duration(to: .now))
         var results = try await library.search(resolved)
-        if let folder = query.folder, !folder.isEmpty {
-            let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        if let prefix = query.folderPrefix {
             results = results.filter { $0.item.path.hasPrefix(prefix) }  // `like` also lets `_` match any character
         }
         let elapsed = started.duration(to: .now)

@@ -135,8 +135,7 @@ struct SearchQuery: Decodable {
         }
         var clauses: [String] = []
         if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(filter))") }
-        if let folder, !folder.isEmpty {
-            let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        if let prefix = folderPrefix {
             clauses.append("path like \"\(Self.escape(prefix))%\"")
         }
         if let after { clauses.append("mtime >= \(after.seconds)") }
@@ -158,6 +157,12 @@ struct SearchQuery: Decodable {
             request.ef = ef
         }
         return request
+    }
+
+    /// The `folder` filter as a path prefix ending in "/", or nil.
+    var folderPrefix: String? {
+        guard let folder, !folder.isEmpty else { return nil }
+        return folder.hasSuffix("/") ? folder : folder + "/"
     }
 
     private static func url(_ text: String) throws -> URL {
