@@ -82,12 +82,20 @@ struct FrameSampler {
     /// Seconds from the stream start for a timestamp in the stream's time base.
     func seconds(_ timestamp: Int64) -> Double { Double(timestamp - startTime) * timeBase }
 
-    /// Whether `packet` shows a picture well before the next sample, so a non-reference frame in
-    /// it need not be decoded.
-    func isFarFromTarget(_ packet: Packet) -> Bool {
-        let pts = packet.pointer.pointee.pts
-        guard pts != loupe_av_nopts_value() else { return false }
-        return seconds(pts) < nextTarget - 2 * frameDuration
+    /// The earliest time a frame may show to be kept for the last target a frame showing at `time`
+    /// could be kept for (at or after `earliest`).
+    func earliestTime(forLastTargetBy time: Double) -> Double {
+        let steps = max(0, ((time + frameDuration / 2 - nextTarget) / interval).rounded(.down))
+        return nextTarget + steps * interval - frameDuration / 2
+    }
+
+    /// Whether, once the frame showing at `time` is kept for the next target, every target after it
+    /// lies at or past `upper` (a later stretch's) or after the last frame of the file.
+    func wantsNothing(after time: Double, before upper: Double) -> Bool {
+        var target = nextTarget
+        repeat { target += interval } while target <= time + frameDuration / 2
+        if upper < .infinity && owns(target, from: upper) { return true }
+        return lastFrameTime.map { target - frameDuration / 2 > $0 + frameDuration / 4 } ?? false
     }
 
     /// Keeps `frame` if it is the first to reach the next target; returns what `body` returns

@@ -1,8 +1,10 @@
 import CFFmpeg
 
 /// Decides, before each packet, what the decoder may skip on the way to the next sample: a seek
-/// over a whole group of pictures, non-reference frames well before the target, or (with a
-/// keyframe tolerance) everything but the keyframe standing in for the target.
+/// over a whole group of pictures, non-reference frames that cannot be the sample, or (with a
+/// keyframe tolerance) everything but the keyframe standing in for the target. It also tells when
+/// the frame for the next sample has been handed to the decoder, so the decoder can be drained
+/// rather than fed frames that only push it out.
 struct SkipPlanner {
     let stream: UnsafeMutablePointer<AVStream>
     let tolerance: Double
@@ -15,6 +17,12 @@ struct SkipPlanner {
     private var keyframeRead = false
     /// How far keyframes' display times trail their decode times (the B-frame delay), once seen.
     private var reorderDelay: Int64?
+    /// Display times of the packets read since the decoder started or last sought, oldest first
+    /// (those well before the next sample are dropped as it advances).
+    private var shown: [Int64] = []
+    /// False once a packet showed before it decodes: then a packet's decode time no longer bounds the
+    /// display times of the packets after it, and `settled(by:sampler:)` never answers.
+    private var displayFollowsDecode = true
 
     /// Frames a seek must jump over to be worth flushing the frames in flight.
     static let seekGain = 12.0
@@ -68,7 +76,7 @@ struct SkipPlanner {
     ///
     /// Only packets up to the stand-in keyframe are discarded: the ones after it are decoded as
     /// usual, so the frames that follow keep their references if a later target needs them.
-    mutating func read(_ packet: Packet) {
+    mutating func read(_ packet: Packet, sampler: FrameSampler) {
         let p = packet.pointer.pointee
         if p.flags & AV_PKT_FLAG_KEY != 0 {
             if keyframesOnly { keyframeRead = true }
@@ -76,14 +84,51 @@ struct SkipPlanner {
                 reorderDelay = max(reorderDelay ?? 0, p.pts - p.dts)
             }
         }
-        let dts = packet.pointer.pointee.dts
-        if dts != loupe_av_nopts_value() { lastRead = max(lastRead, dts) }
+        if p.dts != loupe_av_nopts_value() { lastRead = max(lastRead, p.dts) }
+        if p.pts == loupe_av_nopts_value() || p.dts == loupe_av_nopts_value() || p.pts < p.dts {
+            displayFollowsDecode = false
+        }
+        if p.pts != loupe_av_nopts_value() {
+            // Display times a second or more before the next sample can no longer matter.
+            let horizon = sampler.timestamp(sampler.earliest - 1)
+            if let first = shown.first, first < horizon { shown.removeAll { $0 < horizon } }
+            shown.append(p.pts)
+        }
     }
 
-    /// What the decoder may discard for `packet`.
+    /// Forgets the packets read so far: the decoder was flushed and the input moved.
+    mutating func didSeek() {
+        shown.removeAll()
+    }
+
+    /// What the decoder may discard for `packet`: a non-reference frame is no sample when it shows
+    /// before the earliest time allowed for the next one, or when a frame read before it shows
+    /// between it and the earliest time allowed for the last target it could serve (each sample is
+    /// the first frame to show in time, so that frame would be taken instead, for that target and
+    /// every one before it). Reference frames are always decoded, so every frame kept is decoded
+    /// exactly as without skipping.
     func discard(_ packet: Packet, sampler: FrameSampler) -> AVDiscard {
         if keyframesOnly && !keyframeRead { return AVDISCARD_NONKEY }
-        return sampler.isFarFromTarget(packet) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+        let pts = packet.pointer.pointee.pts
+        guard pts != loupe_av_nopts_value() else { return AVDISCARD_DEFAULT }
+        if pts < sampler.timestamp(sampler.earliest) { return AVDISCARD_NONREF }
+        let window = sampler.timestamp(sampler.earliestTime(forLastTargetBy: sampler.seconds(pts)))
+        return shown.contains { $0 >= window && $0 < pts } ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+    }
+
+    /// When `packet` (about to be read) proves that the frame for the next sample is already with the
+    /// decoder, the seconds at which that frame shows; otherwise nil.
+    ///
+    /// The sample is the first frame to show at or after `sampler.earliest`. Display times never
+    /// precede decode times and decode times only grow, so once a packet decodes at or after the
+    /// earliest qualifying display time read so far, no packet after it can show before that frame.
+    func settled(by packet: Packet, sampler: FrameSampler) -> Double? {
+        guard !keyframesOnly, !sampler.requiresKeyframe, displayFollowsDecode else { return nil }
+        let dts = packet.pointer.pointee.dts
+        guard dts != loupe_av_nopts_value() else { return nil }
+        let earliest = sampler.timestamp(sampler.earliest)
+        guard let first = shown.lazy.filter({ $0 >= earliest }).min(), dts >= first else { return nil }
+        return sampler.seconds(first)
     }
 
     /// The index (decode) time of the last indexed keyframe at or before `timestamp`.

@@ -130,6 +130,7 @@ public struct VideoDecoder: Sendable {
                 input.seek(stream: index, to: seek)
             {
                 context.flush()
+                planner.didSeek()
             }
             // Every target left belongs to the next stretch: its decoder takes them from there.
             if upper < .infinity && sampler.owns(sampler.nextTarget, from: upper) { return true }
@@ -143,7 +144,13 @@ public struct VideoDecoder: Sendable {
             {
                 break reading
             }
-            planner.read(packet)
+            // The last frame wanted is with the decoder: drain it instead of decoding more to push it out.
+            if configuration.skipsUnneededFrames, let shown = planner.settled(by: packet, sampler: sampler),
+                shown >= lower, sampler.wantsNothing(after: shown, before: upper)
+            {
+                break reading
+            }
+            planner.read(packet, sampler: sampler)
             if configuration.skipsUnneededFrames {
                 context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
             }
