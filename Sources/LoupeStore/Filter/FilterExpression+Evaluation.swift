@@ -129,14 +129,29 @@ extension FilterExpression {
         return nil
     }
 
-    /// SQL LIKE: `%` any run of characters, `_` exactly one.
-    static func like(_ s: [Character], _ p: [Character]) -> Bool {
+    /// SQL LIKE: `%` any run of characters, `_` exactly one, and a backslash makes the next character
+    /// literal (`"50\\%%"` in a filter, `50\%%` once the string is read, matches text starting "50%").
+    static func like(_ s: [Character], _ pattern: [Character]) -> Bool {
+        enum Piece: Equatable { case literal(Character), one, any }
+        var p: [Piece] = []
+        var i = 0
+        while i < pattern.count {
+            switch pattern[i] {
+            case "\\" where i + 1 < pattern.count:
+                p.append(.literal(pattern[i + 1]))
+                i += 1
+            case "%": p.append(.any)
+            case "_": p.append(.one)
+            default: p.append(.literal(pattern[i]))
+            }
+            i += 1
+        }
         var si = 0, pi = 0, star = -1, mark = 0
         while si < s.count {
-            if pi < p.count, p[pi] == "_" || (p[pi] != "%" && p[pi] == s[si]) {
+            if pi < p.count, p[pi] == .one || p[pi] == .literal(s[si]) {
                 si += 1
                 pi += 1
-            } else if pi < p.count, p[pi] == "%" {
+            } else if pi < p.count, p[pi] == .any {
                 star = pi
                 mark = si
                 pi += 1
@@ -148,7 +163,7 @@ extension FilterExpression {
                 return false
             }
         }
-        while pi < p.count, p[pi] == "%" { pi += 1 }
+        while pi < p.count, p[pi] == .any { pi += 1 }
         return pi == p.count
     }
 }
