@@ -96,6 +96,36 @@ struct LibraryEndToEndTests {
         #expect(abs(start - 4) <= 1 && abs(end - 8) <= 1, "moment \(start)-\(end) s is not the 4-8 s scene")
     }
 
+    @Test("every moment of a video on request, and pages that continue the ranking")
+    func momentsAndPages() async throws {
+        let (library, _, _, _) = try await ShapesLibrary.shared.get()
+        var request = SearchRequest(.text("a blue square"), limit: 10)
+        request.kind = .video
+        #expect(try await library.search(request).count == 1, "one result per video by default")
+        request.momentsPerVideo = 5
+        let moments = try await library.search(request)
+        #expect(moments.count == 3, "the video's three scenes: \(moments.map { ($0.item.start, $0.item.end) })")
+        #expect(Set(moments.map(\.item.id)).count == 3 && moments.allSatisfy { $0.item.scope == .clip })
+        #expect(zip(moments, moments.dropFirst()).allSatisfy { $0.score >= $1.score })
+        request.momentsPerVideo = 2
+        #expect(try await library.search(request).count == 2)
+
+        // Page by page, the ranking is the same as one long list.
+        var whole = SearchRequest(.text("a green triangle"), limit: 20)
+        whole.momentsPerVideo = 3
+        let all = try await library.search(whole).map(\.item.id)
+        var paged: [Int64] = []
+        for offset in stride(from: 0, to: 20, by: 7) {
+            var page = whole
+            page.offset = offset
+            page.limit = min(7, 20 - offset)
+            paged += try await library.search(page).map(\.item.id)
+        }
+        #expect(paged == all)
+        whole.momentsPerVideo = 0
+        await #expect(throws: LoupeError.self) { try await library.search(whole) }
+    }
+
     @Test("a stretch of the video as the query finds pictures of what it shows")
     func videoClipQuery() async throws {
         let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()
@@ -139,6 +169,33 @@ struct IngestBookkeepingTests {
     func openLibrary(_ root: URL) async throws -> MediaLibrary {
         try await MediaLibrary.open(at: root.appendingPathComponent("data"),
                                     embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory))
+    }
+
+    @Test("items page through the library with a total, and a removed file leaves with all its rows")
+    func pagesAndRemoval() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-remove-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: 1, video: true)
+        let library = try await openLibrary(root)
+        _ = try await library.index([folder.path])
+        let listed = "scope in [\"image\", \"video\"]"
+        #expect(try await library.count(filter: listed) == pictures.count + 1)
+        let all = try await library.items(filter: listed)
+        let pages = try await library.items(filter: listed, limit: 5, offset: 0) + library.items(filter: listed, limit: 50, offset: 5)
+        #expect(pages.map(\.id) == all.map(\.id))
+
+        let video = try #require(all.first { $0.kind == .video })
+        let rows = try await library.count(filter: "path == \"\(video.path)\"")
+        #expect(rows >= 2, "the video and its moments")
+        #expect(try await library.remove(path: video.path) == rows)
+        #expect(try await library.count(filter: "kind == \"video\"") == 0)
+        #expect(FileManager.default.fileExists(atPath: video.path), "the file itself stays")
+        #expect(try await library.remove(path: video.path) == 0)
+        // Indexing the folder again brings it back.
+        let again = try await library.index([folder.path])
+        #expect(again.added == 1)
+        #expect(try await library.count(filter: "path == \"\(video.path)\"") == rows)
     }
 
     @Test("resized and re-encoded copies are found as near-duplicates of their original")

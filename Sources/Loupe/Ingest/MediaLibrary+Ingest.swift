@@ -339,8 +339,7 @@ extension MediaLibrary {
 
     /// Deletes every row of the file at `path`; returns 1 when there were any, else 0.
     func deleteRows(path: String) async throws -> Int {
-        let result = try await store.delete(configuration.collection, filter: "path == {p}", parameters: ["p": .string(path)])
-        return result.count > 0 ? 1 : 0
+        try await remove(path: path) > 0 ? 1 : 0
     }
 
     private func hashFile(_ url: URL) throws -> String {

@@ -102,20 +102,31 @@ public final class MediaLibrary: Sendable {
     }
 
     /// Searches with weighted inputs, filters and limits. Video moments are grouped by video: each video
-    /// appears once, at its best moment.
+    /// appears at most `momentsPerVideo` times (once by default, at its best moment).
     public func search(_ request: SearchRequest) async throws -> [SearchResult] {
         guard request.limit >= 1 else { throw LoupeError(.invalidArgument, "limit must be at least 1") }
+        guard request.offset >= 0 else { throw LoupeError(.invalidArgument, "offset must not be negative") }
+        guard (1...Self.maxMomentsPerVideo).contains(request.momentsPerVideo) else {
+            throw LoupeError(.invalidArgument, "moments per video must be within 1...\(Self.maxMomentsPerVideo)")
+        }
+        guard request.offset + request.limit <= Self.maxSearchDepth else {
+            throw LoupeError(.invalidArgument, "offset + limit must be at most \(Self.maxSearchDepth)")
+        }
         let query = try await embed(request.terms)
         var clauses: [String] = []
         if !request.filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(request.filter))") }
         clauses.append(request.includeWholeVideos ? "scope in [\"image\", \"clip\", \"video\"]" : "scope in [\"image\", \"clip\"]")
         if let kind = request.kind { clauses.append("kind == \"\(kind.rawValue)\"") }
-        var options = SearchOptions(limit: request.limit, filter: clauses.joined(separator: " and "),
+        // The store counts groups (files), each holding up to `momentsPerVideo` hits, in score order: the
+        // first `offset + limit` hits of that list are the best ones with at most that many per video.
+        let wanted = request.offset + request.limit
+        var options = SearchOptions(limit: wanted, filter: clauses.joined(separator: " and "),
                                     outputFields: MediaSchema.outputFields, ef: request.ef)
         options.annsField = MediaSchema.vector
         options.groupByField = MediaSchema.path
-        options.groupSize = 1
-        let hits = try await store.search(configuration.collection, vectors: [query], options: options).first ?? []
+        options.groupSize = request.momentsPerVideo
+        let hits = (try await store.search(configuration.collection, vectors: [query], options: options).first ?? [])
+            .prefix(wanted).dropFirst(request.offset)
         return try hits.compactMap { hit in
             if let minimum = request.minScore, hit.distance < minimum { return nil }
             var row = hit.fields
@@ -191,19 +202,34 @@ public final class MediaLibrary: Sendable {
         return try rows.first.map { try MediaItem(row: $0) }
     }
 
-    /// Items matching a filter expression (all when empty), in insertion order.
-    public func items(filter: String = "", limit: Int? = nil) async throws -> [MediaItem] {
-        try await store.query(configuration.collection, filter: filter, outputFields: MediaSchema.outputFields, limit: limit)
+    /// The most moments of one video a search may return.
+    public static let maxMomentsPerVideo = 1024
+    /// The deepest a search may page (`offset + limit`).
+    public static let maxSearchDepth = 16_384
+
+    /// Items matching a filter expression (all when empty), in insertion order, skipping `offset`.
+    public func items(filter: String = "", limit: Int? = nil, offset: Int = 0) async throws -> [MediaItem] {
+        try await store.query(configuration.collection, filter: filter, outputFields: MediaSchema.outputFields,
+                              limit: limit, offset: offset)
             .map { try MediaItem(row: $0) }
+    }
+
+    /// How many rows match a filter expression (all when empty).
+    public func count(filter: String = "") async throws -> Int {
+        let rows = try await store.query(configuration.collection, filter: filter, outputFields: ["count(*)"])
+        return Int(rows.first?["count(*)"]?.intValue ?? 0)
+    }
+
+    /// Takes the file at `path` out of the library: its picture, or its video with every moment. The file
+    /// itself is left alone, and indexing its folder again brings it back. Returns the rows removed.
+    @discardableResult
+    public func remove(path: String) async throws -> Int {
+        try await store.delete(configuration.collection, filter: "path == {p}", parameters: ["p": .string(path)]).count
     }
 
     /// Counts of images, videos and video moments.
     public func counts() async throws -> (images: Int, videos: Int, moments: Int) {
-        func count(_ scope: MediaScope) async throws -> Int {
-            let rows = try await store.query(configuration.collection, filter: "scope == \"\(scope.rawValue)\"",
-                                             outputFields: ["count(*)"])
-            return Int(rows.first?["count(*)"]?.intValue ?? 0)
-        }
+        func count(_ scope: MediaScope) async throws -> Int { try await self.count(filter: "scope == \"\(scope.rawValue)\"") }
         return (try await count(.image), try await count(.video), try await count(.clip))
     }
 

@@ -29,6 +29,11 @@ public struct SearchRequest: Sendable {
     /// Inputs with weights; negative weights move results away from an input.
     public var terms: [(weight: Float, input: SearchInput)]
     public var limit = 10
+    /// Results to skip before the first one returned (for paging through results).
+    public var offset = 0
+    /// How many moments of one video may appear (default 1: each video once, at its best moment;
+    /// more finds every place a long video shows what was asked for).
+    public var momentsPerVideo = 1
     /// A Milvus filter expression over the media fields (`width > 1000`, `name like "IMG%"`, ...).
     public var filter = ""
     /// Only images or only videos.
