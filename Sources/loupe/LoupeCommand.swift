@@ -7,7 +7,7 @@ struct LoupeCommand: AsyncParsableCommand {
         commandName: "loupe",
         abstract: "Multimodal semantic search for your images and videos, on your own machine.",
         subcommands: [
-            IndexCommand.self, SearchCommand.self, ServeCommand.self, DedupCommand.self, ClusterCommand.self, OutliersCommand.self,
+            IndexCommand.self, SearchCommand.self, RemoveCommand.self, ServeCommand.self, DedupCommand.self, ClusterCommand.self, OutliersCommand.self,
             EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self,
             DemoLibraryCommand.self,
         ])

@@ -9,7 +9,8 @@ struct SearchCommand: AsyncParsableCommand {
         discussion: """
             Terms take an optional weight: --add 2:sunset --subtract 0.5:people. A term that is an existing \
             file or an http(s) URL is an image (or, with @START-END seconds after a video path, a video clip); \
-            anything else is text. Video results are moments, grouped by video, best moment first.
+            anything else is text. Video results are moments, grouped by video, best moment first \
+            (--moments N shows up to N moments of one video).
             """)
 
     @Argument(help: "The text to search for.")
@@ -17,6 +18,12 @@ struct SearchCommand: AsyncParsableCommand {
 
     @Option(name: [.customShort("k"), .long], help: "How many results.")
     var limit = 10
+
+    @Option(name: .long, help: "Skip this many results first (the next page).")
+    var offset = 0
+
+    @Option(name: .long, help: "Moments of one video that may appear (1: each video once, at its best moment).")
+    var moments = 1
 
     @Option(name: .long, help: "An example image (file or URL).")
     var image: String?
@@ -48,6 +55,10 @@ struct SearchCommand: AsyncParsableCommand {
         if text == nil && image == nil && add.isEmpty { throw ValidationError("give a text, --image or --add") }
         if let type, MediaKind(rawValue: type) == nil { throw ValidationError("--type is 'image' or 'video'") }
         if limit < 1 { throw ValidationError("-k must be at least 1") }
+        if offset < 0 { throw ValidationError("--offset must not be negative") }
+        if !(1...MediaLibrary.maxMomentsPerVideo).contains(moments) {
+            throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
+        }
     }
 
     func run() async throws {
@@ -67,15 +78,17 @@ struct SearchCommand: AsyncParsableCommand {
             request.filter = filter
             request.kind = type.flatMap(MediaKind.init(rawValue:))
             request.minScore = minScore
+            request.offset = offset
+            request.momentsPerVideo = moments
             let opened = try await library.open()
             let results = try await opened.search(request)
             if json {
-                print(SearchJSON.render(results))
+                print(SearchJSON.render(results, firstRank: offset + 1))
             } else if results.isEmpty {
                 print("no results")
             } else {
                 for (rank, result) in results.enumerated() {
-                    print(SearchCommand.describe(result, rank: rank + 1))
+                    print(SearchCommand.describe(result, rank: offset + rank + 1))
                 }
             }
             if let grid {
@@ -121,13 +134,13 @@ struct SearchCommand: AsyncParsableCommand {
 /// `{"results": [{"rank", "score", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
 /// "width", "height", "duration_s", "metadata": {...}}]}` with nulls where a value does not apply.
 enum SearchJSON {
-    static func render(_ results: [SearchResult]) -> String {
+    static func render(_ results: [SearchResult], firstRank: Int = 1) -> String {
         let entries = results.enumerated().map { rank, result -> String in
             let item = result.item
             func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
             func integer(_ value: Int?) -> String { value.map { "\($0)" } ?? "null" }
             let metadata = item.metadata.keys.sorted().map { "\(EmbeddingJSON.quote($0)): \(EmbeddingJSON.quote(item.metadata[$0]!))" }
-            return "{\"rank\": \(rank + 1), \"score\": \(result.score), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
+            return "{\"rank\": \(firstRank + rank), \"score\": \(result.score), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
                 + "\"name\": \(EmbeddingJSON.quote(item.name)), \"kind\": \"\(item.kind.rawValue)\", \"scope\": \"\(item.scope.rawValue)\", "
                 + "\"start_s\": \(number(item.start)), \"end_s\": \(number(item.end)), \"thumb_s\": \(number(item.thumbnailTime)), "
                 + "\"width\": \(integer(item.width)), \"height\": \(integer(item.height)), \"duration_s\": \(number(item.duration)), "

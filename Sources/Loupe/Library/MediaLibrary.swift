@@ -227,6 +227,14 @@ public final class MediaLibrary: Sendable {
         try await store.delete(configuration.collection, filter: "path == {p}", parameters: ["p": .string(path)]).count
     }
 
+    /// Takes every file under `folder` out of the library (the files stay); returns how many files and rows.
+    @discardableResult
+    public func remove(under folder: String) async throws -> (files: Int, rows: Int) {
+        let filter = MediaFilter.under(folder)
+        let files = try await count(filter: "(\(filter)) and scope in [\"image\", \"video\"]")
+        return (files, try await store.delete(configuration.collection, filter: filter).count)
+    }
+
     /// Counts of images, videos and video moments.
     public func counts() async throws -> (images: Int, videos: Int, moments: Int) {
         func count(_ scope: MediaScope) async throws -> Int { try await self.count(filter: "scope == \"\(scope.rawValue)\"") }

@@ -55,3 +55,23 @@ public struct SearchRequest: Sendable {
         self.limit = limit
     }
 }
+
+/// Filter clauses over the media fields, quoted and escaped for the store's Milvus expression syntax.
+public enum MediaFilter {
+    /// Every file under `folder` (at any depth): an exact path prefix, where `%` and `_` in the folder's
+    /// name are characters, not `like` wildcards.
+    public static func under(_ folder: String) -> String {
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        var pattern = ""
+        for character in prefix {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return "path like \(quoted(pattern + "%"))"
+    }
+
+    /// `text` as a double-quoted string literal.
+    public static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
