@@ -175,6 +175,12 @@ button:disabled { opacity: 0.4; cursor: default; border-color: var(--border); }
 .filter { display: inline-flex; align-items: center; gap: 0.35rem; font-size: 0.85rem; color: var(--muted); }
 .filter input { color: var(--text); }
 .filter #folder { width: 9rem; }
+.filter.toggle { cursor: pointer; }
+.filter.toggle input { accent-color: var(--accent); margin: 0; }
+.more { display: flex; justify-content: center; margin: 1.25rem 0 0.5rem; }
+.more .button[hidden] { display: none; }
+.button.danger { color: var(--minus); }
+.button.danger:hover, .button.danger.armed { border-color: var(--minus); background: var(--danger-soft); }
 
 /* Results */
 main { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
@@ -367,7 +373,10 @@ const el = (tag, props = {}, ...children) => {
 };
 
 const DEBOUNCE_MS = 250;
-const RESULTS = 48;
+/** Results per page; `?per_page=N` (12-500) changes it. */
+const RESULTS = Math.min(500, Math.max(12, Number(new URL(location.href).searchParams.get("per_page")) || 48));
+/** Moments of one video a search may return when "Every moment" is on. */
+const MOMENTS_PER_VIDEO = 20;
 const TOKEN_KEY = "loupe.token";
 
 const state = {
@@ -379,7 +388,10 @@ const state = {
   folder: "",
   after: "",
   before: "",
+  moments: false,     // several moments of one video in search results
   results: [],
+  total: null,        // items matching the filters when browsing the library
+  hasMore: false,     // another page may follow
   browsing: false,
   stats: null,
   current: -1,        // index of the result shown in the detail view
@@ -499,8 +511,10 @@ function filtersActive() {
   return state.type !== "all" || state.folder || state.after || state.before;
 }
 
-function searchBody() {
+function searchBody(offset = 0) {
   const body = { k: RESULTS };
+  if (offset) body.offset = offset;
+  if (state.moments) body.moments_per_video = MOMENTS_PER_VIDEO;
   if (state.text.trim()) body.text = state.text.trim();
   if (state.item) body.item = state.item.id;
   if (state.terms.length) body.terms = state.terms.map((term) => ({ weight: term.weight, text: term.text }));
@@ -512,33 +526,30 @@ function searchBody() {
 }
 
 /** With no query, the page shows the library itself (GET /api/items), filtered like a search. */
-function browsePath() {
+function browsePath(offset = 0) {
   const params = new URLSearchParams({ limit: String(RESULTS) });
+  if (offset) params.set("offset", String(offset));
   if (state.type !== "all") params.set("type", state.type);
-  const clauses = [];
-  const quote = (text) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  if (state.folder.trim()) {
-    const folder = state.folder.trim();
-    clauses.push(`path like ${quote((folder.endsWith("/") ? folder : folder + "/") + "%")}`);
-  }
-  if (state.after) clauses.push(`mtime >= ${Date.parse(state.after + "T00:00:00Z") / 1000}`);
-  if (state.before) clauses.push(`mtime < ${Date.parse(state.before + "T00:00:00Z") / 1000}`);
-  if (clauses.length) params.set("filter", clauses.join(" and "));
+  if (state.folder.trim()) params.set("folder", state.folder.trim());
+  if (state.after) params.set("after", state.after);
+  if (state.before) params.set("before", state.before);
   return `/api/items?${params}`;
 }
 
-async function runSearch() {
+/** Runs the search (or lists the library); with `append`, fetches the next page after the results shown. */
+async function runSearch({ append = false } = {}) {
   clearTimeout(debounceTimer);
   if (inflight) inflight.abort();
   const controller = new AbortController();
   inflight = controller;
   const serial = ++searchSerial;
+  const offset = append ? state.results.length : 0;
   syncURL();
   setBusy(true);
   try {
-    let results, took = null;
+    let results, took = null, total = null;
     if (hasQuery()) {
-      let body = searchBody();
+      let body = searchBody(offset);
       if (state.image) {
         const form = new FormData();
         form.append("image", state.image.file, state.image.file.name || "pasted.png");
@@ -549,18 +560,24 @@ async function runSearch() {
       results = answer.results;
       took = answer.took_ms;
     } else {
-      const answer = await api(browsePath(), { signal: controller.signal });
+      const answer = await api(browsePath(offset), { signal: controller.signal });
       results = answer.items;
+      total = answer.total;
     }
     if (serial !== searchSerial) return;
-    state.results = results;
+    state.results = append ? state.results.concat(results) : results;
+    state.total = total;
     state.browsing = !hasQuery();
+    state.hasMore = state.browsing ? state.results.length < total : results.length === RESULTS;
     showError(null);
     renderResults(took);
   } catch (error) {
     if (error.name === "AbortError" || serial !== searchSerial) return;
-    state.results = [];
-    renderResults(null);
+    if (!append) {
+      state.results = [];
+      state.hasMore = false;
+      renderResults(null);
+    }
     showError(error);
   } finally {
     if (serial === searchSerial) {
@@ -624,8 +641,9 @@ function renderResults(took) {
 
   if (state.browsing) {
     const libraryEmpty = state.stats && state.stats.images + state.stats.videos === 0;
+    const of = state.total != null && state.total > results.length ? ` of ${state.total.toLocaleString()}` : "";
     count.textContent = results.length
-      ? `${filtersActive() ? "Filtered library" : "Your library"}: showing ${plural(results.length, "item")}`
+      ? `${filtersActive() ? "Filtered library" : "Your library"}: showing ${results.length.toLocaleString()}${of} ${results.length === 1 && !of ? "item" : "items"}`
       : "";
     if (!results.length) {
       empty.hidden = false;
@@ -656,6 +674,7 @@ function renderResults(took) {
   }
 
   results.forEach((result, index) => list.append(resultCard(result, index)));
+  $("#more").hidden = !state.hasMore || !results.length;
   updateFolderSuggestions();
 }
 
@@ -823,6 +842,7 @@ function renderFilters() {
   $("#folder").value = state.folder;
   $("#after").value = state.after;
   $("#before").value = state.before;
+  $("#moments").checked = state.moments;
   $("#clear-filters").hidden = !filtersActive();
 }
 
@@ -844,6 +864,7 @@ function openDetail(index) {
   media.replaceChildren();
   $("#detail-title").textContent = result.name;
   $("#detail-open").href = withToken(result.media_url);
+  resetRemoveButton();
   $("#detail-prev").disabled = index === 0;
   $("#detail-next").disabled = index === state.results.length - 1;
 
@@ -904,6 +925,43 @@ function openDetail(index) {
     .flatMap(([key, value]) => [el("dt", {}, key), el("dd", {}, value)]));
   if (!dialog.open) dialog.showModal();
   $("#detail-close").focus({ preventScroll: true });
+}
+
+/** Remove asks twice (a second click within a few seconds), then takes the item's file out of the index. */
+let removeTimer = null;
+
+function resetRemoveButton() {
+  clearTimeout(removeTimer);
+  const button = $("#detail-remove");
+  button.textContent = "Remove from index";
+  button.classList.remove("armed");
+  button.disabled = false;
+}
+
+async function removeCurrent() {
+  const button = $("#detail-remove");
+  const result = state.results[state.current];
+  if (!result) return;
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = result.kind === "video" ? "Click again: remove the video and its moments" : "Click again to remove";
+    removeTimer = setTimeout(resetRemoveButton, 4000);
+    return;
+  }
+  clearTimeout(removeTimer);
+  button.disabled = true;
+  try {
+    await api(`/api/items/${result.id}`, { method: "DELETE" });
+    state.results = state.results.filter((other) => other.path !== result.path);
+    if (state.total != null) state.total -= 1;
+    $("#detail").close();
+    renderResults(null);
+    $("#count").textContent += ` · removed ${result.name} from the index (the file stays on disk)`;
+    loadStats();
+  } catch (error) {
+    resetRemoveButton();
+    showError(error);
+  }
 }
 
 function closeDetail() {
@@ -1158,6 +1216,11 @@ function wire() {
     });
   }
   $("#clear-filters").addEventListener("click", clearFilters);
+  $("#moments").addEventListener("change", (event) => {
+    state.moments = event.target.checked;
+    if (hasQuery()) runSearch();
+  });
+  $("#more").addEventListener("click", () => runSearch({ append: true }));
 
   const dialog = $("#detail");
   $("#detail-close").addEventListener("click", () => dialog.close());
@@ -1166,6 +1229,7 @@ function wire() {
   $("#detail-prev").addEventListener("click", () => openDetail(state.current - 1));
   $("#detail-next").addEventListener("click", () => openDetail(state.current + 1));
   $("#detail-similar").addEventListener("click", () => moreLikeThis(state.results[state.current]));
+  $("#detail-remove").addEventListener("click", removeCurrent);
 
   $("#index-form").addEventListener("submit", submitIndex);
   $("#brand").addEventListener("click", (event) => { event.preventDefault(); showView("search"); input.focus(); });
@@ -1283,6 +1347,9 @@ start();
         </label>
         <label class="filter"><span>After</span><input id="after" type="date"></label>
         <label class="filter"><span>Before</span><input id="before" type="date"></label>
+        <label class="filter toggle" title="Show up to 20 moments of the same video instead of its best one">
+          <input id="moments" type="checkbox"><span>Every moment</span>
+        </label>
         <button type="button" class="link-button" id="clear-filters" hidden>Clear filters</button>
       </div>
     </div>
@@ -1298,6 +1365,7 @@ start();
       <div id="error" class="banner error" role="alert" hidden></div>
       <div id="empty" class="empty" hidden></div>
       <ol id="results" class="grid" aria-label="Results"></ol>
+      <div class="more"><button type="button" class="button" id="more" hidden>Show more</button></div>
     </section>
 
     <section id="view-index" hidden aria-labelledby="index-heading">
@@ -1332,6 +1400,7 @@ start();
         <div class="detail-actions">
           <a id="detail-open" class="button" target="_blank" rel="noopener">Open original</a>
           <button type="button" id="detail-similar" class="button">More like this</button>
+          <button type="button" id="detail-remove" class="button danger" title="Take this file out of the index; the file stays on disk">Remove from index</button>
         </div>
         <dl id="detail-meta" class="meta"></dl>
       </div>
@@ -1398,12 +1467,14 @@ start();
           "image_url": {"type": "string", "format": "uri"},
           "item": {"type": "integer", "description": "More like this item."},
           "terms": {"type": "array", "items": {"$ref": "#/components/schemas/Term"}},
-          "filter": {"type": "string", "description": "Milvus boolean expression over the media fields (width, height, mtime, name, path, ...)."},
+          "filter": {"type": "string", "description": "Milvus boolean expression over the media fields (width, height, mtime, name, path, ...); in `like` patterns a backslash makes % or _ literal."},
           "type": {"type": "string", "enum": ["image", "video", "all"]},
           "folder": {"type": "string", "description": "Only items under this folder."},
           "after": {"description": "Modified on or after: 2024-05-01, ISO 8601 or Unix seconds.", "type": ["string", "number"]},
           "before": {"description": "Modified before.", "type": ["string", "number"]},
           "k": {"type": "integer", "minimum": 1, "maximum": 500, "default": 24},
+          "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Results to skip (paging); offset + k at most 16384."},
+          "moments_per_video": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 1, "description": "How many moments of one video may appear (1: each video once, at its best moment)."},
           "min_score": {"type": "number", "minimum": -1, "maximum": 1},
           "include_whole_videos": {"type": "boolean", "default": false},
           "ef": {"type": "integer", "minimum": 1, "maximum": 4096}
@@ -1506,6 +1577,10 @@ start();
           {"name": "item", "in": "query", "schema": {"type": "integer"}},
           {"name": "filter", "in": "query", "schema": {"type": "string"}},
           {"name": "folder", "in": "query", "schema": {"type": "string"}},
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Modified on or after: 2024-05-01, ISO 8601 or Unix seconds."},
+          {"name": "before", "in": "query", "schema": {"type": "string"}, "description": "Modified before."},
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+          {"name": "moments_per_video", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1024}},
           {"name": "min_score", "in": "query", "schema": {"type": "number"}}
         ],
         "responses": {
@@ -1557,13 +1632,20 @@ start();
     },
     "/api/items": {
       "get": {
-        "summary": "Indexed images and videos",
+        "summary": "Indexed images and videos (not their moments), in indexing order, a page at a time",
         "parameters": [
           {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["image", "video", "all"]}},
-          {"name": "filter", "in": "query", "schema": {"type": "string"}},
-          {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 10000, "default": 100}}
+          {"name": "folder", "in": "query", "schema": {"type": "string"}, "description": "Only files under this folder."},
+          {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "Modified on or after: 2024-05-01, ISO 8601 or Unix seconds."},
+          {"name": "before", "in": "query", "schema": {"type": "string"}, "description": "Modified before."},
+          {"name": "filter", "in": "query", "schema": {"type": "string"}, "description": "Milvus boolean expression over the media fields."},
+          {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}},
+          {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}
         ],
-        "responses": {"200": {"description": "Items", "content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}}}
+        "responses": {
+          "200": {"description": "A page of items and how many match in all", "content": {"application/json": {"schema": {"type": "object", "required": ["items", "total", "offset", "limit"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}, "total": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}}}}}},
+          "400": {"$ref": "#/components/responses/Error"}
+        }
       }
     },
     "/api/items/{id}": {
@@ -1571,6 +1653,13 @@ start();
       "get": {
         "summary": "An item's metadata",
         "responses": {"200": {"description": "The item", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}, "404": {"$ref": "#/components/responses/Error"}}
+      },
+      "delete": {
+        "summary": "Take the item's file out of the index (a picture, or a video with all its moments); the file itself stays",
+        "responses": {
+          "200": {"description": "What was removed", "content": {"application/json": {"schema": {"type": "object", "properties": {"path": {"type": "string"}, "removed_rows": {"type": "integer"}}}}}},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
       }
     },
     "/api/items/{id}/media": {

@@ -274,6 +274,58 @@ struct APITests {
         }
     }
 
+    @Test("search pages continue the ranking, and every moment of a video on request")
+    func searchPagesAndMoments() async throws {
+        let server = try await SharedServer.shared.get()
+        let (_, one) = try await server.json(.POST, "/api/search", ["text": "a blue square", "type": "video", "k": 10])
+        #expect(results(one).count == 1, "one result per video by default")
+        let (_, every) = try await server.json(.POST, "/api/search",
+                                               ["text": "a blue square", "type": "video", "k": 10, "moments_per_video": 5])
+        let moments = results(every)
+        #expect(moments.count == 3 && moments.allSatisfy { $0["scope"] as? String == "clip" }, "\(moments)")
+        let (_, second) = try await server.json(.GET, "/api/search?q=a%20blue%20square&type=video&k=1&offset=1&moments_per_video=5")
+        #expect(results(second).map { $0["id"] as? Int } == [moments[1]["id"] as? Int])
+
+        let (_, all) = try await server.json(.POST, "/api/search", ["text": "a green triangle", "k": 30])
+        let (_, tail) = try await server.json(.POST, "/api/search", ["text": "a green triangle", "k": 20, "offset": 10])
+        #expect(results(tail).map { $0["id"] as? Int } == results(all).dropFirst(10).map { $0["id"] as? Int })
+
+        for bad in ["moments_per_video=0", "moments_per_video=2000", "offset=-1", "offset=x", "after=soon"] {
+            let (status, object) = try await server.json(.GET, "/api/search?q=a%20cat&\(bad)")
+            #expect(status == 400 && errorCode(object) == "invalid_argument", "\(bad): \(status) \(object)")
+        }
+    }
+
+    @Test("items come a page at a time with the total, filtered by type, folder and date")
+    func itemPages() async throws {
+        let server = try await SharedServer.shared.get()
+        let (status, everything) = try await server.json(.GET, "/api/items?limit=500")
+        #expect(status == 200)
+        let all = (everything["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+        #expect(all.count == server.pictures.count + 1 && everything["total"] as? Int == all.count)
+        var paged: [Int] = []
+        for offset in stride(from: 0, to: all.count, by: 10) {
+            let (_, page) = try await server.json(.GET, "/api/items?limit=10&offset=\(offset)")
+            #expect(page["total"] as? Int == all.count && page["offset"] as? Int == offset && page["limit"] as? Int == 10)
+            paged += (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+        }
+        #expect(paged == all)
+
+        func total(_ query: String) async throws -> Int? { try await server.json(.GET, "/api/items?\(query)").1["total"] as? Int }
+        let folder = server.mediaFolder.path
+        func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
+        #expect(try await total("type=video") == 1)
+        #expect(try await total("folder=\(encoded(folder))") == all.count)
+        // `_` in a folder is a character, not a `like` wildcard: ".../medi_" is not ".../media".
+        #expect(try await total("folder=\(encoded(String(folder.dropLast()) + "_"))") == 0)
+        #expect(try await total("after=2999-01-01") == 0)
+        #expect(try await total("before=2999-01-01&type=image") == server.pictures.count)
+        for bad in ["limit=0", "offset=-3", "type=audio", "after=tomorrow", "filter=width%20%3E%3E%201"] {
+            let (status, object) = try await server.json(.GET, "/api/items?\(bad)")
+            #expect(status == 400, "\(bad): \(status) \(object)")
+        }
+    }
+
     @Test("collections, stats, metrics and the OpenAPI document")
     func systemEndpoints() async throws {
         let server = try await SharedServer.shared.get()

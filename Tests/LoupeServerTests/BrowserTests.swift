@@ -142,6 +142,26 @@ struct BrowserTests {
                                      "the header to count the new images")
             try await page.screenshot("08-indexing", into: Self.screenshots)
 
+            // The library a page at a time ("Show more"), then one file taken out of the index from its detail view.
+            let items = server.pictures.count + 1
+            try await page.navigate(server.url("/?per_page=12"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === 12", "the first page")
+            let count = try await page.string("document.querySelector('#count').textContent")
+            #expect(count.contains("12 of \(items)"), "the count says: \(count)")
+            try await page.click("#more")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(items)", "the second page")
+            #expect(try await page.number("document.querySelector('#more').hidden ? 1 : 0") == 1, "no third page")
+            try await page.click("#results .card")
+            try await page.waitUntil("document.querySelector('#detail').open", "the detail view")
+            try await page.click("#detail-remove")
+            try await page.waitUntil("document.querySelector('#detail-remove').classList.contains('armed')", "the second ask")
+            try await page.click("#detail-remove")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(items - 1)", "the card to go")
+            try await page.waitUntil("/removed/.test(document.querySelector('#count').textContent)", "the count to say so")
+            let (_, left) = try await server.json(.GET, "/api/items?limit=1")
+            #expect(left["total"] as? Int == items - 1)
+
             // No results, then a phone-sized layout: two columns of cards.
             try await page.navigate(server.url("/?q=a+red+circle"))
             try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")

@@ -128,6 +128,38 @@ struct JobTests {
         try? FileManager.default.removeItem(at: root)
     }
 
+    @Test("removing an item takes its file out of the index, moments and all, and leaves the file")
+    func removeItem() async throws {
+        let server = try await TestServer.start(perClass: 1)
+        defer { Task { await server.stop() } }
+        let (_, videos) = try await server.json(.GET, "/api/items?type=video")
+        let video = try #require((videos["items"] as? [[String: Any]])?.first)
+        let id = try #require(video["id"] as? Int), path = try #require(video["path"] as? String)
+
+        let (status, removed) = try await server.json(.DELETE, "/api/items/\(id)")
+        #expect(status == 200 && removed["path"] as? String == path)
+        #expect((removed["removed_rows"] as? Int ?? 0) >= 2, "the video and its moments: \(removed)")
+        #expect(try await server.json(.GET, "/api/items/\(id)").0 == 404)
+        let (_, stats) = try await server.json(.GET, "/api/stats")
+        #expect(stats["videos"] as? Int == 0 && stats["moments"] as? Int == 0)
+        let (_, search) = try await server.json(.POST, "/api/search", ["text": "a blue square", "type": "video"])
+        #expect((search["results"] as? [Any])?.isEmpty == true)
+        #expect(FileManager.default.fileExists(atPath: path))
+
+        #expect(try await server.json(.DELETE, "/api/items/\(id)").0 == 404)
+        #expect(try await server.json(.DELETE, "/api/items/abc").0 == 400)
+        // Indexing the folder again brings it back.
+        let (_, job) = try await server.json(.POST, "/api/index", ["paths": [server.mediaFolder.path]])
+        let jobID = try #require(job["id"] as? String)
+        for _ in 0..<600 {
+            let (_, record) = try await server.json(.GET, "/api/jobs/\(jobID)")
+            if record["state"] as? String == "done" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let (_, after) = try await server.json(.GET, "/api/stats")
+        #expect(after["videos"] as? Int == 1)
+    }
+
     @Test("a queued job can be cancelled")
     func cancel() async throws {
         let server = try await TestServer.start(index: false)

@@ -33,6 +33,7 @@ struct APIRoutes {
         api.get("items/:id") { _, context in
             try JSONBody.response(encoding: ItemJSON(try await item(context), score: nil))
         }
+        api.delete("items/:id") { _, context in try await removeItem(context) }
         api.get("items/:id/media") { request, context in try await media(request, context: context) }
         api.get("items/:id/thumbnail") { request, context in try await thumbnail(request, context: context) }
         api.get("collections") { _, _ in try await collections() }
@@ -96,10 +97,7 @@ struct APIRoutes {
         var resolved = request
         resolved.terms = [(1, .vector(try QueryArithmetic.combine(weighted)))]
         server.metrics.embedding.record(embeddingStarted.duration(to: .now))
-        var results = try await library.search(resolved)
-        if let prefix = query.folderPrefix {
-            results = results.filter { $0.item.path.hasPrefix(prefix) }  // `like` also lets `_` match any character
-        }
+        let results = try await library.search(resolved)
         let elapsed = started.duration(to: .now)
         server.metrics.searches.record(elapsed)
         return try JSONBody.response(encoding: ResultsJSON(
@@ -184,18 +182,54 @@ struct APIRoutes {
         return item
     }
 
+    /// Indexed pictures and videos (not moments), in indexing order, a page at a time, with the total.
     private func listItems(_ request: Request) async throws -> Response {
         let query = Self.queryItems(request)
-        let limit = Int(query["limit"] ?? "100") ?? 100
-        guard (1...10_000).contains(limit) else { throw APIError.badRequest("limit \(limit) must be within 1...10000") }
+        func number(_ name: String, default value: Int, within range: ClosedRange<Int>) throws -> Int {
+            guard let text = query[name] else { return value }
+            guard let number = Int(text), range.contains(number) else {
+                throw APIError.badRequest("\(name) '\(text)' must be an integer within \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        let limit = try number("limit", default: 100, within: 1...10_000)
+        let offset = try number("offset", default: 0, within: 0...Int(Int32.max))
         var clauses = ["scope in [\"image\", \"video\"]"]
-        if let type = query["type"], type != "all" {
+        if let type = query["type"], !type.isEmpty, type != "all" {
             guard MediaKind(rawValue: type) != nil else { throw APIError.badRequest("type '\(type)' must be image, video or all") }
             clauses.append("kind == \"\(type)\"")
         }
-        if let filter = query["filter"], !filter.isEmpty { clauses.append("(\(filter))") }
-        let items = try await library.items(filter: clauses.joined(separator: " and "), limit: limit)
-        return try JSONBody.response(encoding: ["items": items.map { ItemJSON($0, score: nil) }])
+        clauses += SearchQuery.clauses(
+            filter: query["filter"], folder: query["folder"],
+            after: try query["after"].map { try SearchQuery.DateBound(text: $0, name: "after") },
+            before: try query["before"].map { try SearchQuery.DateBound(text: $0, name: "before") })
+        let filter = clauses.joined(separator: " and ")
+        let total = try await library.count(filter: filter)
+        let items = try await library.items(filter: filter, limit: limit, offset: offset)
+        return try JSONBody.response(encoding: ItemPage(items: items.map { ItemJSON($0, score: nil) }, total: total,
+                                                        offset: offset, limit: limit))
+    }
+
+    private struct ItemPage: Encodable {
+        var items: [ItemJSON]
+        var total, offset, limit: Int
+    }
+
+    /// Takes an item's file out of the index (a picture, or a video with all its moments); the file stays.
+    private func removeItem(_ context: LoupeRequestContext) async throws -> Response {
+        let item = try await item(context)
+        let removed = try await library.remove(path: item.path)
+        return try JSONBody.response(encoding: RemovedJSON(path: item.path, removedRows: removed))
+    }
+
+    private struct RemovedJSON: Encodable {
+        var path: String
+        var removedRows: Int
+
+        enum CodingKeys: String, CodingKey {
+            case path
+            case removedRows = "removed_rows"
+        }
     }
 
     /// The original file, with byte ranges (video seeking). Only files of indexed items are served, and

@@ -35,13 +35,16 @@ struct SearchQuery: Decodable {
     var after: DateBound?
     var before: DateBound?
     var k: Int?
+    var offset: Int?
+    var momentsPerVideo: Int?
     var minScore: Float?
     var includeWholeVideos: Bool?
     var ef: Int?
 
     enum CodingKeys: String, CodingKey {
-        case text, item, terms, filter, type, folder, after, before, k, ef
+        case text, item, terms, filter, type, folder, after, before, k, offset, ef
         case imageURL = "image_url", minScore = "min_score", includeWholeVideos = "include_whole_videos"
+        case momentsPerVideo = "moments_per_video"
     }
 
     /// A date given as `2024-05-01`, a full ISO 8601 timestamp, or Unix seconds.
@@ -55,14 +58,28 @@ struct SearchQuery: Decodable {
                 return
             }
             let text = try container.decode(String.self)
-            if let date = try? Date(text, strategy: .iso8601) {
-                seconds = date.timeIntervalSince1970
-            } else if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) {
-                seconds = date.timeIntervalSince1970
-            } else {
-                throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "'\(text)' is not a date (use 2024-05-01, ISO 8601 or Unix seconds)")
+            guard let seconds = Self.seconds(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: Self.problem(text))
             }
+            self.seconds = seconds
+        }
+
+        /// A bound from a query parameter such as `?after=2024-05-01`.
+        init(text: String, name: String) throws {
+            guard let seconds = Double(text) ?? Self.seconds(text) else {
+                throw APIError.badRequest("\(name): \(Self.problem(text))")
+            }
+            self.seconds = seconds
+        }
+
+        private static func seconds(_ text: String) -> Double? {
+            if let date = try? Date(text, strategy: .iso8601) { return date.timeIntervalSince1970 }
+            if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return date.timeIntervalSince1970 }
+            return nil
+        }
+
+        private static func problem(_ text: String) -> String {
+            "'\(text)' is not a date (use 2024-05-01, ISO 8601 or Unix seconds)"
         }
     }
 
@@ -75,6 +92,10 @@ struct SearchQuery: Decodable {
         type = queryItems["type"]
         folder = queryItems["folder"]
         k = try queryItems["k"].map { Int(try Self.integer($0, name: "k")) }
+        offset = try queryItems["offset"].map { Int(try Self.integer($0, name: "offset")) }
+        momentsPerVideo = try queryItems["moments_per_video"].map { Int(try Self.integer($0, name: "moments_per_video")) }
+        after = try queryItems["after"].map { try DateBound(text: $0, name: "after") }
+        before = try queryItems["before"].map { try DateBound(text: $0, name: "before") }
         minScore = try queryItems["min_score"].map { value in
             guard let number = Float(value) else { throw APIError.badRequest("min_score '\(value)' is not a number") }
             return number
@@ -133,14 +154,15 @@ struct SearchQuery: Decodable {
         guard (1...maxResults).contains(request.limit) else {
             throw APIError.badRequest("k \(request.limit) must be within 1...\(maxResults)")
         }
-        var clauses: [String] = []
-        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(filter))") }
-        if let prefix = folderPrefix {
-            clauses.append("path like \"\(Self.escape(prefix))%\"")
+        request.offset = offset ?? 0
+        guard request.offset >= 0, request.offset + request.limit <= MediaLibrary.maxSearchDepth else {
+            throw APIError.badRequest("offset \(request.offset) must be at least 0 and offset + k at most \(MediaLibrary.maxSearchDepth)")
         }
-        if let after { clauses.append("mtime >= \(after.seconds)") }
-        if let before { clauses.append("mtime < \(before.seconds)") }
-        request.filter = clauses.joined(separator: " and ")
+        request.momentsPerVideo = momentsPerVideo ?? 1
+        guard (1...MediaLibrary.maxMomentsPerVideo).contains(request.momentsPerVideo) else {
+            throw APIError.badRequest("moments_per_video \(request.momentsPerVideo) must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
+        }
+        request.filter = Self.clauses(filter: filter, folder: folder, after: after, before: before).joined(separator: " and ")
         if let type, !type.isEmpty, type != "all" {
             guard let kind = MediaKind(rawValue: type) else {
                 throw APIError.badRequest("type '\(type)' must be image, video or all")
@@ -159,10 +181,15 @@ struct SearchQuery: Decodable {
         return request
     }
 
-    /// The `folder` filter as a path prefix ending in "/", or nil.
-    var folderPrefix: String? {
-        guard let folder, !folder.isEmpty else { return nil }
-        return folder.hasSuffix("/") ? folder : folder + "/"
+    /// Filter clauses for a Milvus expression, a folder (every file under it), and modification times
+    /// (`after` inclusive, `before` exclusive); shared by searches and item listings.
+    static func clauses(filter: String?, folder: String?, after: DateBound?, before: DateBound?) -> [String] {
+        var clauses: [String] = []
+        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(filter))") }
+        if let folder, !folder.isEmpty { clauses.append(MediaFilter.under(folder)) }
+        if let after { clauses.append("mtime >= \(after.seconds)") }
+        if let before { clauses.append("mtime < \(before.seconds)") }
+        return clauses
     }
 
     private static func url(_ text: String) throws -> URL {
@@ -172,9 +199,5 @@ struct SearchQuery: Decodable {
             throw APIError.badRequest("image_url '\(text)' must be an http(s) URL")
         }
         return url
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 }

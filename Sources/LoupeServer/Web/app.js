@@ -21,7 +21,10 @@ const el = (tag, props = {}, ...children) => {
 };
 
 const DEBOUNCE_MS = 250;
-const RESULTS = 48;
+/** Results per page; `?per_page=N` (12-500) changes it. */
+const RESULTS = Math.min(500, Math.max(12, Number(new URL(location.href).searchParams.get("per_page")) || 48));
+/** Moments of one video a search may return when "Every moment" is on. */
+const MOMENTS_PER_VIDEO = 20;
 const TOKEN_KEY = "loupe.token";
 
 const state = {
@@ -33,7 +36,10 @@ const state = {
   folder: "",
   after: "",
   before: "",
+  moments: false,     // several moments of one video in search results
   results: [],
+  total: null,        // items matching the filters when browsing the library
+  hasMore: false,     // another page may follow
   browsing: false,
   stats: null,
   current: -1,        // index of the result shown in the detail view
@@ -153,8 +159,10 @@ function filtersActive() {
   return state.type !== "all" || state.folder || state.after || state.before;
 }
 
-function searchBody() {
+function searchBody(offset = 0) {
   const body = { k: RESULTS };
+  if (offset) body.offset = offset;
+  if (state.moments) body.moments_per_video = MOMENTS_PER_VIDEO;
   if (state.text.trim()) body.text = state.text.trim();
   if (state.item) body.item = state.item.id;
   if (state.terms.length) body.terms = state.terms.map((term) => ({ weight: term.weight, text: term.text }));
@@ -166,33 +174,30 @@ function searchBody() {
 }
 
 /** With no query, the page shows the library itself (GET /api/items), filtered like a search. */
-function browsePath() {
+function browsePath(offset = 0) {
   const params = new URLSearchParams({ limit: String(RESULTS) });
+  if (offset) params.set("offset", String(offset));
   if (state.type !== "all") params.set("type", state.type);
-  const clauses = [];
-  const quote = (text) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  if (state.folder.trim()) {
-    const folder = state.folder.trim();
-    clauses.push(`path like ${quote((folder.endsWith("/") ? folder : folder + "/") + "%")}`);
-  }
-  if (state.after) clauses.push(`mtime >= ${Date.parse(state.after + "T00:00:00Z") / 1000}`);
-  if (state.before) clauses.push(`mtime < ${Date.parse(state.before + "T00:00:00Z") / 1000}`);
-  if (clauses.length) params.set("filter", clauses.join(" and "));
+  if (state.folder.trim()) params.set("folder", state.folder.trim());
+  if (state.after) params.set("after", state.after);
+  if (state.before) params.set("before", state.before);
   return `/api/items?${params}`;
 }
 
-async function runSearch() {
+/** Runs the search (or lists the library); with `append`, fetches the next page after the results shown. */
+async function runSearch({ append = false } = {}) {
   clearTimeout(debounceTimer);
   if (inflight) inflight.abort();
   const controller = new AbortController();
   inflight = controller;
   const serial = ++searchSerial;
+  const offset = append ? state.results.length : 0;
   syncURL();
   setBusy(true);
   try {
-    let results, took = null;
+    let results, took = null, total = null;
     if (hasQuery()) {
-      let body = searchBody();
+      let body = searchBody(offset);
       if (state.image) {
         const form = new FormData();
         form.append("image", state.image.file, state.image.file.name || "pasted.png");
@@ -203,18 +208,24 @@ async function runSearch() {
       results = answer.results;
       took = answer.took_ms;
     } else {
-      const answer = await api(browsePath(), { signal: controller.signal });
+      const answer = await api(browsePath(offset), { signal: controller.signal });
       results = answer.items;
+      total = answer.total;
     }
     if (serial !== searchSerial) return;
-    state.results = results;
+    state.results = append ? state.results.concat(results) : results;
+    state.total = total;
     state.browsing = !hasQuery();
+    state.hasMore = state.browsing ? state.results.length < total : results.length === RESULTS;
     showError(null);
     renderResults(took);
   } catch (error) {
     if (error.name === "AbortError" || serial !== searchSerial) return;
-    state.results = [];
-    renderResults(null);
+    if (!append) {
+      state.results = [];
+      state.hasMore = false;
+      renderResults(null);
+    }
     showError(error);
   } finally {
     if (serial === searchSerial) {
@@ -278,8 +289,9 @@ function renderResults(took) {
 
   if (state.browsing) {
     const libraryEmpty = state.stats && state.stats.images + state.stats.videos === 0;
+    const of = state.total != null && state.total > results.length ? ` of ${state.total.toLocaleString()}` : "";
     count.textContent = results.length
-      ? `${filtersActive() ? "Filtered library" : "Your library"}: showing ${plural(results.length, "item")}`
+      ? `${filtersActive() ? "Filtered library" : "Your library"}: showing ${results.length.toLocaleString()}${of} ${results.length === 1 && !of ? "item" : "items"}`
       : "";
     if (!results.length) {
       empty.hidden = false;
@@ -310,6 +322,7 @@ function renderResults(took) {
   }
 
   results.forEach((result, index) => list.append(resultCard(result, index)));
+  $("#more").hidden = !state.hasMore || !results.length;
   updateFolderSuggestions();
 }
 
@@ -477,6 +490,7 @@ function renderFilters() {
   $("#folder").value = state.folder;
   $("#after").value = state.after;
   $("#before").value = state.before;
+  $("#moments").checked = state.moments;
   $("#clear-filters").hidden = !filtersActive();
 }
 
@@ -498,6 +512,7 @@ function openDetail(index) {
   media.replaceChildren();
   $("#detail-title").textContent = result.name;
   $("#detail-open").href = withToken(result.media_url);
+  resetRemoveButton();
   $("#detail-prev").disabled = index === 0;
   $("#detail-next").disabled = index === state.results.length - 1;
 
@@ -558,6 +573,43 @@ function openDetail(index) {
     .flatMap(([key, value]) => [el("dt", {}, key), el("dd", {}, value)]));
   if (!dialog.open) dialog.showModal();
   $("#detail-close").focus({ preventScroll: true });
+}
+
+/** Remove asks twice (a second click within a few seconds), then takes the item's file out of the index. */
+let removeTimer = null;
+
+function resetRemoveButton() {
+  clearTimeout(removeTimer);
+  const button = $("#detail-remove");
+  button.textContent = "Remove from index";
+  button.classList.remove("armed");
+  button.disabled = false;
+}
+
+async function removeCurrent() {
+  const button = $("#detail-remove");
+  const result = state.results[state.current];
+  if (!result) return;
+  if (!button.classList.contains("armed")) {
+    button.classList.add("armed");
+    button.textContent = result.kind === "video" ? "Click again: remove the video and its moments" : "Click again to remove";
+    removeTimer = setTimeout(resetRemoveButton, 4000);
+    return;
+  }
+  clearTimeout(removeTimer);
+  button.disabled = true;
+  try {
+    await api(`/api/items/${result.id}`, { method: "DELETE" });
+    state.results = state.results.filter((other) => other.path !== result.path);
+    if (state.total != null) state.total -= 1;
+    $("#detail").close();
+    renderResults(null);
+    $("#count").textContent += ` · removed ${result.name} from the index (the file stays on disk)`;
+    loadStats();
+  } catch (error) {
+    resetRemoveButton();
+    showError(error);
+  }
 }
 
 function closeDetail() {
@@ -812,6 +864,11 @@ function wire() {
     });
   }
   $("#clear-filters").addEventListener("click", clearFilters);
+  $("#moments").addEventListener("change", (event) => {
+    state.moments = event.target.checked;
+    if (hasQuery()) runSearch();
+  });
+  $("#more").addEventListener("click", () => runSearch({ append: true }));
 
   const dialog = $("#detail");
   $("#detail-close").addEventListener("click", () => dialog.close());
@@ -820,6 +877,7 @@ function wire() {
   $("#detail-prev").addEventListener("click", () => openDetail(state.current - 1));
   $("#detail-next").addEventListener("click", () => openDetail(state.current + 1));
   $("#detail-similar").addEventListener("click", () => moreLikeThis(state.results[state.current]));
+  $("#detail-remove").addEventListener("click", removeCurrent);
 
   $("#index-form").addEventListener("submit", submitIndex);
   $("#brand").addEventListener("click", (event) => { event.preventDefault(); showView("search"); input.focus(); });
