@@ -54,6 +54,35 @@ struct VideoDecoderTests {
         }
     }
 
+    @Test("sampling at a multiple of a rate contains that rate's frames, told apart by their sample indices")
+    func multipleRates() throws {
+        let reordered = try TestVideo.write(to: Self.directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
+        for url in [Self.video, reordered] {
+            for workers in [1, 2] {
+                var decoder = VideoDecoder()
+                decoder.configuration.rangeWorkers = workers
+                let once = try decoder.sampleFrames(contentsOf: url)
+                #expect(once.map(\.samples) == (0..<once.count).map { $0..<($0 + 1) })
+                decoder.configuration.framesPerSecond = 5
+                let five = try decoder.sampleFrames(contentsOf: url)
+                #expect(five.count == 30 && zip(five, five.dropFirst()).allSatisfy { $0.samples.upperBound == $1.samples.lowerBound })
+                let picked = five.filter { frame in frame.samples.contains { $0 % 5 == 0 } }
+                #expect(picked.map(\.timestamp) == once.map(\.timestamp), "\(url.lastPathComponent), \(workers) decoder(s)")
+                let samePixels = picked.map(\.pixels) == once.map(\.pixels)
+                #expect(samePixels, "\(url.lastPathComponent), \(workers) decoder(s): pixels differ")
+            }
+        }
+        // A rate above the video's own: one frame stands for several sampling times. (One decoder: at 60 fps
+        // sampling times fall exactly on half-frame boundaries, where side-by-side decoders may each count one.)
+        var fast = VideoDecoder()
+        fast.configuration.framesPerSecond = 60
+        fast.configuration.rangeWorkers = 1
+        let frames = try fast.sampleFrames(contentsOf: Self.video)
+        #expect(frames.count == 180 && frames.first?.samples.lowerBound == 0 && frames.allSatisfy { !$0.samples.isEmpty })
+        #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.samples.upperBound == $1.samples.lowerBound })
+        #expect((frames.last?.samples.upperBound ?? 0) >= 359, "\(frames.suffix(2).map(\.samples))")
+    }
+
     @Test("with a keyframe tolerance, nearby keyframes stand in for targets and keep truthful timestamps")
     func keyframeTolerance() throws {
         var decoder = VideoDecoder()

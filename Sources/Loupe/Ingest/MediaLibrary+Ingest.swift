@@ -235,17 +235,31 @@ extension MediaLibrary {
         }
     }
 
+    /// Frames a second scene detection looks at (cut times are as precise as that).
+    static let sceneFramesPerSecond = 5.0
+
     private func videoRows(_ file: ScannedFile, sha256: String, source: String?, report: inout IngestReport) async throws -> [Row] {
         var decoder = VideoDecoder()
         decoder.configuration.framesPerSecond = configuration.framesPerSecond
         decoder.configuration.maxPixels = configuration.maxPixels
         if let side = embedder.inputSize { decoder.configuration.shortSide = side }
         let info = try decoder.probe(contentsOf: file.url)
+        // Scene detection wants frames about 5 times a second: the same pass samples at a multiple of the
+        // embedding rate, embeds the frames of every `every`-th sampling time (exactly the frames a pass at
+        // the embedding rate would give) and shows all of them to the detector.
+        var every = 1
+        var detector: SceneDetector?
+        if case .scenes = configuration.segmentation {
+            every = max(1, Int((Self.sceneFramesPerSecond / configuration.framesPerSecond).rounded()))
+            decoder.configuration.framesPerSecond = configuration.framesPerSecond * Double(every)
+            detector = SceneDetector()
+        }
 
         // Frames are decoded on their own thread, at most a few batches ahead, and embedded as they arrive:
         // only vectors are kept, so a long video needs no more memory than a short one.
         var frames: [FrameEmbedding] = []
-        let batches = FrameBatches.decode(file.url, decoder: decoder, batchSize: configuration.batchSize, ahead: 3)
+        let batches = FrameBatches.decode(file.url, decoder: decoder, batchSize: configuration.batchSize, ahead: 3,
+                                          every: every, detector: detector)
         do {
             for try await batch in batches.stream {
                 let vectors = try await embedder.embed(images: batch.map(\.1))
@@ -266,8 +280,7 @@ extension MediaLibrary {
         case .fixed(let seconds):
             strategy = .fixed(seconds: seconds)
         case .scenes(let maxSeconds):
-            let cuts = try VideoDecoder().sceneCuts(contentsOf: file.url)
-            strategy = .scenes(cuts: Self.splitLongScenes(cuts: cuts, duration: duration, maxSeconds: maxSeconds))
+            strategy = .scenes(cuts: Self.splitLongScenes(cuts: batches.cuts, duration: duration, maxSeconds: maxSeconds))
         }
         let (segments, whole) = try VideoSegmenter(strategy: strategy).segments(frames: frames, duration: duration)
         report.moments += segments.count
@@ -398,25 +411,36 @@ struct ProgressTracker {
 }
 
 /// Video frames decoded on a dedicated thread into batches, with back-pressure: the decoder waits while
-/// `ahead` batches are queued and not yet embedded.
+/// `ahead` batches are queued and not yet embedded. With a scene detector, every frame decoded goes through
+/// it and only the frames of every `every`-th sampling time are batched.
 final class FrameBatches: @unchecked Sendable {
     let stream: AsyncThrowingStream<[(Double, RGBImage)], Error>
     private let permits: DispatchSemaphore
     private let lock = NSLock()
     private var stopped = false
+    private var foundCuts: [Double] = []
+
+    /// The scene cuts found, once the stream has finished.
+    var cuts: [Double] { lock.withLock { foundCuts } }
 
     private init(stream: AsyncThrowingStream<[(Double, RGBImage)], Error>, ahead: Int) {
         self.stream = stream
         permits = DispatchSemaphore(value: ahead)
     }
 
-    static func decode(_ url: URL, decoder: VideoDecoder, batchSize: Int, ahead: Int) -> FrameBatches {
+    static func decode(_ url: URL, decoder: VideoDecoder, batchSize: Int, ahead: Int, every: Int = 1,
+                       detector: SceneDetector? = nil) -> FrameBatches {
         let (stream, continuation) = AsyncThrowingStream<[(Double, RGBImage)], Error>.makeStream()
         let batches = FrameBatches(stream: stream, ahead: ahead)
         let thread = Thread {
             var batch: [(Double, RGBImage)] = []
+            var detector = detector
             do {
                 try decoder.sample(contentsOf: url) { frame in
+                    if detector != nil, let cut = detector!.process(frame) { batches.lock.withLock { batches.foundCuts.append(cut) } }
+                    // The first multiple of `every` at or after the frame's first sampling time, if it stands for it.
+                    let wanted = (frame.samples.lowerBound + every - 1) / every * every
+                    guard every == 1 || frame.samples.contains(wanted) else { return !batches.isStopped }
                     batch.append((frame.timestamp, try RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)))
                     if batch.count == batchSize {
                         batches.permits.wait()

@@ -15,8 +15,10 @@ struct FrameSampler {
     let lastFrameTime: Double?
     let outputSize: (width: Int, height: Int)
     let path: String
+    /// The index `k` of the next sampling time, `k * interval` seconds.
+    private(set) var targetIndex = 0
     /// The time, in seconds, the next kept frame should show.
-    private(set) var nextTarget = 0.0
+    var nextTarget: Double { time(ofTarget: targetIndex) }
     /// The earliest time a frame may show to be kept for `nextTarget` (half a frame early, or
     /// earlier when a nearby keyframe stands in for the target).
     var earliest = 0.0
@@ -60,12 +62,15 @@ struct FrameSampler {
     /// Starts sampling at a stretch of the file whose first frame shows at `start` seconds, with the first
     /// target that stretch owns (see `owns(_:from:)`).
     mutating func begin(at start: Double) {
-        var target = ((start - handoff) / interval).rounded(.down) * interval
-        while !owns(target, from: start) { target += interval }
-        nextTarget = max(0, target)
+        var index = Int(((start - handoff) / interval).rounded(.down))
+        while !owns(time(ofTarget: index), from: start) { index += 1 }
+        targetIndex = max(0, index)
         earliest = nextTarget - frameDuration / 2
         requiresKeyframe = false
     }
+
+    /// Seconds of the sampling time with index `index` (computed, not accumulated, so every decoder agrees).
+    func time(ofTarget index: Int) -> Double { Double(index) * interval }
 
     /// Whether `target` belongs to a stretch of the file starting at `start` (a keyframe) rather than to the
     /// stretch before it: past `start` minus half a frame, so the frame picked is the one the whole-file
@@ -85,15 +90,16 @@ struct FrameSampler {
     /// The earliest time a frame may show to be kept for the last target a frame showing at `time`
     /// could be kept for (at or after `earliest`).
     func earliestTime(forLastTargetBy time: Double) -> Double {
-        let steps = max(0, ((time + frameDuration / 2 - nextTarget) / interval).rounded(.down))
-        return nextTarget + steps * interval - frameDuration / 2
+        let steps = max(0, Int(((time + frameDuration / 2 - nextTarget) / interval).rounded(.down)))
+        return self.time(ofTarget: targetIndex + steps) - frameDuration / 2
     }
 
     /// Whether, once the frame showing at `time` is kept for the next target, every target after it
     /// lies at or past `upper` (a later stretch's) or after the last frame of the file.
     func wantsNothing(after time: Double, before upper: Double) -> Bool {
-        var target = nextTarget
-        repeat { target += interval } while target <= time + frameDuration / 2
+        var index = targetIndex
+        repeat { index += 1 } while self.time(ofTarget: index) <= time + frameDuration / 2
+        let target = self.time(ofTarget: index)
         if upper < .infinity && owns(target, from: upper) { return true }
         return lastFrameTime.map { target - frameDuration / 2 > $0 + frameDuration / 4 } ?? false
     }
@@ -105,7 +111,8 @@ struct FrameSampler {
         guard timestamp != loupe_av_nopts_value() else { return true }
         let time = seconds(timestamp)
         guard time >= earliest, !requiresKeyframe || frame.pointer.pointee.key_frame != 0 else { return true }
-        repeat { nextTarget += interval } while nextTarget <= time + frameDuration / 2
+        let first = targetIndex
+        repeat { targetIndex += 1 } while nextTarget <= time + frameDuration / 2
         earliest = nextTarget - frameDuration / 2
         requiresKeyframe = false
 
@@ -121,6 +128,7 @@ struct FrameSampler {
             initialized = count
         }
         let upright = Orientation.apply(info.orientation, pixels: pixels, width: outputSize.width, height: outputSize.height)
-        return try body(VideoFrame(timestamp: time, width: upright.width, height: upright.height, pixels: upright.pixels))
+        return try body(VideoFrame(timestamp: time, width: upright.width, height: upright.height, pixels: upright.pixels,
+                                   samples: first..<targetIndex))
     }
 }
