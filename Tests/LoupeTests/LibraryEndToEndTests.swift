@@ -198,6 +198,33 @@ struct IngestBookkeepingTests {
         #expect(try await library.count(filter: "path == \"\(video.path)\"") == rows)
     }
 
+    @Test("a large indexed photo as the query decodes like it did when indexed: it finds itself at score 1")
+    func queryDecodesLikeIndexing() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-query-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("media")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // 1200 x 960: large enough for a reduced-size JPEG decode (short side >= 2 x 224).
+        let (width, height) = (1200, 960)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = (y * width + x) * 3
+                let inside = (x - 600) * (x - 600) + (y - 480) * (y - 480) < 300 * 300
+                pixels[i] = inside ? 220 : UInt8(x * 255 / width)
+                pixels[i + 1] = inside ? 30 : UInt8(y * 255 / height)
+                pixels[i + 2] = UInt8((x ^ y) & 0x3F)
+            }
+        }
+        let url = folder.appendingPathComponent("large.jpg")
+        try ImageEncoder.encode(pixels: pixels, width: width, height: height, as: .jpeg(quality: 90)).write(to: url)
+        let library = try await openLibrary(root)
+        _ = try await library.index([folder.path])
+        let top = try #require(try await library.search(.imageFile(url), limit: 1).first)
+        #expect(top.item.path == url.path)
+        #expect(top.score >= 0.99999, "score \(top.score)")
+    }
+
     @Test("resized and re-encoded copies are found as near-duplicates of their original")
     func dedup() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-dedup-\(UUID().uuidString)")

@@ -100,9 +100,7 @@ extension MediaLibrary {
             Array(files[$0..<min($0 + configuration.batchSize, files.count)])
         }
         guard !batches.isEmpty else { return }
-        var decoder = decoder()
-        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = side }
-        let imageDecoder = decoder
+        let imageDecoder = decoder()
         let embedder = self.embedder
         // Decoding and the embedder's resizing run on the cooperative pool, one task per file, while the
         // embedder works on the previous batch.

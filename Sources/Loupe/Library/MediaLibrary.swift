@@ -241,9 +241,12 @@ public final class MediaLibrary: Sendable {
         return (try await count(.image), try await count(.video), try await count(.clip))
     }
 
+    /// The picture decoder for indexing and for query pictures alike, so a query by an indexed file gets
+    /// exactly its stored vector (and a large photo dropped into a search decodes at reduced size too).
     func decoder() -> ImageDecoder {
         var decoder = ImageDecoder()
         decoder.configuration.maxPixels = configuration.maxPixels
+        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = side }
         return decoder
     }
 }
