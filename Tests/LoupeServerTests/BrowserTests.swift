@@ -112,6 +112,11 @@ struct BrowserTests {
             try await page.waitUntil(
                 "(() => { const v = document.querySelector('#results .inline-video'); return v && v.readyState >= 2 && v.currentTime >= 3.8 && v.currentTime <= 8.2 })()",
                 "the inline video at the moment", timeout: .seconds(45))
+
+            // "Every moment": the video's three scenes instead of its best one.
+            #expect(try await page.number("document.querySelectorAll('#results .card').length") == 1)
+            try await page.click("#moments")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === 3", "every moment of the video")
         }
     }
 
