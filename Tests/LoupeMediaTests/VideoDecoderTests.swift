@@ -1,3 +1,4 @@
+import CFFmpeg
 import Foundation
 import Testing
 
@@ -81,6 +82,44 @@ struct VideoDecoderTests {
         #expect(frames.count == 180 && frames.first?.samples.lowerBound == 0 && frames.allSatisfy { !$0.samples.isEmpty })
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.samples.upperBound == $1.samples.lowerBound })
         #expect((frames.last?.samples.upperBound ?? 0) >= 359, "\(frames.suffix(2).map(\.samples))")
+    }
+
+    @Test("a frame showing a fraction of a tick before a sample's earliest time neither hides the sample nor settles it")
+    func skipRulesCompareInSeconds() throws {
+        let decoder = VideoDecoder()
+        let input = try decoder.open(Self.video)
+        let stream = try decoder.videoStream(input)
+        var configuration = VideoDecoder.Configuration()
+        configuration.framesPerSecond = 7
+        var sampler = FrameSampler(info: try decoder.probe(contentsOf: Self.video), stream: stream,
+                                   configuration: configuration, path: Self.video.path)
+        sampler.begin(at: 0.12)  // the target 1/7 s: its earliest time falls between two ticks
+        let boundary = sampler.timestamp(sampler.earliest)
+        #expect(sampler.seconds(boundary) < sampler.earliest, "the test needs an earliest time between ticks")
+
+        func packet(pts: Int64, dts: Int64) throws -> Packet {
+            let packet = try Packet()
+            packet.pointer.pointee.pts = pts
+            packet.pointer.pointee.dts = dts
+            return packet
+        }
+        var planner = SkipPlanner(stream: stream, tolerance: 0)
+        let early = try packet(pts: boundary, dts: boundary - 600)
+        planner.read(early)
+        planner.sent(early, discard: AVDISCARD_DEFAULT, sampler: sampler)
+        // The sample is the next frame to show; the one on the boundary tick shows too early to count.
+        let next = try packet(pts: boundary + 512, dts: boundary - 500)
+        #expect(planner.discard(next, sampler: sampler) == AVDISCARD_DEFAULT)
+        #expect(planner.settled(by: try packet(pts: boundary + 2000, dts: boundary + 1), sampler: sampler) == nil)
+        // Once that frame is sent, a packet decoding after it proves it is the sample.
+        planner.read(next)
+        planner.sent(next, discard: AVDISCARD_DEFAULT, sampler: sampler)
+        let proof = try packet(pts: boundary + 2000, dts: boundary + 512)
+        #expect(planner.settled(by: proof, sampler: sampler) == sampler.seconds(boundary + 512))
+        #expect(planner.discard(try packet(pts: boundary + 700, dts: boundary - 400), sampler: sampler) == AVDISCARD_NONREF)
+        // A packet that shows before it decodes ends the reasoning.
+        planner.read(try packet(pts: boundary, dts: boundary + 600))
+        #expect(planner.settled(by: proof, sampler: sampler) == nil)
     }
 
     @Test("with a keyframe tolerance, nearby keyframes stand in for targets and keep truthful timestamps")

@@ -4,6 +4,9 @@ import CFFmpeg
 final class CodecContext {
     let pointer: UnsafeMutablePointer<AVCodecContext>
     let path: String?
+    /// Set when `sendTolerantly` or `receiveTolerantly` met damaged data since the last `flush()`:
+    /// a frame sent may then never come out.
+    private(set) var damaged = false
 
     /// Allocates a context for `codec` without opening it, so options can be set first.
     init(codec: UnsafePointer<AVCodec>, path: String?) throws {
@@ -40,7 +43,10 @@ final class CodecContext {
     }
 
     /// Drops buffered frames after a seek.
-    func flush() { avcodec_flush_buffers(pointer) }
+    func flush() {
+        avcodec_flush_buffers(pointer)
+        damaged = false
+    }
 
     /// Sends one packet (or nil to flush) and receives the first frame it yields.
     ///
@@ -68,7 +74,9 @@ final class CodecContext {
     @discardableResult
     func sendTolerantly(_ packet: Packet?) -> Bool {
         let status = avcodec_send_packet(pointer, packet?.pointer)
-        return status >= 0 || status == loupe_averror_eagain()
+        let accepted = status >= 0 || status == loupe_averror_eagain()
+        if !accepted && status != loupe_averror_eof() { damaged = true }
+        return accepted
     }
 
     /// Receives the next frame, treating a damaged frame like "no frame yet" so that one bad
@@ -76,6 +84,7 @@ final class CodecContext {
     func receiveTolerantly(into frame: Frame) throws -> Bool {
         let status = avcodec_receive_frame(pointer, frame.pointer)
         if status == loupe_averror_eagain() || status == loupe_averror_eof() || status == loupe_averror_invaliddata() {
+            if status == loupe_averror_invaliddata() { damaged = true }
             return false
         }
         try FFmpegResult.check(status, "decoding", stage: .decode, path: path)

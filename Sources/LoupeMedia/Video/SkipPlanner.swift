@@ -17,12 +17,16 @@ struct SkipPlanner {
     private var keyframeRead = false
     /// How far keyframes' display times trail their decode times (the B-frame delay), once seen.
     private var reorderDelay: Int64?
-    /// Display times of the packets read since the decoder started or last sought, oldest first
-    /// (those well before the next sample are dropped as it advances).
+    /// Display times of the frames sure to come out of the decoder since it started or last sought:
+    /// packets it accepted with nothing allowed to be discarded (those well before the next sample are
+    /// dropped as it advances).
     private var shown: [Int64] = []
-    /// False once a packet showed before it decodes: then a packet's decode time no longer bounds the
-    /// display times of the packets after it, and `settled(by:sampler:)` never answers.
-    private var displayFollowsDecode = true
+    /// False once a packet showed before it decodes, lacked a time, or went back in decode time, or the
+    /// decoder met damaged data: then `settled(by:sampler:)` never answers and only frames showing
+    /// before the next sample's earliest time are skipped.
+    private var trusted = true
+    /// The decode time of the last packet read since the last seek.
+    private var lastDTS: Int64?
 
     /// Frames a seek must jump over to be worth flushing the frames in flight.
     static let seekGain = 12.0
@@ -76,7 +80,7 @@ struct SkipPlanner {
     ///
     /// Only packets up to the stand-in keyframe are discarded: the ones after it are decoded as
     /// usual, so the frames that follow keep their references if a later target needs them.
-    mutating func read(_ packet: Packet, sampler: FrameSampler) {
+    mutating func read(_ packet: Packet) {
         let p = packet.pointer.pointee
         if p.flags & AV_PKT_FLAG_KEY != 0 {
             if keyframesOnly { keyframeRead = true }
@@ -85,20 +89,35 @@ struct SkipPlanner {
             }
         }
         if p.dts != loupe_av_nopts_value() { lastRead = max(lastRead, p.dts) }
-        if p.pts == loupe_av_nopts_value() || p.dts == loupe_av_nopts_value() || p.pts < p.dts {
-            displayFollowsDecode = false
+        if p.pts == loupe_av_nopts_value() || p.dts == loupe_av_nopts_value() || p.pts < p.dts
+            || lastDTS.map({ p.dts < $0 }) == true
+        {
+            trusted = false
         }
-        if p.pts != loupe_av_nopts_value() {
-            // Display times a second or more before the next sample can no longer matter.
-            let horizon = sampler.timestamp(sampler.earliest - 1)
-            if let first = shown.first, first < horizon { shown.removeAll { $0 < horizon } }
-            shown.append(p.pts)
-        }
+        if p.dts != loupe_av_nopts_value() { lastDTS = p.dts }
+    }
+
+    /// Records that the decoder accepted `packet` with `discard` in force.
+    mutating func sent(_ packet: Packet, discard: AVDiscard, sampler: FrameSampler) {
+        let p = packet.pointer.pointee
+        // Only frames sure to come out may stand in the way of others (a discarded non-reference frame,
+        // or a reference frame that was allowed to be, is simply not counted).
+        guard discard == AVDISCARD_DEFAULT, p.pts != loupe_av_nopts_value(), p.flags & AV_PKT_FLAG_DISCARD == 0 else { return }
+        // Display times a second or more before the next sample can no longer matter.
+        let horizon = sampler.earliest - 1
+        shown.removeAll { sampler.seconds($0) < horizon }
+        shown.append(p.pts)
+    }
+
+    /// The decoder met damaged data: a frame sent may not come out, so stop reasoning from what was sent.
+    mutating func distrust() {
+        trusted = false
     }
 
     /// Forgets the packets read so far: the decoder was flushed and the input moved.
     mutating func didSeek() {
         shown.removeAll()
+        lastDTS = nil
     }
 
     /// What the decoder may discard for `packet`: a non-reference frame is no sample when it shows
@@ -107,27 +126,35 @@ struct SkipPlanner {
     /// the first frame to show in time, so that frame would be taken instead, for that target and
     /// every one before it). Reference frames are always decoded, so every frame kept is decoded
     /// exactly as without skipping.
+    ///
+    /// Times are compared in seconds, exactly as the sampler compares them when it keeps a frame.
     func discard(_ packet: Packet, sampler: FrameSampler) -> AVDiscard {
         if keyframesOnly && !keyframeRead { return AVDISCARD_NONKEY }
         let pts = packet.pointer.pointee.pts
         guard pts != loupe_av_nopts_value() else { return AVDISCARD_DEFAULT }
-        if pts < sampler.timestamp(sampler.earliest) { return AVDISCARD_NONREF }
-        let window = sampler.timestamp(sampler.earliestTime(forLastTargetBy: sampler.seconds(pts)))
-        return shown.contains { $0 >= window && $0 < pts } ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+        let time = sampler.seconds(pts)
+        if time < sampler.earliest { return AVDISCARD_NONREF }
+        guard trusted else { return AVDISCARD_DEFAULT }
+        let window = sampler.earliestTime(forLastTargetBy: time)
+        return shown.contains { $0 < pts && sampler.seconds($0) >= window } ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
     }
 
     /// When `packet` (about to be read) proves that the frame for the next sample is already with the
     /// decoder, the seconds at which that frame shows; otherwise nil.
     ///
     /// The sample is the first frame to show at or after `sampler.earliest`. Display times never
-    /// precede decode times and decode times only grow, so once a packet decodes at or after the
-    /// earliest qualifying display time read so far, no packet after it can show before that frame.
+    /// precede decode times and decode times only grow (checked on every packet so far, this one
+    /// included), so once a packet decodes at or after the earliest qualifying display time of a frame
+    /// sure to come out, no packet after it can show before that frame.
     func settled(by packet: Packet, sampler: FrameSampler) -> Double? {
-        guard !keyframesOnly, !sampler.requiresKeyframe, displayFollowsDecode else { return nil }
-        let dts = packet.pointer.pointee.dts
-        guard dts != loupe_av_nopts_value() else { return nil }
-        let earliest = sampler.timestamp(sampler.earliest)
-        guard let first = shown.lazy.filter({ $0 >= earliest }).min(), dts >= first else { return nil }
+        guard !keyframesOnly, !sampler.requiresKeyframe, trusted else { return nil }
+        let p = packet.pointer.pointee
+        guard p.dts != loupe_av_nopts_value(), p.pts != loupe_av_nopts_value(), p.pts >= p.dts,
+            lastDTS.map({ p.dts >= $0 }) ?? true
+        else { return nil }
+        guard let first = shown.lazy.filter({ sampler.seconds($0) >= sampler.earliest }).min(), p.dts >= first else {
+            return nil
+        }
         return sampler.seconds(first)
     }
 

@@ -145,20 +145,26 @@ public struct VideoDecoder: Sendable {
                 break reading
             }
             // The last frame wanted is with the decoder: drain it instead of decoding more to push it out.
-            if configuration.skipsUnneededFrames, let shown = planner.settled(by: packet, sampler: sampler),
+            // Only in a stretch, whose group of pictures was checked to be closed: after a seek elsewhere a
+            // decoder may drop frames that show before the keyframe it resumed at.
+            if configuration.skipsUnneededFrames, range != nil, let shown = planner.settled(by: packet, sampler: sampler),
                 shown >= lower, sampler.wantsNothing(after: shown, before: upper)
             {
                 break reading
             }
-            planner.read(packet, sampler: sampler)
+            planner.read(packet)
+            var discard = AVDISCARD_DEFAULT
             if configuration.skipsUnneededFrames {
-                context.pointer.pointee.skip_frame = planner.discard(packet, sampler: sampler)
+                discard = planner.discard(packet, sampler: sampler)
+                context.pointer.pointee.skip_frame = discard
             }
-            guard context.sendTolerantly(packet) else { continue }
-            while running, try context.receiveTolerantly(into: frame) {
+            let accepted = context.sendTolerantly(packet)
+            if accepted { planner.sent(packet, discard: discard, sampler: sampler) }
+            while accepted, running, try context.receiveTolerantly(into: frame) {
                 running = try offer(frame)
                 frame.unreference()
             }
+            if context.damaged { planner.distrust() }
         }
         if running {
             context.pointer.pointee.skip_frame = AVDISCARD_DEFAULT
