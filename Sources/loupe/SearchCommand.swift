@@ -55,7 +55,9 @@ struct SearchCommand: AsyncParsableCommand {
         if text == nil && image == nil && add.isEmpty { throw ValidationError("give a text, --image or --add") }
         if let type, MediaKind(rawValue: type) == nil { throw ValidationError("--type is 'image' or 'video'") }
         if limit < 1 { throw ValidationError("-k must be at least 1") }
-        if offset < 0 { throw ValidationError("--offset must not be negative") }
+        if offset < 0 || limit > MediaLibrary.maxSearchDepth || offset > MediaLibrary.maxSearchDepth - limit {
+            throw ValidationError("--offset must not be negative, and -k plus --offset at most \(MediaLibrary.maxSearchDepth)")
+        }
         if !(1...MediaLibrary.maxMomentsPerVideo).contains(moments) {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }

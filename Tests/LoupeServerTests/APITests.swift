@@ -290,7 +290,8 @@ struct APITests {
         let (_, tail) = try await server.json(.POST, "/api/search", ["text": "a green triangle", "k": 20, "offset": 10])
         #expect(results(tail).map { $0["id"] as? Int } == results(all).dropFirst(10).map { $0["id"] as? Int })
 
-        for bad in ["moments_per_video=0", "moments_per_video=2000", "offset=-1", "offset=x", "after=soon"] {
+        for bad in ["moments_per_video=0", "moments_per_video=2000", "offset=-1", "offset=x", "after=soon", "after=nan",
+                    "offset=9223372036854775807", "filter=1%3D%3D1)%20or%20(1%3D%3D1"] {
             let (status, object) = try await server.json(.GET, "/api/search?q=a%20cat&\(bad)")
             #expect(status == 400 && errorCode(object) == "invalid_argument", "\(bad): \(status) \(object)")
         }
@@ -320,7 +321,10 @@ struct APITests {
         #expect(try await total("folder=\(encoded(String(folder.dropLast()) + "_"))") == 0)
         #expect(try await total("after=2999-01-01") == 0)
         #expect(try await total("before=2999-01-01&type=image") == server.pictures.count)
-        for bad in ["limit=0", "offset=-3", "type=audio", "after=tomorrow", "filter=width%20%3E%3E%201"] {
+        // A filter cannot close its parenthesis to lift the clause that keeps moments out of the listing.
+        let injected = "1==1) or (scope==\"clip\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        for bad in ["limit=0", "offset=-3", "type=audio", "after=tomorrow", "after=inf", "filter=width%20%3E%3E%201",
+                    "filter=\(injected)"] {
             let (status, object) = try await server.json(.GET, "/api/items?\(bad)")
             #expect(status == 400, "\(bad): \(status) \(object)")
         }

@@ -109,12 +109,12 @@ public final class MediaLibrary: Sendable {
         guard (1...Self.maxMomentsPerVideo).contains(request.momentsPerVideo) else {
             throw LoupeError(.invalidArgument, "moments per video must be within 1...\(Self.maxMomentsPerVideo)")
         }
-        guard request.offset + request.limit <= Self.maxSearchDepth else {
+        guard request.limit <= Self.maxSearchDepth, request.offset <= Self.maxSearchDepth - request.limit else {
             throw LoupeError(.invalidArgument, "offset + limit must be at most \(Self.maxSearchDepth)")
         }
         let query = try await embed(request.terms)
         var clauses: [String] = []
-        if !request.filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(request.filter))") }
+        if let filter = try MediaFilter.group(request.filter) { clauses.append(filter) }
         clauses.append(request.includeWholeVideos ? "scope in [\"image\", \"clip\", \"video\"]" : "scope in [\"image\", \"clip\"]")
         if let kind = request.kind { clauses.append("kind == \"\(kind.rawValue)\"") }
         // The store counts groups (files), each holding up to `momentsPerVideo` hits, in score order: the

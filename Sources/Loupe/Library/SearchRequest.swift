@@ -1,4 +1,5 @@
 import Foundation
+import LoupeStore
 
 /// Something to search with. Several inputs with weights combine by query arithmetic.
 public enum SearchInput: Sendable, Hashable {
@@ -68,6 +69,21 @@ public enum MediaFilter {
             pattern.append(character)
         }
         return "path like \(quoted(pattern + "%"))"
+    }
+
+    /// A caller's filter expression in parentheses, ready to join with other clauses by `and`; nil when
+    /// it is empty. It must parse on its own, so that it cannot close the parenthesis and escape the
+    /// clauses it is joined with (`1==1) or (scope=="clip"`).
+    ///
+    /// - Throws: `LoupeError.invalidQuery` naming the problem and where it is.
+    public static func group(_ filter: String) throws -> String? {
+        guard !filter.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        do {
+            _ = try FilterExpression.parse(filter)
+        } catch {
+            throw LoupeError(.invalidQuery, "the filter '\(filter)' is not a valid expression: \(error)")
+        }
+        return "(\(filter))"
     }
 
     /// `text` as a double-quoted string literal.

@@ -199,7 +199,7 @@ struct APIRoutes {
             guard MediaKind(rawValue: type) != nil else { throw APIError.badRequest("type '\(type)' must be image, video or all") }
             clauses.append("kind == \"\(type)\"")
         }
-        clauses += SearchQuery.clauses(
+        clauses += try SearchQuery.clauses(
             filter: query["filter"], folder: query["folder"],
             after: try query["after"].map { try SearchQuery.DateBound(text: $0, name: "after") },
             before: try query["before"].map { try SearchQuery.DateBound(text: $0, name: "before") })

@@ -54,6 +54,9 @@ struct SearchQuery: Decodable {
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let number = try? container.decode(Double.self) {
+                guard number.isFinite else {
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(number) is not a date")
+                }
                 seconds = number
                 return
             }
@@ -66,7 +69,7 @@ struct SearchQuery: Decodable {
 
         /// A bound from a query parameter such as `?after=2024-05-01`.
         init(text: String, name: String) throws {
-            guard let seconds = Double(text) ?? Self.seconds(text) else {
+            guard let seconds = Double(text).flatMap({ $0.isFinite ? $0 : nil }) ?? Self.seconds(text) else {
                 throw APIError.badRequest("\(name): \(Self.problem(text))")
             }
             self.seconds = seconds
@@ -155,14 +158,14 @@ struct SearchQuery: Decodable {
             throw APIError.badRequest("k \(request.limit) must be within 1...\(maxResults)")
         }
         request.offset = offset ?? 0
-        guard request.offset >= 0, request.offset + request.limit <= MediaLibrary.maxSearchDepth else {
+        guard request.offset >= 0, request.offset <= MediaLibrary.maxSearchDepth - request.limit else {
             throw APIError.badRequest("offset \(request.offset) must be at least 0 and offset + k at most \(MediaLibrary.maxSearchDepth)")
         }
         request.momentsPerVideo = momentsPerVideo ?? 1
         guard (1...MediaLibrary.maxMomentsPerVideo).contains(request.momentsPerVideo) else {
             throw APIError.badRequest("moments_per_video \(request.momentsPerVideo) must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
-        request.filter = Self.clauses(filter: filter, folder: folder, after: after, before: before).joined(separator: " and ")
+        request.filter = try Self.clauses(filter: filter, folder: folder, after: after, before: before).joined(separator: " and ")
         if let type, !type.isEmpty, type != "all" {
             guard let kind = MediaKind(rawValue: type) else {
                 throw APIError.badRequest("type '\(type)' must be image, video or all")
@@ -183,9 +186,9 @@ struct SearchQuery: Decodable {
 
     /// Filter clauses for a Milvus expression, a folder (every file under it), and modification times
     /// (`after` inclusive, `before` exclusive); shared by searches and item listings.
-    static func clauses(filter: String?, folder: String?, after: DateBound?, before: DateBound?) -> [String] {
+    static func clauses(filter: String?, folder: String?, after: DateBound?, before: DateBound?) throws -> [String] {
         var clauses: [String] = []
-        if let filter, !filter.trimmingCharacters(in: .whitespaces).isEmpty { clauses.append("(\(filter))") }
+        if let filter, let group = try MediaFilter.group(filter) { clauses.append(group) }
         if let folder, !folder.isEmpty { clauses.append(MediaFilter.under(folder)) }
         if let after { clauses.append("mtime >= \(after.seconds)") }
         if let before { clauses.append("mtime < \(before.seconds)") }
