@@ -27,6 +27,21 @@ struct SceneDetectorTests {
         #expect(SceneDetector.cuts(in: frames) == [2.0])
     }
 
+    @Test("large frames are averaged down first: the same cuts at 224 pixels as at 64")
+    func sizeIndependent() {
+        #expect(SceneDetector.shrink([0, 0, 0, 4, 8, 12, 8, 16, 24, 12, 24, 36], width: 2, height: 2, by: 2).0 == [6, 12, 18])
+        #expect(SceneDetector.shrink(Array(repeating: 9, count: 5 * 3 * 3), width: 5, height: 3, by: 2) == ([9, 9, 9, 9, 9, 9], 2, 1))
+        var frames: [[VideoFrame]] = [[], []]
+        for (index, size) in [64, 224].enumerated() {
+            for step in 0..<20 {
+                let colour: (UInt8, UInt8, UInt8) = step < 7 ? (200, 30, 30) : step < 14 ? (30, 30, 200) : (200, 200, 30)
+                frames[index].append(Self.frame(Double(step) * 0.2, colour, size: size))
+            }
+        }
+        #expect(SceneDetector.cuts(in: frames[0]).map { ($0 * 10).rounded() } == [14, 28])
+        #expect(SceneDetector.cuts(in: frames[1]) == SceneDetector.cuts(in: frames[0]))
+    }
+
     @Test("no second cut within the minimum scene length")
     func minimumLength() {
         let frames = [

@@ -12,6 +12,9 @@ public struct SceneDetector: Sendable {
     public var threshold: Double
     /// Seconds a scene must last before another cut may be declared.
     public var minimumSceneLength: Double
+    /// Frames whose shorter side is at least twice this are averaged down by a whole factor first, so the
+    /// detector sees about the same picture (and does about the same work) whatever size it is given.
+    public var analysisShortSide = 64
 
     private var previous: [UInt8]?
     private var previousSize = (0, 0)
@@ -27,12 +30,14 @@ public struct SceneDetector: Sendable {
 
     /// Feeds the next frame; returns its timestamp when a new scene starts there.
     public mutating func process(_ frame: VideoFrame) -> Double? {
-        let hsv = Self.hsv(frame.pixels)
+        let factor = analysisShortSide > 0 ? max(1, min(frame.width, frame.height) / analysisShortSide) : 1
+        let (pixels, width, height) = Self.shrink(frame.pixels, width: frame.width, height: frame.height, by: factor)
+        let hsv = Self.hsv(pixels)
         defer {
             previous = hsv
-            previousSize = (frame.width, frame.height)
+            previousSize = (width, height)
         }
-        guard let previous, previousSize == (frame.width, frame.height) else {
+        guard let previous, previousSize == (width, height) else {
             sceneStart = frame.timestamp
             return nil
         }
@@ -48,6 +53,34 @@ public struct SceneDetector: Sendable {
     public static func cuts(in frames: [VideoFrame], threshold: Double = 27, minimumSceneLength: Double = 0.5) -> [Double] {
         var detector = SceneDetector(threshold: threshold, minimumSceneLength: minimumSceneLength)
         return frames.compactMap { detector.process($0) }
+    }
+
+    /// The mean of each `factor` x `factor` block (a partial block at the right or bottom edge is dropped).
+    static func shrink(_ rgb: [UInt8], width: Int, height: Int, by factor: Int) -> ([UInt8], Int, Int) {
+        guard factor > 1 else { return (rgb, width, height) }
+        let outWidth = width / factor, outHeight = height / factor
+        var out = [UInt8](repeating: 0, count: outWidth * outHeight * 3)
+        var sums = [Int](repeating: 0, count: outWidth * 3)
+        let area = factor * factor
+        rgb.withUnsafeBufferPointer { source in
+            for y in 0..<outHeight {
+                for i in sums.indices { sums[i] = 0 }
+                for row in (y * factor)..<((y + 1) * factor) {
+                    let line = row * width * 3
+                    for x in 0..<outWidth {
+                        var p = line + x * factor * 3
+                        for _ in 0..<factor {
+                            sums[3 * x] += Int(source[p])
+                            sums[3 * x + 1] += Int(source[p + 1])
+                            sums[3 * x + 2] += Int(source[p + 2])
+                            p += 3
+                        }
+                    }
+                }
+                for i in sums.indices { out[y * outWidth * 3 + i] = UInt8((sums[i] + area / 2) / area) }
+            }
+        }
+        return (out, outWidth, outHeight)
     }
 
     /// RGB8 to OpenCV-style 8-bit HSV (`COLOR_BGR2HSV`): H = degrees / 2, S and V in 0...255.
