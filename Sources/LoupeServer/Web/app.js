@@ -145,9 +145,12 @@ function folderOf(path) { return path.slice(0, path.lastIndexOf("/")) || "/"; }
 let debounceTimer = 0;
 let inflight = null;
 let searchSerial = 0;
+/** True from a change to the query until its first page is in: "Show more" must not append to old results. */
+let freshSearchDue = false;
 
 function scheduleSearch(delay = DEBOUNCE_MS) {
   clearTimeout(debounceTimer);
+  freshSearchDue = true;
   debounceTimer = setTimeout(runSearch, delay);
 }
 
@@ -186,6 +189,9 @@ function browsePath(offset = 0) {
 
 /** Runs the search (or lists the library); with `append`, fetches the next page after the results shown. */
 async function runSearch({ append = false } = {}) {
+  // A page is appended only to results of the query as it stands; otherwise this is a new search.
+  if (append && freshSearchDue) append = false;
+  if (!append) freshSearchDue = true;
   clearTimeout(debounceTimer);
   if (inflight) inflight.abort();
   const controller = new AbortController();
@@ -213,6 +219,7 @@ async function runSearch({ append = false } = {}) {
       total = answer.total;
     }
     if (serial !== searchSerial) return;
+    freshSearchDue = false;
     state.results = append ? state.results.concat(results) : results;
     state.total = total;
     state.browsing = !hasQuery();
@@ -592,10 +599,13 @@ async function removeCurrent() {
   if (!result) return;
   if (!button.classList.contains("armed")) {
     button.classList.add("armed");
+    button.dataset.armedAt = String(Date.now());
     button.textContent = result.kind === "video" ? "Click again: remove the video and its moments" : "Click again to remove";
     removeTimer = setTimeout(resetRemoveButton, 4000);
     return;
   }
+  // A double click (or a held Enter key) is one decision, not two.
+  if (Date.now() - Number(button.dataset.armedAt || 0) < 400) return;
   clearTimeout(removeTimer);
   button.disabled = true;
   try {
