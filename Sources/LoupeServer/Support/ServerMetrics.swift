@@ -21,25 +21,31 @@ final class ServerMetrics: Sendable {
 
     init() {
         embedding = registry.makeDurationHistogram(
-            name: "loupe_query_embedding_seconds", buckets: buckets,
-            help: "Time to turn a search's inputs into one query vector")
+            descriptor: Self.metric("loupe_query_embedding_seconds", "Time to turn a search's inputs into one query vector"),
+            buckets: buckets)
         searches = registry.makeDurationHistogram(
-            name: "loupe_search_seconds", buckets: buckets,
-            help: "Time of a whole search: embedding, vector search and loading the results")
-        indexedRows = registry.makeGauge(name: "loupe_index_rows", help: "Rows (images, moments, videos) in the media collection")
-        images = registry.makeGauge(name: "loupe_index_images", help: "Images in the media collection")
-        videos = registry.makeGauge(name: "loupe_index_videos", help: "Videos in the media collection")
-        jobsRunning = registry.makeGauge(name: "loupe_jobs_running", help: "Indexing jobs running")
-        embeddedTotal = registry.makeCounter(name: "loupe_ingest_embedded_total", help: "Pictures and frames embedded by indexing jobs")
+            descriptor: Self.metric("loupe_search_seconds", "Time of a whole search: embedding, vector search and loading the results"),
+            buckets: buckets)
+        indexedRows = registry.makeGauge(descriptor: Self.metric("loupe_index_rows", "Rows (images, moments, videos) in the media collection"))
+        images = registry.makeGauge(descriptor: Self.metric("loupe_index_images", "Images in the media collection"))
+        videos = registry.makeGauge(descriptor: Self.metric("loupe_index_videos", "Videos in the media collection"))
+        jobsRunning = registry.makeGauge(descriptor: Self.metric("loupe_jobs_running", "Indexing jobs running"))
+        embeddedTotal = registry.makeCounter(
+            descriptor: Self.metric("loupe_ingest_embedded_total", "Pictures and frames embedded by indexing jobs"))
+    }
+
+    /// A metric named in full (the unit already part of the name).
+    private static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         let labels = [("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(name: "loupe_http_requests_total", labels: labels,
-                             help: "HTTP requests by method, route and status").increment()
-        registry.makeDurationHistogram(name: "loupe_http_request_duration_seconds",
-                                       labels: [("method", method), ("route", route)], buckets: buckets,
-                                       help: "HTTP request latency by route").record(duration)
+        registry.makeCounter(descriptor: Self.metric("loupe_http_requests_total", "HTTP requests by method, route and status"),
+                             labels: labels).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.metric("loupe_http_request_duration_seconds", "HTTP request latency by route"),
+            labels: [("method", method), ("route", route)], buckets: buckets).record(duration)
     }
 
     func render() -> String {
