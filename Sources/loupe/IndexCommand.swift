@@ -26,12 +26,19 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Video frames sampled per second.")
     var fps = 1.0
 
+    @Option(name: .long, help: "Seconds a keyframe may be from a sampling time to stand in for its frame (faster; fixed segments only).")
+    var keyframeTolerance = 0.0
+
     @Option(name: .long, help: "Images per batch.")
     var batch = 32
 
     func validate() throws {
         guard ["fixed", "scenes"].contains(segments) else { throw ValidationError("--segments is 'fixed' or 'scenes'") }
         guard segmentSeconds > 0, fps > 0, batch >= 1 else { throw ValidationError("--segment-seconds, --fps and --batch must be positive") }
+        guard keyframeTolerance >= 0, keyframeTolerance.isFinite else { throw ValidationError("--keyframe-tolerance must be 0 or more seconds") }
+        guard keyframeTolerance == 0 || segments == "fixed" else {
+            throw ValidationError("--keyframe-tolerance works with fixed segments; scene detection needs frames at their times")
+        }
     }
 
     func run() async throws {
@@ -39,6 +46,7 @@ struct IndexCommand: AsyncParsableCommand {
             let opened = try await library.open { configuration in
                 configuration.batchSize = batch
                 configuration.framesPerSecond = fps
+                configuration.keyframeTolerance = keyframeTolerance
                 configuration.segmentation = segments == "scenes" ? .scenes(maxSeconds: segmentSeconds) : .fixed(seconds: segmentSeconds)
             }
             let line = IngestProgressLine(terminal: isatty(STDERR_FILENO) != 0)

@@ -225,6 +225,26 @@ struct IngestBookkeepingTests {
         #expect(top.score >= 0.99999, "score \(top.score)")
     }
 
+    @Test("with a keyframe tolerance, a video is indexed from nearby keyframes and its moments still find their scene")
+    func keyframeTolerance() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tolerance-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("media")
+        _ = try DemoLibrary.generate(into: folder, perClass: 1, video: true)
+        var configuration = MediaLibrary.Configuration()
+        configuration.segmentation = .fixed(seconds: 4)
+        configuration.keyframeTolerance = 0.5
+        let library = try await MediaLibrary.open(at: root.appendingPathComponent("data"),
+                                                  embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory),
+                                                  configuration: configuration)
+        let report = try await library.index([folder.path])
+        #expect(report.failures.isEmpty && report.moments == 3, "\(report.failures), \(report.moments) moments")
+        var request = SearchRequest(.text("a blue square"), limit: 1)
+        request.kind = .video
+        let moment = try #require(try await library.search(request).first)
+        #expect(moment.item.start == 4 && moment.item.end == 8, "\(String(describing: moment.item.start))-\(String(describing: moment.item.end))")
+    }
+
     @Test("resized and re-encoded copies are found as near-duplicates of their original")
     func dedup() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-dedup-\(UUID().uuidString)")

@@ -251,6 +251,8 @@ extension MediaLibrary {
             every = max(1, Int((Self.sceneFramesPerSecond / configuration.framesPerSecond).rounded()))
             decoder.configuration.framesPerSecond = configuration.framesPerSecond * Double(every)
             detector = SceneDetector()
+        } else {
+            decoder.configuration.keyframeTolerance = configuration.keyframeTolerance
         }
 
         // Frames are decoded on their own thread, at most a few batches ahead, and embedded as they arrive:

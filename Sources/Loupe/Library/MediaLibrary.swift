@@ -22,6 +22,11 @@ public final class MediaLibrary: Sendable {
         public var batchSize = 32
         /// Frames sampled per second of video.
         public var framesPerSecond = 1.0
+        /// Seconds a video keyframe may lie from a sampling time to be embedded in place of the exact frame,
+        /// with only keyframes decoded to reach it (0, the default: exact frames). About a quarter faster
+        /// on 1080p H.264 with 0.5 s; the times stored are those of the frames embedded. Fixed-length
+        /// moments only: scene detection needs its frames at their times.
+        public var keyframeTolerance = 0.0
         /// How videos are cut into searchable moments.
         public var segmentation = VideoSegmentation.fixed(seconds: 6)
         /// Decode JPEGs at 1/2, 1/4 or 1/8 size while the short side stays at least the model's input, as
