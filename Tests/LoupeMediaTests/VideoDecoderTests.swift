@@ -8,6 +8,8 @@ import Testing
 struct VideoDecoderTests {
     static let directory = try! TestMedia.temporaryDirectory()
     static let video = try! TestVideo.write(to: directory)
+    /// B-frames (x264 "fast") and a keyframe every 20 frames, so stretches start mid-stream at reordered frames.
+    static let reordered = try! TestVideo.write(to: directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
 
     @Test("probe reports size, codec, frame rate, duration, frame count and creation time")
     func probe() throws {
@@ -36,8 +38,7 @@ struct VideoDecoderTests {
     func skippingIsInvisible(framesPerSecond: Double) throws {
         // Also on a clip with B-frames, where skipping non-reference frames and draining the decoder early
         // must still hand over exactly the frames (and pixels) a full decode picks.
-        let reordered = try TestVideo.write(to: Self.directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
-        for url in [Self.video, reordered] {
+        for url in [Self.video, Self.reordered] {
             var decoder = VideoDecoder()
             decoder.configuration.framesPerSecond = framesPerSecond
             decoder.configuration.skipsUnneededFrames = false
@@ -57,8 +58,7 @@ struct VideoDecoderTests {
 
     @Test("sampling at a multiple of a rate contains that rate's frames, told apart by their sample indices")
     func multipleRates() throws {
-        let reordered = try TestVideo.write(to: Self.directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
-        for url in [Self.video, reordered] {
+        for url in [Self.video, Self.reordered] {
             for workers in [1, 2] {
                 var decoder = VideoDecoder()
                 decoder.configuration.rangeWorkers = workers
@@ -141,9 +141,7 @@ struct VideoDecoderTests {
         "decoders sampling keyframe ranges side by side return a single decoder's frames",
         arguments: [(1.0, 0.0), (4.0, 0.0), (1.0, 0.5), (3.0, 0.5)])
     func rangesInParallel(framesPerSecond: Double, tolerance: Double) throws {
-        // B-frames (x264 "fast") and a keyframe every 20 frames, so ranges start mid-stream at reordered frames.
-        let reordered = try TestVideo.write(to: Self.directory, name: "reordered.mp4", preset: "fast", keyframeInterval: 20)
-        for url in [Self.video, reordered] {
+        for url in [Self.video, Self.reordered] {
             var decoder = VideoDecoder()
             decoder.configuration.framesPerSecond = framesPerSecond
             decoder.configuration.keyframeTolerance = tolerance
