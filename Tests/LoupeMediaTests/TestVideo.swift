@@ -39,7 +39,7 @@ enum TestVideo {
     /// Writes the test video and returns its URL.
     static func write(
         to directory: URL, name: String = "scenes.mp4", width: Int = 160, height: Int = 96, rotation: Int = 0,
-        bt709: Bool = false, preset: String = "ultrafast", keyframeInterval: Int = 45
+        bt709: Bool = false, preset: String = "ultrafast", keyframeInterval: Int = 45, x264Params: String? = nil
     ) throws -> URL {
         let url = directory.appendingPathComponent(name)
         var configuration = VideoWriter.Configuration()
@@ -47,6 +47,7 @@ enum TestVideo {
         configuration.bt709 = bt709
         configuration.keyframeInterval = keyframeInterval
         configuration.options = ["preset": preset]
+        if let x264Params { configuration.options["x264-params"] = x264Params }
         configuration.metadata = ["creation_time": creationTime]
         let writer = try VideoWriter(url: url, width: width, height: height, framesPerSecond: framesPerSecond, configuration: configuration)
         for index in 0..<Int(duration * Double(framesPerSecond)) {

@@ -176,6 +176,30 @@ struct VideoDecoderTests {
         }
     }
 
+    @Test("an open group of pictures falls back to one decoder that still starts at the beginning")
+    func openGOP() throws {
+        // Non-IDR keyframes whose leading B-frames refer to the group before: no stretch may start there.
+        let open = try TestVideo.write(to: Self.directory, name: "open-gop.mp4", preset: "fast", keyframeInterval: 20,
+                                       x264Params: "open-gop=1")
+        var decoder = VideoDecoder()
+        let input = try decoder.open(open)
+        #expect(KeyframeRanges.plan(input, stream: try decoder.videoStream(input), info: try decoder.probe(contentsOf: open),
+                                    configuration: decoder.configuration, workers: 2) == nil, "the open groups were not noticed")
+        for framesPerSecond in [1.0, 3.0] {
+            decoder.configuration.framesPerSecond = framesPerSecond
+            decoder.configuration.skipsUnneededFrames = false
+            decoder.configuration.rangeWorkers = 1
+            let full = try decoder.sampleFrames(contentsOf: open)
+            #expect(full.count == Int(TestVideo.duration * framesPerSecond))
+            decoder.configuration.skipsUnneededFrames = true
+            decoder.configuration.rangeWorkers = 2
+            let sampled = try decoder.sampleFrames(contentsOf: open)
+            #expect(sampled.map(\.timestamp) == full.map(\.timestamp), "\(framesPerSecond) fps")
+            let samePixels = sampled.map(\.pixels) == full.map(\.pixels)
+            #expect(samePixels, "\(framesPerSecond) fps: pixels differ")
+        }
+    }
+
     @Test("sampling at the frame rate returns every frame, the last one included")
     func everyFrame() throws {
         var decoder = VideoDecoder()

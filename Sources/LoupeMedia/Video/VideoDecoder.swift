@@ -65,8 +65,8 @@ public struct VideoDecoder: Sendable {
     /// Timestamps count from the stream's first frame; each sampled frame is the first whose
     /// presentation time reaches the target minus half a frame.
     public func sample(contentsOf url: URL, _ body: (VideoFrame) throws -> Bool) throws {
-        let input = try open(url)
-        let stream = try videoStream(input)
+        var input = try open(url)
+        var stream = try videoStream(input)
         let info = try info(input, stream: stream)
         let (pixels, overflow) = info.storedWidth.multipliedReportingOverflow(by: info.storedHeight)
         guard !overflow, pixels <= configuration.maxPixels else {
@@ -75,11 +75,14 @@ public struct VideoDecoder: Sendable {
                 path: url.path)
         }
         let workers = configuration.rangeWorkers > 0 ? configuration.rangeWorkers : ProcessInfo.processInfo.activeProcessorCount
-        if workers > 1, let ranges = KeyframeRanges.plan(input, stream: stream, info: info, configuration: configuration,
-                                                         workers: workers)
-        {
-            return try sampleInParallel(url, info: info, streamIndex: stream.pointee.index, ranges: ranges,
-                                        workers: min(workers, ranges.count), body)
+        if workers > 1 {
+            if let ranges = KeyframeRanges.plan(input, stream: stream, info: info, configuration: configuration, workers: workers) {
+                return try sampleInParallel(url, info: info, streamIndex: stream.pointee.index, ranges: ranges,
+                                            workers: min(workers, ranges.count), body)
+            }
+            // Planning read the file from several places: start again from the beginning with one decoder.
+            input = try open(url)
+            stream = try videoStream(input)
         }
         let context = try decoderContext(for: stream, path: url.path, threads: configuration.threads)
         var sampler = FrameSampler(info: info, stream: stream, configuration: configuration, path: url.path)
