@@ -14,10 +14,15 @@ struct KeyframeRange: Sendable {
     var start: Double
     /// Seconds at which the next range's keyframe shows (+infinity for the last range).
     var end: Double
+    /// The next range's keyframe opens its group of pictures: frames decoded after it show before it and
+    /// refer to this range's frames, so this range reads on past it until those have come out.
+    var endsOpen = false
 }
 
 /// Cuts a video into keyframe ranges for decoders working side by side, after checking on the file
-/// that seeking lands on each range's keyframe and that its group of pictures is closed.
+/// that seeking lands on each range's keyframe. An open group of pictures (frames decoded after its
+/// keyframe that show before it, as x265 and open-GOP x264 write) is read to its end by the range before,
+/// which holds their references; the range that starts there drops them.
 enum KeyframeRanges {
     /// The shortest stretch worth a decoder of its own (each costs a seek and a keyframe), in seconds.
     static let minimumSeconds = 1.0
@@ -25,7 +30,7 @@ enum KeyframeRanges {
     static let maximumSeconds = 30.0
 
     /// The ranges for `workers` decoders, or nil when the file should be read by one decoder: no usable
-    /// keyframe index, too few keyframes, a seek that lands elsewhere, or an open group of pictures.
+    /// keyframe index, too few keyframes, or a seek that lands elsewhere.
     ///
     /// Leaves `input` at an arbitrary position.
     static func plan(
@@ -57,10 +62,12 @@ enum KeyframeRanges {
         // decode time lands on this keyframe either way, as long as it shows before the next one decodes.
         let span = stream.pointee.duration > 0 ? stream.pointee.duration : Int64(3600 / timeBase)
         var shows: [Double] = []
+        var open: [Bool] = []
         for start in starts {
             let target = start + 1 < keyframes.count ? keyframes[start + 1] - 1 : keyframes[start] + span
-            guard let shown = check(input, stream: stream, seekTarget: target, keyframe: keyframes[start]) else { return nil }
+            guard let (shown, isOpen) = check(input, stream: stream, seekTarget: target, keyframe: keyframes[start]) else { return nil }
             shows.append(Double(shown - (stream.pointee.start_time == loupe_av_nopts_value() ? 0 : stream.pointee.start_time)) * timeBase)
+            open.append(isOpen)
         }
         guard zip(shows, shows.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
         return starts.indices.map { r in
@@ -70,26 +77,31 @@ enum KeyframeRanges {
                 keyframe: keyframes[start],
                 endKeyframe: r + 1 < starts.count ? keyframes[starts[r + 1]] : nil,
                 start: r == 0 ? -.infinity : shows[r],
-                end: r + 1 < starts.count ? shows[r + 1] : .infinity)
+                end: r + 1 < starts.count ? shows[r + 1] : .infinity,
+                endsOpen: r + 1 < starts.count && open[r + 1])
         }
     }
 
     /// Seeks to `seekTarget` and reads on: the presentation time of the keyframe there when it is the one
-    /// indexed at `keyframe` and no frame after it in decode order shows before it (a closed group).
+    /// indexed at `keyframe`, and whether frames decoded after it show before it (an open group).
     private static func check(_ input: InputContext, stream: UnsafeMutablePointer<AVStream>, seekTarget: Int64, keyframe: Int64)
-        -> Int64?
+        -> (shown: Int64, open: Bool)?
     {
         guard input.seek(stream: stream.pointee.index, to: seekTarget), let packet = try? Packet() else { return nil }
         var shown: Int64?
+        var open = false
         for _ in 0..<64 {
             // A keyframe that ends the file has nothing after it to check.
-            guard (try? input.read(into: packet)) == true else { return shown }
+            guard (try? input.read(into: packet)) == true else { return shown.map { ($0, open) } }
             defer { packet.unreference() }
             let p = packet.pointer.pointee
             guard p.stream_index == stream.pointee.index else { continue }
             guard p.pts != loupe_av_nopts_value() else { return nil }
             if let keyPTS = shown {
-                return p.pts > keyPTS ? keyPTS : nil
+                // Leading pictures come right after the keyframe; the first frame showing after it ends them.
+                if p.pts > keyPTS { return (keyPTS, open) }
+                open = true
+                continue
             }
             guard p.flags & AV_PKT_FLAG_KEY != 0, p.dts == keyframe else { return nil }
             shown = p.pts

@@ -142,10 +142,13 @@ public struct VideoDecoder: Sendable {
             guard try input.read(into: packet) else { break }
             defer { packet.unreference() }
             guard packet.pointer.pointee.stream_index == index else { continue }
-            if let end = range?.endKeyframe, packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0,
+            if let range, let end = range.endKeyframe, packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0,
                 packet.pointer.pointee.dts >= end
             {
-                break reading
+                // The next stretch starts here. Frames of an open group that show before its keyframe are
+                // this stretch's to decode (it holds their references): read on until they are out (`offer`
+                // stops at the first frame showing from the keyframe on), at most to the keyframe after.
+                if !range.endsOpen || packet.pointer.pointee.dts > end { break reading }
             }
             // The last frame wanted is with the decoder: drain it instead of decoding more to push it out.
             // Only in a stretch, whose group of pictures was checked to be closed: after a seek elsewhere a
