@@ -115,9 +115,10 @@ struct JobTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         let root = server.root
-        let stopping = Task { await server.stop(keepFiles: true) }
+        let stopping = Task { await server.stopServing() }
         let answer = try await stream.value
         await stopping.value
+        await server.stop(keepFiles: true)
         #expect(answer.status == 200)
         let text = String(decoding: answer.body, as: UTF8.self)
         let end = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.last ?? ""

@@ -99,11 +99,17 @@ final class TestServer: Sendable {
         return (answer.status, parsed)
     }
 
+    /// Shuts the server down gracefully and waits until it has stopped, leaving this client open (so that
+    /// a response still being read when the server finishes is not cut off by closing the client).
+    func stopServing() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
+
     /// Stops the server with a graceful shutdown (in-flight requests finish, jobs stop at a batch
     /// boundary) and, unless `keepFiles`, removes its files.
     func stop(keepFiles: Bool = false) async {
-        await group.triggerGracefulShutdown()
-        _ = try? await task.value
+        await stopServing()
         try? await client.shutdown()
         try? await library.store.close()
         if !keepFiles { try? FileManager.default.removeItem(at: root) }
