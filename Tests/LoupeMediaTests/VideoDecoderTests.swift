@@ -220,6 +220,22 @@ struct VideoDecoderTests {
         #expect(frames.map(\.timestamp) == single.map(\.timestamp))
     }
 
+    @Test("sampling from a start time seeks there and gives the frames a whole pass gives from then on")
+    func startTime() throws {
+        for url in [Self.video, Self.reordered] {
+            var decoder = VideoDecoder()
+            decoder.configuration.framesPerSecond = 2
+            let whole = try decoder.sampleFrames(contentsOf: url)
+            decoder.configuration.startTime = 3.2
+            let late = try decoder.sampleFrames(contentsOf: url)
+            let expected = whole.filter { $0.samples.lowerBound >= 7 }
+            #expect(late.map(\.timestamp) == expected.map(\.timestamp), "\(url.lastPathComponent)")
+            #expect(late.map(\.samples) == expected.map(\.samples))
+            let samePixels = late.map(\.pixels) == expected.map(\.pixels)
+            #expect(samePixels, "\(url.lastPathComponent): pixels differ")
+        }
+    }
+
     @Test("sampling at the frame rate returns every frame, the last one included")
     func everyFrame() throws {
         var decoder = VideoDecoder()

@@ -174,6 +174,7 @@ public final class MediaLibrary: Sendable {
             var video = VideoDecoder()
             video.configuration.framesPerSecond = max(configuration.framesPerSecond, 2 / (end - start))
             video.configuration.maxPixels = configuration.maxPixels
+            video.configuration.startTime = start
             try video.sample(contentsOf: url) { frame in
                 if frame.timestamp >= start && frame.timestamp < end {
                     frames.append(try RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels))

@@ -69,6 +69,14 @@ struct FrameSampler {
         requiresKeyframe = false
     }
 
+    /// Skips the sampling times before `time` seconds.
+    mutating func skip(to time: Double) {
+        var index = max(targetIndex, Int((time / interval).rounded(.down)))
+        while self.time(ofTarget: index) < time - 1e-9 { index += 1 }
+        targetIndex = index
+        earliest = nextTarget - frameDuration / 2
+    }
+
     /// Seconds of the sampling time with index `index` (computed, not accumulated, so every decoder agrees).
     func time(ofTarget index: Int) -> Double { Double(index) * interval }
 

@@ -37,6 +37,10 @@ public struct VideoDecoder: Sendable {
         /// default: every sample is the frame at its target time). Timestamps stay those of the
         /// frames returned. Needs `skipsUnneededFrames`.
         public var keyframeTolerance = 0.0
+        /// Sampling times before this many seconds are skipped: the decoder seeks to the keyframe before the
+        /// first one at or after it (default 0: from the start). For a stretch of a long video, with the body
+        /// returning false past its end.
+        public var startTime = 0.0
 
         /// The defaults: 1 frame per second at full size, 100-megapixel limit, skipping on, exact times.
         public init() {}
@@ -75,7 +79,8 @@ public struct VideoDecoder: Sendable {
                 path: url.path)
         }
         let workers = configuration.rangeWorkers > 0 ? configuration.rangeWorkers : ProcessInfo.processInfo.activeProcessorCount
-        if workers > 1 {
+        // A stretch from the middle of a file is reached by seeking, by one decoder.
+        if workers > 1 && configuration.startTime <= 0 {
             if let ranges = KeyframeRanges.plan(input, stream: stream, info: info, configuration: configuration, workers: workers) {
                 return try sampleInParallel(url, info: info, streamIndex: stream.pointee.index, ranges: ranges,
                                             workers: min(workers, ranges.count), body)
@@ -86,6 +91,7 @@ public struct VideoDecoder: Sendable {
         }
         let context = try decoderContext(for: stream, path: url.path, threads: configuration.threads)
         var sampler = FrameSampler(info: info, stream: stream, configuration: configuration, path: url.path)
+        if configuration.startTime > 0 { sampler.skip(to: configuration.startTime) }
         var planner = SkipPlanner(stream: stream, tolerance: configuration.keyframeTolerance)
         _ = try decode(input, stream: stream, context: context, sampler: &sampler, planner: &planner, range: nil, body)
     }
