@@ -73,7 +73,7 @@ extension MediaLibrary {
         }
         if !report.cancelled {
             for path in vanished.sorted() {
-                report.removed += try await deleteRows(path: path)
+                report.removed += try await remove(path: path) > 0 ? 1 : 0
             }
         }
         report.elapsed = clock.now - started
@@ -158,7 +158,7 @@ extension MediaLibrary {
                 report.reused += 1
             }
             // Changed files: the old rows go in the same step as the new ones arrive.
-            for item in ready { _ = try await deleteRows(path: item.file.url.path) }
+            for item in ready { try await remove(path: item.file.url.path) }
             if !rows.isEmpty { try await store.insert(configuration.collection, rows) }
             tracker.advance(by: batches[index].count, embedded: report.embedded, failed: report.failures.count,
                             current: batches[index].last?.url.path)
@@ -224,7 +224,7 @@ extension MediaLibrary {
             } else {
                 rows = try await videoRows(file, sha256: sha, source: source, report: &report)
             }
-            _ = try await deleteRows(path: file.url.path)
+            try await remove(path: file.url.path)
             try await store.insert(configuration.collection, rows)
         } catch let error as CancellationError {
             throw error
@@ -348,11 +348,6 @@ extension MediaLibrary {
                                       sha256: row[MediaSchema.sha256]?.stringValue ?? "")
         }
         return files
-    }
-
-    /// Deletes every row of the file at `path`; returns 1 when there were any, else 0.
-    func deleteRows(path: String) async throws -> Int {
-        try await remove(path: path) > 0 ? 1 : 0
     }
 
     private func hashFile(_ url: URL) throws -> String {
