@@ -49,9 +49,7 @@ struct VideoDecoderTests {
             for workers in [1, 2] {
                 decoder.configuration.rangeWorkers = workers
                 let fast = try decoder.sampleFrames(contentsOf: url)
-                #expect(fast.map(\.timestamp) == full.map(\.timestamp), "\(url.lastPathComponent), \(workers) decoder(s)")
-                let samePixels = fast.map(\.pixels) == full.map(\.pixels)
-                #expect(samePixels, "\(url.lastPathComponent), \(workers) decoder(s): pixels differ")
+                expectSameFrames(fast, full, "\(url.lastPathComponent), \(workers) decoder(s)")
             }
         }
     }
@@ -68,9 +66,7 @@ struct VideoDecoderTests {
                 let five = try decoder.sampleFrames(contentsOf: url)
                 #expect(five.count == 30 && zip(five, five.dropFirst()).allSatisfy { $0.samples.upperBound == $1.samples.lowerBound })
                 let picked = five.filter { frame in frame.samples.contains { $0 % 5 == 0 } }
-                #expect(picked.map(\.timestamp) == once.map(\.timestamp), "\(url.lastPathComponent), \(workers) decoder(s)")
-                let samePixels = picked.map(\.pixels) == once.map(\.pixels)
-                #expect(samePixels, "\(url.lastPathComponent), \(workers) decoder(s): pixels differ")
+                expectSameFrames(picked, once, "\(url.lastPathComponent), \(workers) decoder(s)")
             }
         }
         // A rate above the video's own: one frame stands for several sampling times. (One decoder: at 60 fps
@@ -157,9 +153,7 @@ struct VideoDecoderTests {
 
             let parallel = try decoder.sampleFrames(contentsOf: url)
             if tolerance == 0 {
-                #expect(parallel.map(\.timestamp) == single.map(\.timestamp), "\(url.lastPathComponent)")
-                let samePixels = parallel.map(\.pixels) == single.map(\.pixels)
-                #expect(samePixels, "\(url.lastPathComponent): pixels differ")
+                expectSameFrames(parallel, single, url.lastPathComponent)
             }
             // With a tolerance, a range's keyframe stands in for targets up to the tolerance before it, while a
             // single decoder may also have used a keyframe further back; every target must be served either way.
@@ -198,9 +192,7 @@ struct VideoDecoderTests {
         for workers in [1, 2] {
             decoder.configuration.rangeWorkers = workers
             let sampled = try decoder.sampleFrames(contentsOf: open)
-            #expect(sampled.map(\.timestamp) == full.map(\.timestamp), "\(workers) decoder(s)")
-            let samePixels = sampled.map(\.pixels) == full.map(\.pixels)
-            #expect(samePixels, "\(workers) decoder(s): pixels differ")
+            expectSameFrames(sampled, full, "\(workers) decoder(s)")
         }
     }
 
@@ -229,10 +221,8 @@ struct VideoDecoderTests {
             decoder.configuration.startTime = 3.2
             let late = try decoder.sampleFrames(contentsOf: url)
             let expected = whole.filter { $0.samples.lowerBound >= 7 }
-            #expect(late.map(\.timestamp) == expected.map(\.timestamp), "\(url.lastPathComponent)")
+            expectSameFrames(late, expected, url.lastPathComponent)
             #expect(late.map(\.samples) == expected.map(\.samples))
-            let samePixels = late.map(\.pixels) == expected.map(\.pixels)
-            #expect(samePixels, "\(url.lastPathComponent): pixels differ")
         }
     }
 
@@ -366,4 +356,12 @@ struct VideoDecoderTests {
             #expect(error.path == url.path)
         }
     }
+}
+
+/// Expects the same frames: timestamps, then pixels (compared whole, so a failure does not print them).
+func expectSameFrames(_ actual: [VideoFrame], _ expected: [VideoFrame], _ context: String,
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.map(\.timestamp) == expected.map(\.timestamp), "\(context)", sourceLocation: sourceLocation)
+    let samePixels = actual.map(\.pixels) == expected.map(\.pixels)
+    #expect(samePixels, "\(context): pixels differ", sourceLocation: sourceLocation)
 }
