@@ -39,18 +39,7 @@ struct VideoDecoderTests {
         // Also on a clip with B-frames, where skipping non-reference frames and draining the decoder early
         // must still hand over exactly the frames (and pixels) a full decode picks.
         for url in [Self.video, Self.reordered] {
-            var decoder = VideoDecoder()
-            decoder.configuration.framesPerSecond = framesPerSecond
-            decoder.configuration.skipsUnneededFrames = false
-            decoder.configuration.rangeWorkers = 1
-            let full = try decoder.sampleFrames(contentsOf: url)
-            #expect(full.count == Int(TestVideo.duration * framesPerSecond), "\(url.lastPathComponent): \(full.count) frames")
-            decoder.configuration.skipsUnneededFrames = true
-            for workers in [1, 2] {
-                decoder.configuration.rangeWorkers = workers
-                let fast = try decoder.sampleFrames(contentsOf: url)
-                expectSameFrames(fast, full, "\(url.lastPathComponent), \(workers) decoder(s)")
-            }
+            try expectSkippingInvisible(url, framesPerSecond: framesPerSecond)
         }
     }
 
@@ -184,16 +173,7 @@ struct VideoDecoderTests {
         // (x264 still starts closed groups at scene cuts; at 30 fps every leading frame must come out.)
         #expect(ranges.count >= 3 && ranges.contains(where: \.endsOpen), "\(ranges.map(\.endsOpen))")
 
-        decoder.configuration.skipsUnneededFrames = false
-        decoder.configuration.rangeWorkers = 1
-        let full = try decoder.sampleFrames(contentsOf: open)
-        #expect(full.count == Int(TestVideo.duration * framesPerSecond))
-        decoder.configuration.skipsUnneededFrames = true
-        for workers in [1, 2] {
-            decoder.configuration.rangeWorkers = workers
-            let sampled = try decoder.sampleFrames(contentsOf: open)
-            expectSameFrames(sampled, full, "\(workers) decoder(s)")
-        }
+        try expectSkippingInvisible(open, framesPerSecond: framesPerSecond)
     }
 
     @Test("after an unusable stretch plan, one decoder still starts at the beginning")
@@ -355,6 +335,24 @@ struct VideoDecoderTests {
         } catch let error as MediaError {
             #expect(error.path == url.path)
         }
+    }
+}
+
+/// Expects sampling with skipping, by one decoder and by two side by side, to give exactly the frames of a
+/// full decode (one per sampling time of the test clip).
+func expectSkippingInvisible(_ url: URL, framesPerSecond: Double, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    var decoder = VideoDecoder()
+    decoder.configuration.framesPerSecond = framesPerSecond
+    decoder.configuration.skipsUnneededFrames = false
+    decoder.configuration.rangeWorkers = 1
+    let full = try decoder.sampleFrames(contentsOf: url)
+    #expect(full.count == Int(TestVideo.duration * framesPerSecond), "\(url.lastPathComponent): \(full.count) frames",
+            sourceLocation: sourceLocation)
+    decoder.configuration.skipsUnneededFrames = true
+    for workers in [1, 2] {
+        decoder.configuration.rangeWorkers = workers
+        let sampled = try decoder.sampleFrames(contentsOf: url)
+        expectSameFrames(sampled, full, "\(url.lastPathComponent), \(workers) decoder(s)", sourceLocation: sourceLocation)
     }
 }
 
