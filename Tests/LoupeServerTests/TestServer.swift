@@ -111,7 +111,7 @@ final class TestServer: Sendable {
     func stop(keepFiles: Bool = false) async {
         await stopServing()
         try? await client.shutdown()
-        try? await library.store.close()
+        try? await library.close()
         if !keepFiles { try? FileManager.default.removeItem(at: root) }
     }
 }
