@@ -78,6 +78,9 @@ public final class CLIPModel: Sendable {
         configuration: CLIPConfiguration, weights: WeightSource, tokenizer: CLIPTokenizer?, preprocessor: ImagePreprocessor,
         precision: Precision, threads: Int?, batchSize: Int, name: String
     ) throws {
+        guard precision.isSupported else {
+            throw CLIPError(.invalidConfig, "\(precision) needs a CPU with AVX-512, which this one lacks; use fp32")
+        }
         guard let (height, width) = preprocessor.outputSize else {
             throw CLIPError(.invalidConfig, "the preprocessor does not produce a fixed image size (enable center crop)")
         }

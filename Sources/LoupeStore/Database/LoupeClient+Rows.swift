@@ -225,6 +225,11 @@ extension LoupeClient {
             c.append(rid: rid, key: p.key, partition: partition, document: p.doc, vectors: p.vectors)
         }
         c.changeSeq += 1
+        // Grow the graphs while rows arrive (in the background), so a long ingest does not end with one
+        // long build, and searches meanwhile scan few pending rows.
+        if configuration.backgroundIndexing {
+            for field in c.graphs.indices { prepareIndex(c, field: field) }
+        }
         return MutationResult(count: prepared.count, ids: prepared.map(\.key))
     }
 

@@ -91,6 +91,14 @@ struct QuantizedCode: Sendable {
 }
 
 /// Scales `vector` to unit length in place (COSINE is inner product of unit vectors). Zero stays zero.
+/// Scales `count` floats at `vector` to unit length (left alone when all zero).
+func normalizeInPlace(_ vector: UnsafeMutablePointer<Float>, _ count: Int) {
+    let n = loupe_dot_f32(vector, vector, Int64(count))
+    guard n > 0 else { return }
+    let inv = 1 / n.squareRoot()
+    for i in 0..<count { vector[i] *= inv }
+}
+
 func normalizeInPlace(_ vector: inout [Float]) {
     let n = vector.withUnsafeBufferPointer { loupe_dot_f32($0.baseAddress!, $0.baseAddress!, Int64($0.count)) }
     guard n > 0 else { return }

@@ -81,6 +81,16 @@ final class CollectionState: @unchecked Sendable {
 
     /// Appends a row to memory (after it was committed to SQLite).
     func append(rid: Int64, key: FieldValue, partition: String, document: Row, vectors rowVectors: [[Float]]) {
+        appendSlot(rid: rid, key: key, partition: partition, document: document)
+        for (i, f) in schema.vectorFields.enumerated() {
+            var v = rowVectors[i]
+            if f.metric == .cosine { normalizeInPlace(&v) }
+            vectors[i].append(contentsOf: v)
+        }
+    }
+
+    /// Appends a row's bookkeeping; its vectors go to `vectors` separately.
+    private func appendSlot(rid: Int64, key: FieldValue, partition: String, document: Row) {
         let slot = rids.count
         rids.append(rid)
         maxRidEver = max(maxRidEver, rid)
@@ -90,11 +100,6 @@ final class CollectionState: @unchecked Sendable {
         live.append(true)
         liveCount += 1
         slotOfKey[key] = slot
-        for (i, f) in schema.vectorFields.enumerated() {
-            var v = rowVectors[i]
-            if f.metric == .cosine { normalizeInPlace(&v) }
-            vectors[i].append(contentsOf: v)
-        }
     }
 
     /// Marks the row with `key` dead; returns whether it was live.
@@ -108,31 +113,79 @@ final class CollectionState: @unchecked Sendable {
     }
 
     /// Loads the rows of the collection from SQLite in rid order: every row, or those after `afterRid`.
+    ///
+    /// Opening a large library is mostly this: vectors are copied straight from SQLite's buffers into
+    /// place, and the JSON documents are decoded on every core.
     func load(from db: Database, afterRid: Int64 = 0) throws {
+        let loaded = vectors.map(\.count)
+        do {
+            try loadRows(from: db, afterRid: afterRid)
+        } catch {
+            // Leave the mirror as it was: no vector without its row.
+            for i in vectors.indices { vectors[i].removeSubrange(loaded[i]...) }
+            throw error
+        }
+    }
+
+    private func loadRows(from db: Database, afterRid: Int64) throws {
         let vectorFields = schema.vectorFields
         let columns = (["rid", "pk", "partition", "doc"] + vectorFields.indices.map { "v\($0)" }).joined(separator: ", ")
         let cursor = try GRDB.Row.fetchCursor(
             db, sql: "SELECT \(columns) FROM \(SQLiteStore.rowsTable(id)) WHERE rid > ? ORDER BY rid", arguments: [afterRid])
         let keyIsInt = schema.primaryField.dataType == .int64
+        let firstSlot = rids.count
+        var texts: [String] = []
+        var keys: [FieldValue] = []
+        var newRids: [Int64] = []
+        var newPartitions: [String] = []
         while let r = try cursor.next() {
-            let key: FieldValue = keyIsInt ? .int(r["pk"]) : .string(r["pk"])
-            let docText: String = r["doc"]
-            guard case .object(let doc) = try JSONText.decode(docText) else {
-                throw StoreError(.storage, "row document is not a JSON object", collection: name)
-            }
-            var rowVectors: [[Float]] = []
+            newRids.append(r["rid"])
+            keys.append(keyIsInt ? .int(r["pk"]) : .string(r["pk"]))
+            newPartitions.append(r["partition"])
+            texts.append(r["doc"])
             for (i, f) in vectorFields.enumerated() {
-                let data: Data = r["v\(i)"]
-                guard data.count == f.dimension! * 4 else {
-                    throw StoreError(.storage, "stored vector has \(data.count) bytes, expected \(f.dimension! * 4)",
-                                     collection: name, field: f.name)
+                let dimension = f.dimension!
+                guard let data = r.dataNoCopy(atIndex: 4 + i), data.count == dimension * 4 else {
+                    throw StoreError(.storage, "a stored vector does not have \(dimension * 4) bytes", collection: name, field: f.name)
                 }
-                rowVectors.append(data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+                data.withUnsafeBytes { vectors[i].append(contentsOf: $0.bindMemory(to: Float.self)) }
+                if f.metric == .cosine {
+                    let start = (firstSlot + keys.count - 1) * dimension
+                    vectors[i].withUnsafeMutableBufferPointer { all in normalizeInPlace(all.baseAddress! + start, dimension) }
+                }
             }
-            append(rid: r["rid"], key: key, partition: r["partition"], document: doc, vectors: rowVectors)
+        }
+        let documents = try Self.decodeDocuments(texts, collection: name)
+        for index in keys.indices {
+            appendSlot(rid: newRids[index], key: keys[index], partition: newPartitions[index], document: documents[index])
         }
         maxRidEver = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?",
                                         arguments: [SQLiteStore.rowsTable(id)]) ?? 0
+    }
+
+    /// Row documents from their JSON text, in order; on several threads when there are many.
+    static func decodeDocuments(_ texts: [String], collection: String) throws -> [Row] {
+        @Sendable func decode(_ text: String) throws -> Row {
+            guard case .object(let doc) = try JSONText.decode(text) else {
+                throw StoreError(.storage, "a row document is not a JSON object", collection: collection)
+            }
+            return doc
+        }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        guard texts.count >= 4096, threads > 1 else { return try texts.map(decode) }
+        var documents = [Row](repeating: [:], count: texts.count)
+        let failure = LockedError()
+        let chunk = (texts.count + threads - 1) / threads
+        documents.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                for index in part * chunk..<min(texts.count, (part + 1) * chunk) {
+                    do { out[index] = try decode(texts[index]) } catch { failure.record(error); return }
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+        return documents
     }
 
     /// Pointer to the stored (normalised for COSINE) vector of `slot` in field `field`.
@@ -161,4 +214,13 @@ struct MaskKey: Hashable {
     var filter: String
     var expression: FilterExpression?
     var partitions: [String]
+}
+
+/// The first error of several threads.
+final class LockedError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Error?
+
+    func record(_ error: Error) { lock.withLock { if first == nil { first = error } } }
+    var error: Error? { lock.withLock { first } }
 }

@@ -1,3 +1,4 @@
+import CDNNL
 /// The number format weights and matrix-multiplication inputs are kept in.
 ///
 /// Accumulation is always fp32; `bf16` halves memory traffic and doubles GEMM throughput on CPUs with
@@ -10,6 +11,17 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
 
     /// Bytes per element of a buffer in this precision.
     public var byteWidth: Int { self == .fp32 ? 4 : 2 }
+
+    /// Whether this CPU runs the precision's matrix products: bf16 needs AVX-512 (native bf16 on CPUs
+    /// with AVX512_BF16 or AMX, emulated below that); oneDNN has no bf16 kernels for AVX2.
+    public var isSupported: Bool {
+        switch self {
+        case .fp32: return true
+        case .bf16:
+            let isa = dnnl_get_effective_cpu_isa().rawValue
+            return isa & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+        }
+    }
 }
 
 /// Conversions between Float and the 16-bit formats found in weight files.
