@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Loupe
+import LoupeFixtures
 import NIOCore
 import LoupeMedia
 import Testing

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import Loupe
+import LoupeFixtures
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
