@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import Loupe
 import LoupeFixtures
-import LoupeFixtures
 import NIOCore
 import LoupeMedia
 import Testing
@@ -15,7 +14,8 @@ actor SharedServer {
 
     func get() async throws -> TestServer {
         if let server { return server }
-        let started = try await TestServer.start()
+        // Shared by the suite's tests, so it is not scoped to the test that happens to start it.
+        let started = try await StartedServers.$current.withValue(nil) { try await TestServer.start() }
         server = started
         return started
     }

@@ -19,6 +19,20 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
     (0..<dimension).map { j in Float(sin(Double(id) * 0.37 + Double(j) * 1.3)) }
 }
 
+/// SplitMix64, for reproducible kill times.
+struct KillTimes: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 @Suite(.serialized) struct DurabilityTests {
     @Test func acknowledgedWritesSurviveKillNine() async throws {
         let dir = TemporaryDirectory()
@@ -26,7 +40,10 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
         var acknowledged = Set<Int64>()
         var deleted = Set<Int64>()
         var deleting = Set<Int64>()
-        var generator = SystemRandomNumberGenerator()
+        // Kill times come from a seeded generator, printed with every failure, so a failing run can be
+        // replayed with LOUPE_TEST_SEED=<seed>.
+        let seed = UInt64(ProcessInfo.processInfo.environment["LOUPE_TEST_SEED"] ?? "") ?? 0x10_09E
+        var generator = KillTimes(seed: seed)
         for round in 0..<4 {
             let process = Process()
             process.executableURL = binary
@@ -68,20 +85,20 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
                 default: break
                 }
             }
-            #expect(!acknowledged.isEmpty, "round \(round): the writer acknowledged nothing")
+            #expect(!acknowledged.isEmpty, "round \(round), seed \(seed): the writer acknowledged nothing")
 
             let client = try LoupeClient(path: dir.path)
             let rows = try await client.query("crash", outputFields: ["id"])
             let present = Set(rows.compactMap { $0["id"]?.intValue })
             // A delete that started but was not acknowledged may have happened or not.
             let missing = acknowledged.subtracting(deleted).subtracting(deleting).subtracting(present)
-            #expect(missing.isEmpty, "round \(round): acknowledged ids lost: \(missing.sorted().prefix(10))")
-            #expect(present.isDisjoint(with: deleted), "round \(round): acknowledged deletes came back")
+            #expect(missing.isEmpty, "round \(round), seed \(seed): acknowledged ids lost: \(missing.sorted().prefix(10))")
+            #expect(present.isDisjoint(with: deleted), "round \(round), seed \(seed): acknowledged deletes came back")
             // Stored vectors are what was written, and the index finds every row.
             let sample = Array(present.sorted().suffix(20))
             for id in sample {
                 let hits = try await client.search("crash", vectors: [crashVector(id: id)], options: SearchOptions(limit: 1, ef: 64))
-                #expect(hits[0].first?.id == .int(id), "round \(round): row \(id) not found by its own vector")
+                #expect(hits[0].first?.id == .int(id), "round \(round), seed \(seed): row \(id) not found by its own vector")
             }
             try await client.flush()
             let stats = try await client.stats("crash")
