@@ -17,7 +17,7 @@ public final class LoupeServer: Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
     let metrics: ServerMetrics
-    let jobs: JobManager
+    let jobs: IndexingJobs
     let thumbnails: ThumbnailCache
 
     public init(library: MediaLibrary, configuration: ServerConfiguration, logger: Logger = Logger(label: "loupe.server"))
@@ -30,7 +30,7 @@ public final class LoupeServer: Sendable {
         metrics = ServerMetrics()
         thumbnails = ThumbnailCache(library: library,
                                     directory: URL(fileURLWithPath: library.store.path).appendingPathComponent("thumbnails"))
-        jobs = try JobManager(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
+        jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
     }
 
     /// The router with every route and middleware, for `Application` or for tests.
