@@ -19,6 +19,8 @@ public final class LoupeServer: Sendable {
     let metrics: ServerMetrics
     let jobs: IndexingJobs
     let thumbnails: ThumbnailCache
+    /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
+    let embeddedStore: LoupeClient?
 
     public init(library: MediaLibrary, configuration: ServerConfiguration, logger: Logger = Logger(label: "loupe.server"))
         throws
@@ -28,8 +30,8 @@ public final class LoupeServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         metrics = ServerMetrics()
-        thumbnails = ThumbnailCache(library: library,
-                                    directory: URL(fileURLWithPath: library.store.path).appendingPathComponent("thumbnails"))
+        thumbnails = ThumbnailCache(library: library, directory: library.dataDirectory.appendingPathComponent("thumbnails"))
+        embeddedStore = (library.store as? EmbeddedMediaStore)?.client
         jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
     }
 
@@ -46,7 +48,9 @@ public final class LoupeServer: Sendable {
         SystemRoutes(server: self).register(on: router)
         WebRoutes().register(on: router)
         APIRoutes(server: self).register(on: router)
-        MilvusRoutes(store: library.store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        if let embeddedStore {
+            MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+        }
         return router
     }
 

@@ -17,8 +17,6 @@ public struct ServerConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// Most results one search may ask for.
     public var maxResults = 500
-    /// Searches running at once; more wait (the embedder is the bottleneck).
-    public var searchConcurrency = 8
     /// Folders `POST /api/index` may index (with everything under them); empty allows any path the
     /// server's user can read.
     public var indexRoots: [String] = []

@@ -16,7 +16,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let notFound = Code(name: "not found")
         /// The collection, partition or primary key already exists.
         public static let alreadyExists = Code(name: "already exists")
-        /// Another process holds the database open for writing.
+        /// Another process holds the database open for writing, or SQLite stayed busy past its timeout:
+        /// worth retrying later.
         public static let locked = Code(name: "locked")
         /// SQLite or the file system failed.
         public static let storage = Code(name: "storage failure")
@@ -30,6 +31,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var collection: String?
     /// The field the problem is about, if any.
     public var field: String?
+    /// The partition the problem is about, if any.
+    public var partition: String?
     /// The filter expression that failed, if any.
     public var expression: String?
     /// The 0-based character offset in `expression` where the problem was found.
@@ -38,11 +41,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String?
 
     public init(_ code: Code, _ message: String, collection: String? = nil, field: String? = nil,
-                expression: String? = nil, position: Int? = nil, path: String? = nil) {
+                partition: String? = nil, expression: String? = nil, position: Int? = nil, path: String? = nil) {
         self.code = code
         self.message = message
         self.collection = collection
         self.field = field
+        self.partition = partition
         self.expression = expression
         self.position = position
         self.path = path

@@ -7,7 +7,8 @@ import LoupeTensor
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Loupe's speed.",
-        subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self, IngestBench.self])
+        subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self, IngestBench.self,
+                      LibraryBench.self])
 }
 
 struct CLIPBench: AsyncParsableCommand {

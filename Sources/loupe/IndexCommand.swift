@@ -43,7 +43,7 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let opened = try await library.open { configuration in
+            let opened = try await library.open(.writer) { configuration in
                 configuration.batchSize = batch
                 configuration.framesPerSecond = fps
                 configuration.keyframeTolerance = keyframeTolerance
@@ -60,9 +60,17 @@ struct IndexCommand: AsyncParsableCommand {
                 task.cancel()
             }
             interrupt.resume()
-            let report = try await task.value
+            let report: IngestReport
+            do {
+                report = try await task.value
+            } catch {
+                try? await opened.close()
+                throw error
+            }
             interrupt.cancel()
             line.finish()
+            // The graphs were built and saved when the run ended; this releases the lock.
+            try await opened.close()
             let seconds = Double(report.elapsed.components.seconds) + Double(report.elapsed.components.attoseconds) * 1e-18
             print("""
                 scanned \(report.scanned) files: \(report.added) new, \(report.updated) changed, \(report.unchanged) unchanged, \

@@ -20,12 +20,26 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
 
-    func open(configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
-        let directory = try ModelLocator.directory(for: model)
-        let embedder = try CLIPEmbedder(directory: directory, precision: precision, threads: threads)
+    /// The model `--model` names, loaded with `--precision` and `--threads`.
+    func embedder() throws -> CLIPEmbedder {
+        try CLIPEmbedder(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+    }
+
+    /// Opens the library: read-only commands as `.reader` (they work beside a running `loupe serve`),
+    /// the others as the one `.writer`.
+    func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil,
+              configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
         var configuration = MediaLibrary.Configuration()
         configuration.collection = collection
         configure(&configuration)
-        return try await MediaLibrary.open(at: URL(fileURLWithPath: data), embedder: embedder, configuration: configuration)
+        return try await MediaLibrary.open(at: URL(fileURLWithPath: data), mode: mode, embedder: try embedder ?? self.embedder(),
+                                           configuration: configuration)
+    }
+
+    /// Opens the library, runs `body`, and closes it however `body` ends.
+    func withLibrary<T: Sendable>(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil,
+                                  configure: (inout MediaLibrary.Configuration) -> Void = { _ in },
+                                  _ body: (MediaLibrary) async throws -> T) async throws -> T {
+        try await open(mode, embedder: embedder, configure: configure).closing(body)
     }
 }

@@ -19,28 +19,33 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let opened = try await library.open()
-            var missing: [String] = []
-            for path in paths {
-                let url = URL(fileURLWithPath: path).standardizedFileURL
-                var isFolder: ObjCBool = false
-                // A folder that is gone from disk can still be in the index: try it as a file first.
-                let rows = try await opened.remove(path: url.path)
-                if rows > 0 {
-                    print("removed \(url.path) (\(rows) rows)")
-                } else if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) && !isFolder.boolValue {
-                    missing.append(url.path)
-                } else {
-                    let removed = try await opened.remove(under: url.path)
-                    if removed.rows > 0 {
-                        print("removed \(removed.files) files under \(url.path) (\(removed.rows) rows)")
-                    } else {
-                        missing.append(url.path)
-                    }
-                }
-            }
+            let missing = try await library.withLibrary(.writer) { opened in try await remove(from: opened) }
             for path in missing { FileHandle.standardError.write(Data("loupe: \(path): nothing in the index\n".utf8)) }
             if !missing.isEmpty { throw ExitCode.failure }
         }
+    }
+
+    /// Removes each path; returns those that had nothing in the index.
+    private func remove(from opened: MediaLibrary) async throws -> [String] {
+        var missing: [String] = []
+        for path in paths {
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            var isFolder: ObjCBool = false
+            // A folder that is gone from disk can still be in the index: try it as a file first.
+            let rows = try await opened.remove(path: url.path)
+            if rows > 0 {
+                print("removed \(url.path) (\(rows) rows)")
+            } else if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) && !isFolder.boolValue {
+                missing.append(url.path)
+            } else {
+                let removed = try await opened.remove(under: url.path)
+                if removed.rows > 0 {
+                    print("removed \(removed.files) files under \(url.path) (\(removed.rows) rows)")
+                } else {
+                    missing.append(url.path)
+                }
+            }
+        }
+        return missing
     }
 }

@@ -40,6 +40,15 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only 'image' or 'video' results.")
     var type: String?
 
+    @Option(name: .long, help: "Only files under this folder.")
+    var folder: String?
+
+    @Option(name: .long, help: "Only files modified at or after this date (2024-05-01, ISO 8601 or Unix seconds).")
+    var after: String?
+
+    @Option(name: .long, help: "Only files modified before this date.")
+    var before: String?
+
     @Option(name: .long, help: "Drop results below this score.")
     var minScore: Float?
 
@@ -61,41 +70,57 @@ struct SearchCommand: AsyncParsableCommand {
         if !(1...MediaLibrary.maxMomentsPerVideo).contains(moments) {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
+        if let minScore, !minScore.isFinite { throw ValidationError("--min-score must be a finite number") }
+        for (name, value) in [("--after", after), ("--before", before)] {
+            if let value, MediaFilter.date(value) == nil {
+                throw ValidationError("\(name) '\(value)' is not a date (use 2024-05-01, ISO 8601 or Unix seconds)")
+            }
+        }
     }
 
     func run() async throws {
         try await reportingErrors {
             var terms: [(weight: Float, input: SearchInput)] = []
             if let text { terms.append((1, .text(text))) }
-            if let image { terms.append((1, try SearchCommand.input(image, forceImage: true))) }
+            if let image { terms.append((1, try SearchInput.parse(image, image: true))) }
             for term in add {
                 let parsed = try WeightedTerm(parsing: term)
-                terms.append((parsed.weight, try SearchCommand.input(parsed.term)))
+                terms.append((parsed.weight, try SearchInput.parse(parsed.term)))
             }
             for term in subtract {
                 let parsed = try WeightedTerm(parsing: term)
-                terms.append((-parsed.weight, try SearchCommand.input(parsed.term)))
+                terms.append((-parsed.weight, try SearchInput.parse(parsed.term)))
             }
             var request = SearchRequest(terms: terms, limit: limit)
-            request.filter = filter
-            request.kind = type.flatMap(MediaKind.init(rawValue:))
+            request.filter = MediaFilter(kind: type.flatMap(MediaKind.init(rawValue:)), folder: folder,
+                                         after: after.flatMap(MediaFilter.date), before: before.flatMap(MediaFilter.date),
+                                         expression: filter)
             request.minScore = minScore
             request.offset = offset
             request.momentsPerVideo = moments
-            let opened = try await library.open()
-            let results = try await opened.search(request)
-            if json {
-                print(SearchJSON.render(results, firstRank: offset + 1))
-            } else if results.isEmpty {
-                print("no results")
-            } else {
-                for (rank, result) in results.enumerated() {
-                    print(SearchCommand.describe(result, rank: offset + rank + 1))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let embedder = try library.embedder()
+            let loaded = clock.now
+            try await library.withLibrary(.reader, embedder: embedder) { opened in
+                let opening = loaded.duration(to: clock.now)
+                let response = try await opened.search(request)
+                let results = response.results
+                if json {
+                    let timings = SearchJSON.Timings(modelLoad: loaded - started, open: opening, search: response.timings,
+                                                     total: started.duration(to: clock.now))
+                    print(SearchJSON.render(results, firstRank: offset + 1, timings: timings))
+                } else if results.isEmpty {
+                    print("no results")
+                } else {
+                    for (rank, result) in results.enumerated() {
+                        print(SearchCommand.describe(result, rank: offset + rank + 1))
+                    }
                 }
-            }
-            if let grid {
-                try Data(try opened.contactSheet(results)).write(to: URL(fileURLWithPath: grid))
-                FileHandle.standardError.write(Data("wrote \(grid)\n".utf8))
+                if let grid {
+                    try Data(try opened.contactSheet(results)).write(to: URL(fileURLWithPath: grid))
+                    FileHandle.standardError.write(Data("wrote \(grid)\n".utf8))
+                }
             }
         }
     }
@@ -113,30 +138,28 @@ struct SearchCommand: AsyncParsableCommand {
         let total = Int(seconds.rounded(.down))
         return String(format: "%d:%02d.%d", total / 60, total % 60, Int((seconds - Double(total)) * 10))
     }
-
-    /// A term as a search input: a video clip `path@start-end`, an existing file, a URL, or text.
-    static func input(_ term: String, forceImage: Bool = false) throws -> SearchInput {
-        if let at = term.lastIndex(of: "@") {
-            let path = String(term[..<at])
-            let range = term[term.index(after: at)...].split(separator: "-")
-            if FileManager.default.fileExists(atPath: path), range.count == 2, let start = Double(range[0]), let end = Double(range[1]) {
-                return .videoClip(URL(fileURLWithPath: path), start: start, end: end)
-            }
-        }
-        if FileManager.default.fileExists(atPath: term) { return .imageFile(URL(fileURLWithPath: term)) }
-        if let url = URL(string: term), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
-            return .imageURL(url)
-        }
-        if forceImage { throw ValidationError("--image \(term): no such file, and not an http(s) URL") }
-        return .text(term)
-    }
 }
 
 /// The stable JSON of `loupe search --json`:
 /// `{"results": [{"rank", "score", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
-/// "width", "height", "duration_s", "metadata": {...}}]}` with nulls where a value does not apply.
+/// "width", "height", "duration_s", "metadata": {...}}], "timings_ms": {"model_load", "open", "embed",
+/// "search", "total"}}` with nulls where a value does not apply.
 enum SearchJSON {
-    static func render(_ results: [SearchResult], firstRank: Int = 1) -> String {
+    /// Where a search command's time went.
+    struct Timings {
+        var modelLoad: Duration
+        var open: Duration
+        var search: SearchTimings
+        var total: Duration
+
+        var json: String {
+            func ms(_ d: Duration) -> String { String(format: "%.2f", Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15) }
+            return "{\"model_load\": \(ms(modelLoad)), \"open\": \(ms(open)), \"embed\": \(ms(search.embedding)), "
+                + "\"search\": \(ms(search.search)), \"total\": \(ms(total))}"
+        }
+    }
+
+    static func render(_ results: [SearchResult], firstRank: Int = 1, timings: Timings? = nil) -> String {
         let entries = results.enumerated().map { rank, result -> String in
             let item = result.item
             func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
@@ -148,6 +171,6 @@ enum SearchJSON {
                 + "\"width\": \(integer(item.width)), \"height\": \(integer(item.height)), \"duration_s\": \(number(item.duration)), "
                 + "\"metadata\": {\(metadata.joined(separator: ", "))}}"
         }
-        return "{\"results\": [\(entries.joined(separator: ", "))]}"
+        return "{\"results\": [\(entries.joined(separator: ", "))]" + (timings.map { ", \"timings_ms\": \($0.json)" } ?? "") + "}"
     }
 }

@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
                 return handler
             }
             let logger = Logger(label: "loupe.server")
-            let library = try await library.open { configuration in
+            let library = try await library.open(.writer) { configuration in
                 configuration.remote.refusesPrivateAddresses = !allowPrivateURLs
             }
             var configuration = ServerConfiguration()
@@ -78,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
             }
             // Requests have drained and jobs stopped at a batch boundary: flush the index files.
-            try await library.store.close()
+            try await library.close()
             logger.notice("Loupe stopped cleanly")
         }
     }

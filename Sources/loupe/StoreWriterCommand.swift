@@ -18,7 +18,11 @@ struct StoreWriterCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Dimension of the test vectors.")
     var dimension = 8
 
+    @Flag(name: .long, help: "Replace whole groups of rows in one write, forever (collection 'swap').")
+    var replacing = false
+
     func run() async throws {
+        if replacing { return try await replaceForever() }
         try await reportingErrors {
             let client = try LoupeClient(path: data)
             if await !client.hasCollection("crash") {
@@ -50,6 +54,40 @@ struct StoreWriterCommand: AsyncParsableCommand {
             }
         }
     }
+
+    /// Collection `swap` holds 10 groups of 5 rows; each step replaces one group's rows with 5 new ones in
+    /// one `replace`. Killed at any point, every group must still have exactly 5 rows (old or new).
+    private func replaceForever() async throws {
+        try await reportingErrors {
+            let client = try LoupeClient(path: data)
+            var next: Int64 = 1
+            if await !client.hasCollection("swap") {
+                try await client.createCollection("swap", dimension: dimension, index: IndexParams(kind: .hnsw, m: 8, efConstruction: 40))
+                for group in 0..<Self.groups {
+                    try await client.insert("swap", (0..<Self.groupSize).map { _ in
+                        defer { next += 1 }
+                        return ["id": .int(next), "vector": .vector(Self.vector(id: next, dimension: dimension)), "group": .int(Int64(group))]
+                    })
+                }
+            }
+            next = (try await client.query("swap", outputFields: ["id"]).compactMap { $0["id"]?.intValue }.max() ?? 0) + 1
+            FileHandle.standardOutput.write(Data("READY \(getpid())\n".utf8))
+            var step = 0
+            while true {
+                let group = Int64(step % Self.groups)
+                let rows: [Row] = (0..<Self.groupSize).map { _ in
+                    defer { next += 1 }
+                    return ["id": .int(next), "vector": .vector(Self.vector(id: next, dimension: dimension)), "group": .int(group)]
+                }
+                try await client.replace("swap", matching: .equals("group", .int(group)), with: rows)
+                step += 1
+                if step == 3 { FileHandle.standardOutput.write(Data("REPLACING\n".utf8)) }
+            }
+        }
+    }
+
+    static let groups = 10
+    static let groupSize = 5
 
     /// The vector of row `id`: the test recomputes it to check what was stored.
     static func vector(id: Int64, dimension: Int) -> [Float] {

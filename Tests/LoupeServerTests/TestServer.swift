@@ -126,7 +126,7 @@ final class TestServer: Sendable {
         }
         await stopServing()
         try? await client.shutdown()
-        try? await library.store.close()
+        try? await library.close()
         if !keepFiles { try? FileManager.default.removeItem(at: root) }
     }
 }

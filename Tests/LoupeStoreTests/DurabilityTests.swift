@@ -19,20 +19,6 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
     (0..<dimension).map { j in Float(sin(Double(id) * 0.37 + Double(j) * 1.3)) }
 }
 
-/// SplitMix64, for reproducible kill times.
-struct KillTimes: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite(.serialized) struct DurabilityTests {
     @Test func acknowledgedWritesSurviveKillNine() async throws {
         let dir = TemporaryDirectory()
@@ -43,7 +29,7 @@ struct KillTimes: RandomNumberGenerator {
         // Kill times come from a seeded generator, printed with every failure, so a failing run can be
         // replayed with LOUPE_TEST_SEED=<seed>.
         let seed = UInt64(ProcessInfo.processInfo.environment["LOUPE_TEST_SEED"] ?? "") ?? 0x10_09E
-        var generator = KillTimes(seed: seed)
+        var generator = SplitMix64Generator(seed: seed)
         for round in 0..<4 {
             let process = Process()
             process.executableURL = binary
@@ -107,10 +93,44 @@ struct KillTimes: RandomNumberGenerator {
         }
     }
 
+    @Test func aReplaceKilledMidWriteLeavesTheOldRowsOrTheNew() async throws {
+        let dir = TemporaryDirectory()
+        let binary = try loupeBinary()
+        var generator = SplitMix64Generator(seed: 11)
+        for round in 0..<4 {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["store-crash-writer", "--replacing", "--data", dir.path]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var seen = Data()
+            let deadline = Date().addingTimeInterval(60)
+            while !String(decoding: seen, as: UTF8.self).contains("REPLACING"), Date() < deadline {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            #expect(String(decoding: seen, as: UTF8.self).contains("REPLACING"), "round \(round): the writer never started replacing")
+            // Kill it a random number of replaces later (the pause is the randomness, not a synchronisation).
+            try await Task.sleep(for: .milliseconds(Int.random(in: 5...200, using: &generator)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let client = try LoupeClient(path: dir.path)
+            for group in 0..<10 {
+                let count = try await client.query("swap", filter: "group == \(group)", outputFields: ["count(*)"])[0]["count(*)"]
+                #expect(count == 5, "round \(round): group \(group) holds \(count.map { "\($0)" } ?? "nothing") rows, not 5")
+            }
+            try await client.close()
+        }
+    }
+
     @Test func indexFilesAreReusedWhenCurrentAndRebuiltWhenMissingOrDamaged() async throws {
         let dir = TemporaryDirectory()
         var config = LoupeClient.Configuration()
         config.pendingRowsBeforeIndexing = 0
+        config.backgroundIndexing = false
         let dim = 16
         let base = TestVectors.make(count: 600, dimension: dim, seed: 5)
         func vector(_ i: Int) -> [Float] { Array(base[i * dim..<(i + 1) * dim]) }
@@ -199,19 +219,77 @@ struct KillTimes: RandomNumberGenerator {
 }
 
 @Suite struct ReadOnlyClientTests {
-    @Test func readOnlyClientsOpenBesideTheWriterAndSeeTheirSnapshot() async throws {
+    static var readOnly: LoupeClient.Configuration {
+        var config = LoupeClient.Configuration()
+        config.readOnly = true
+        return config
+    }
+
+    @Test func readersOpenBesideTheWriterAndSeeItsCommitsOnTheirNextCall() async throws {
         let dir = TemporaryDirectory()
         let writer = try LoupeClient(path: dir.path)
         try await writer.createCollection("c", dimension: 2, index: .flat)
         try await writer.insert("c", [["id": 1, "vector": .vector([1, 0])]])
-        var config = LoupeClient.Configuration()
-        config.readOnly = true
-        let reader = try LoupeClient(path: dir.path, configuration: config)
+        let reader = try LoupeClient(path: dir.path, configuration: Self.readOnly)
+        #expect(try await reader.query("c", outputFields: ["id"]) == [["id": 1]])
         try await writer.insert("c", [["id": 2, "vector": .vector([0, 1])]])
-        #expect(try await reader.query("c", outputFields: ["id"]) == [["id": 1]], "the reader keeps its snapshot")
-        #expect(try await reader.search("c", vectors: [[0, 1]])[0].map(\.id) == [1])
-        await #expect(throws: StoreError.self) { try await reader.insert("c", [["id": 3, "vector": .vector([1, 1])]]) }
-        let later = try LoupeClient(path: dir.path, configuration: config)
-        #expect(try await later.query("c", outputFields: ["count(*)"]) == [["count(*)": 2]])
+        #expect(try await reader.query("c", outputFields: ["id"]) == [["id": 1], ["id": 2]], "a new row is seen")
+        #expect(try await reader.search("c", vectors: [[0, 1]], options: SearchOptions(limit: 1))[0].map(\.id) == [2])
+        try await writer.upsert("c", [["id": 1, "vector": .vector([0.5, 0.5]), "tag": "moved"]])
+        #expect(try await reader.get("c", ids: [1], outputFields: ["tag"]) == [["id": 1, "tag": "moved"]], "an upsert is seen")
+        try await writer.delete("c", ids: [2])
+        #expect(try await reader.query("c", outputFields: ["count(*)"]) == [["count(*)": 1]], "a delete is seen")
+        try await writer.createCollection("d", dimension: 2, index: .flat)
+        #expect(await reader.hasCollection("d"), "a new collection is seen")
+        try await writer.dropCollection("c")
+        #expect(await reader.listCollections() == ["d"], "a dropped collection goes")
+        await #expect(throws: StoreError.self) { try await reader.insert("d", [["id": 3, "vector": .vector([1, 1])]]) }
+    }
+
+    @Test func aReaderInAnotherProcessSeesTheWritersRowsAsTheyCommit() async throws {
+        let dir = TemporaryDirectory()
+        let process = Process()
+        process.executableURL = try loupeBinary()
+        process.arguments = ["store-crash-writer", "--data", dir.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        var text = ""
+        func acknowledged() -> Set<Int64> {
+            Set(text.split(separator: "\n").dropLast().compactMap { line in
+                line.hasPrefix("I ") ? Int64(line.dropFirst(2)) : nil
+            })
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while acknowledged().count < 50, Date() < deadline {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let reader = try LoupeClient(path: dir.path, configuration: Self.readOnly)
+        // Everything acknowledged before this call is visible to it (deletes aside), and later rows arrive.
+        var rounds = 0
+        var lastCount: Int64 = 0
+        while rounds < 3, Date() < deadline {
+            let before = acknowledged()
+            let present = Set(try await reader.query("crash", outputFields: ["id"]).compactMap { $0["id"]?.intValue })
+            let victims = Set(text.split(separator: "\n").compactMap { $0.hasPrefix("T ") ? Int64($0.dropFirst(2)) : nil })
+            let missing = before.subtracting(victims).subtracting(present)
+            #expect(missing.isEmpty, "acknowledged rows the reader does not see: \(missing.sorted().prefix(5))")
+            let count = try await reader.query("crash", outputFields: ["count(*)"])[0]["count(*)"]?.intValue ?? 0
+            if count > lastCount { rounds += 1 }
+            lastCount = count
+            let chunk = out.fileHandleForReading.availableData
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(rounds == 3, "the reader saw the row count grow only \(rounds) times")
+        let newest = try #require(acknowledged().max())
+        let hits = try await reader.search("crash", vectors: [crashVector(id: newest)], options: SearchOptions(limit: 1))
+        #expect(hits[0].first?.id == .int(newest) || text.contains("T \(newest)"), "the newest row is found by its vector")
     }
 }

@@ -20,6 +20,7 @@ import Testing
         var config = LoupeClient.Configuration()
         config.pendingRowsBeforeIndexing = 0
         config.exactSearchRowLimit = 0
+        config.backgroundIndexing = false
         let client = try LoupeClient(path: dir.path, configuration: config)
         let dim = 16, n = 800
         let base = TestVectors.make(count: n, dimension: dim, seed: 21)
@@ -37,6 +38,72 @@ import Testing
         let stats = try await client.stats("q")
         #expect(stats.indexedRows["vector"] == n, "the search built the graph over every row")
         #expect(stats.indexBytesPerVector["vector"]! < 400)
+    }
+
+    @Test func graphsGrowInTheBackgroundWhileSearchesScanPendingRowsExactly() async throws {
+        let dir = TemporaryDirectory()
+        var config = LoupeClient.Configuration()
+        config.pendingRowsBeforeIndexing = 100
+        config.exactSearchRowLimit = 0
+        let client = try LoupeClient(path: dir.path, configuration: config)
+        let dim = 16, n = 2000
+        let base = TestVectors.make(count: n, dimension: dim, seed: 23)
+        func vector(_ i: Int) -> [Float] { Array(base[i * dim..<(i + 1) * dim]) }
+        try await client.createCollection("g", dimension: dim, index: IndexParams(kind: .hnsw, m: 8, efConstruction: 64))
+        try await client.insert("g", (0..<n).map { ["id": .int(Int64($0)), "vector": .vector(vector($0))] })
+        #expect(try await client.stats("g").indexedRows["vector"] == 0)
+        // The first search starts a build and answers at once, exactly, from the pending rows.
+        for i in [0, 999, 1999] {
+            let hits = try await client.search("g", vectors: [vector(i)], options: SearchOptions(limit: 1))
+            #expect(hits[0].first?.id == .int(Int64(i)))
+        }
+        try await client.flush()
+        #expect(try await client.stats("g").indexedRows["vector"] == n, "flush waits for the build")
+        try await client.insert("g", [["id": .int(Int64(n)), "vector": .vector(vector(5).map { -$0 })]])
+        let hits = try await client.search("g", vectors: [vector(5).map { -$0 }], options: SearchOptions(limit: 1))
+        #expect(hits[0].first?.id == .int(Int64(n)), "a row added after the build is found by the exact scan")
+        try await client.close()
+        // The saved graph covers every row, including the one added after the build.
+        let reopened = try LoupeClient(path: dir.path, configuration: config)
+        #expect(try await reopened.stats("g").indexedRows["vector"] == n + 1)
+    }
+
+    @Test func replaceSwapsTheMatchingRowsForNewOnesInOneCall() async throws {
+        let dir = TemporaryDirectory()
+        let client = try LoupeClient(path: dir.path)
+        try await client.createCollection("r", dimension: 2, index: .flat, autoID: true)
+        try await client.insert("r", [["vector": .vector([1, 0]), "file": "a"], ["vector": .vector([0, 1]), "file": "a"],
+                                      ["vector": .vector([1, 1]), "file": "b"]])
+        let result = try await client.replace("r", matching: .equals("file", "a"), with: [["vector": .vector([1, 0.5]), "file": "a"]])
+        #expect(result.deleted == 2)
+        #expect(try await client.query("r", filter: "file == 'a'", outputFields: ["count(*)"]) == [["count(*)": 1]])
+        #expect(try await client.query("r", filter: "file == 'b'", outputFields: ["count(*)"]) == [["count(*)": 1]])
+        // A row that fails validation leaves everything as it was.
+        await #expect(throws: StoreError.self) {
+            try await client.replace("r", matching: .equals("file", "b"), with: [["vector": .vector([1, 2, 3]), "file": "b"]])
+        }
+        #expect(try await client.query("r", filter: "file == 'b'", outputFields: ["count(*)"]) == [["count(*)": 1]])
+    }
+
+    @Test func filtersBuiltInCodeMatchTheirTextAndCombineWithIt() async throws {
+        let dir = TemporaryDirectory()
+        let client = try LoupeClient(path: dir.path)
+        try await client.createCollection("f", dimension: 2, index: .flat)
+        try await client.insert("f", [["id": 1, "vector": .vector([1, 0]), "path": "/a/x_1.jpg", "w": 10],
+                                      ["id": 2, "vector": .vector([0, 1]), "path": "/a/x%1.jpg", "w": 20],
+                                      ["id": 3, "vector": .vector([1, 1]), "path": "/b/y.jpg", "w": 30]])
+        let prefix = FilterExpression.hasPrefix("path", "/a/x_")
+        #expect(try await client.query("f", expression: prefix, outputFields: ["id"]) == [["id": 1]], "_ is a character")
+        let both = FilterExpression.all([.hasPrefix("path", "/a/"), .field("w") >= 15])
+        #expect(try await client.query("f", expression: both, outputFields: ["id"]) == [["id": 2]])
+        #expect(try await client.query("f", filter: "id != 2", expression: .hasPrefix("path", "/a/"), outputFields: ["id"]) == [["id": 1]])
+        // The text form parses back to a filter that selects the same rows.
+        for expression in [prefix, both, .oneOf("id", [1, 3]), .not(.equals("path", "/b/y.jpg"))] {
+            let text = expression.description
+            let reparsed = try FilterExpression.parse(text)
+            #expect(try await client.query("f", expression: reparsed, outputFields: ["id"])
+                    == client.query("f", expression: expression, outputFields: ["id"]), "\(text)")
+        }
     }
 
     @Test func multipleQueryVectorsGetOneListEach() async throws {

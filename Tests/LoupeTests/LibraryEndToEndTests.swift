@@ -49,8 +49,8 @@ struct LibraryEndToEndTests {
         for colour in ShapeColour.allCases {
             for shape in ShapeKind.allCases {
                 var request = SearchRequest(.text("a \(colour.rawValue) \(shape.rawValue)"), limit: 5)
-                request.kind = .image
-                let results = try await library.search(request)
+                request.filter.kind = .image
+                let results = try await library.search(request).results
                 let hits = results.filter { truth[$0.item.path].map { $0 == (colour, shape) } ?? false }.count
                 // Only three pictures per class exist, so precision counts against min(5, 3).
                 precisions.append(Double(hits) / 3)
@@ -75,8 +75,8 @@ struct LibraryEndToEndTests {
                 let url = queries.appendingPathComponent("\(colour)-\(shape).png")
                 try ImageEncoder.encode(pixels: pixels, width: 180, height: 140, as: .png).write(to: url)
                 var request = SearchRequest(.imageFile(url), limit: 1)
-                request.kind = .image
-                let top = try await library.search(request).first
+                request.filter.kind = .image
+                let top = try await library.search(request).results.first
                 let match = pictures.first { $0.url.path == top?.item.path }
                 if match?.shape == shape && match?.colour == colour { agree += 1 } else { misses.append("\(colour) \(shape)") }
             }
@@ -88,8 +88,8 @@ struct LibraryEndToEndTests {
     func videoMoment() async throws {
         let (library, _, _, _) = try await ShapesLibrary.shared.get()
         var request = SearchRequest(.text("a blue square"), limit: 1)
-        request.kind = .video
-        let moment = try #require(try await library.search(request).first)
+        request.filter.kind = .video
+        let moment = try #require(try await library.search(request).results.first)
         #expect(moment.item.scope == .clip)
         let start = try #require(moment.item.start), end = try #require(moment.item.end)
         #expect(start < 8 && end > 4, "moment \(start)-\(end) s does not overlap 4-8 s")
@@ -101,38 +101,38 @@ struct LibraryEndToEndTests {
     func momentsAndPages() async throws {
         let (library, _, _, _) = try await ShapesLibrary.shared.get()
         var request = SearchRequest(.text("a blue square"), limit: 10)
-        request.kind = .video
-        #expect(try await library.search(request).count == 1, "one result per video by default")
+        request.filter.kind = .video
+        #expect(try await library.search(request).results.count == 1, "one result per video by default")
         request.momentsPerVideo = 5
-        let moments = try await library.search(request)
+        let moments = try await library.search(request).results
         #expect(moments.count == 3, "the video's three scenes: \(moments.map { ($0.item.start, $0.item.end) })")
         #expect(Set(moments.map(\.item.id)).count == 3 && moments.allSatisfy { $0.item.scope == .clip })
         #expect(zip(moments, moments.dropFirst()).allSatisfy { $0.score >= $1.score })
         request.momentsPerVideo = 2
-        #expect(try await library.search(request).count == 2)
+        #expect(try await library.search(request).results.count == 2)
 
         // Page by page, the ranking is the same as one long list.
         var whole = SearchRequest(.text("a green triangle"), limit: 20)
         whole.momentsPerVideo = 3
-        let all = try await library.search(whole).map(\.item.id)
+        let all = try await library.search(whole).results.map(\.item.id)
         var paged: [Int64] = []
         for offset in stride(from: 0, to: 20, by: 7) {
             var page = whole
             page.offset = offset
             page.limit = min(7, 20 - offset)
-            paged += try await library.search(page).map(\.item.id)
+            paged += try await library.search(page).results.map(\.item.id)
         }
         #expect(paged == all)
         whole.momentsPerVideo = 0
-        await #expect(throws: LoupeError.self) { try await library.search(whole) }
+        await #expect(throws: LoupeError.self) { try await library.search(whole).results }
     }
 
     @Test("a stretch of the video as the query finds pictures of what it shows")
     func videoClipQuery() async throws {
         let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()
         var request = SearchRequest(.videoClip(folder.appendingPathComponent("scenes.mp4"), start: 4.5, end: 7.5), limit: 3)
-        request.kind = .image
-        let results = try await library.search(request)
+        request.filter.kind = .image
+        let results = try await library.search(request).results
         let classes = results.compactMap { result in pictures.first { $0.url.path == result.item.path } }
         #expect(classes.filter { $0.colour == .blue && $0.shape == .square }.count >= 2, "\(classes.map { "\($0.colour) \($0.shape)" })")
     }
@@ -140,7 +140,7 @@ struct LibraryEndToEndTests {
     @Test("a contact sheet of results decodes back as a PNG of the grid's size")
     func contactSheet() async throws {
         let (library, _, _, _) = try await ShapesLibrary.shared.get()
-        let results = try await library.search(.text("a green triangle"), limit: 5)
+        let results = try await library.search(.text("a green triangle"), limit: 5).results
         let png = Data(try library.contactSheet(results, columns: 4, cellSize: 120))
         let decoded = try ImageDecoder().decode(png, path: "sheet.png")
         let expected = ContactSheet(columns: 4, cellSize: 120).size(for: results.count)
@@ -151,8 +151,8 @@ struct LibraryEndToEndTests {
     func arithmetic() async throws {
         let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
         var request = SearchRequest(terms: [(1, .text("a red circle")), (-1, .text("red")), (1, .text("blue"))], limit: 3)
-        request.kind = .image
-        let results = try await library.search(request)
+        request.filter.kind = .image
+        let results = try await library.search(request).results
         let classes = results.compactMap { result in pictures.first { $0.url.path == result.item.path } }
         #expect(classes.filter { $0.colour == .blue && $0.shape == .circle }.count >= 2, "\(classes.map { "\($0.colour) \($0.shape)" })")
     }
@@ -221,7 +221,7 @@ struct IngestBookkeepingTests {
         try ImageEncoder.encode(pixels: pixels, width: width, height: height, as: .jpeg(quality: 90)).write(to: url)
         let library = try await openLibrary(root)
         _ = try await library.index([folder.path])
-        let top = try #require(try await library.search(.imageFile(url), limit: 1).first)
+        let top = try #require(try await library.search(.imageFile(url), limit: 1).results.first)
         #expect(top.item.path == url.path)
         #expect(top.score >= 0.99999, "score \(top.score)")
     }
@@ -241,8 +241,8 @@ struct IngestBookkeepingTests {
         let report = try await library.index([folder.path])
         #expect(report.failures.isEmpty && report.moments == 3, "\(report.failures), \(report.moments) moments")
         var request = SearchRequest(.text("a blue square"), limit: 1)
-        request.kind = .video
-        let moment = try #require(try await library.search(request).first)
+        request.filter.kind = .video
+        let moment = try #require(try await library.search(request).results.first)
         #expect(moment.item.start == 4 && moment.item.end == 8, "\(String(describing: moment.item.start))-\(String(describing: moment.item.end))")
     }
 

@@ -35,7 +35,7 @@ struct RemoteMediaTests {
         let url = endpoint.appendingPathComponent("cdn/purple.png")
         let report = try await library.index([url.absoluteString, endpoint.appendingPathComponent("cdn/missing.png").absoluteString])
         #expect(report.added == 1 && report.failures.count == 1, "\(report.failures)")
-        let top = try #require(try await library.search(.imageURL(url), limit: 1).first)
+        let top = try #require(try await library.search(.imageURL(url), limit: 1).results.first)
         #expect(top.item.source == url.absoluteString)
         #expect(top.score > 0.999)
         // A second run reuses the downloaded copy: nothing is embedded again.

@@ -4,17 +4,23 @@ import LoupeCLIP
 
 /// Loupe's native CLIP engine behind the `Embedder` protocol.
 ///
-/// Forward passes run on one dedicated serial queue, off Swift's cooperative thread pool: each pass
-/// already uses every core through oneDNN, so running two at once would only make both slower, and
+/// Forward passes run on the `ComputeExecutor`'s model slot, off Swift's cooperative thread pool: each
+/// pass already uses every core through oneDNN, so running two at once would only make both slower, and
 /// blocking cooperative threads for seconds would stall the rest of the program (the server, decoding).
+/// Bulk work (indexing) is embedded in chunks of `bulkChunk` pictures, so a query in the interactive lane
+/// waits for one chunk at most, not for a whole ingest batch.
 public final class CLIPEmbedder: Embedder, Sendable {
     public let model: CLIPModel
     public let modelName: String
-    private let queue = DispatchQueue(label: "loupe.clip", qos: .userInitiated)
+    private let executor: ComputeExecutor
+    /// Pictures per forward pass in the bulk lane.
+    public let bulkChunk: Int
 
-    public init(model: CLIPModel, name: String? = nil) {
+    public init(model: CLIPModel, name: String? = nil, executor: ComputeExecutor = .shared, bulkChunk: Int = 8) {
         self.model = model
         self.modelName = name ?? model.name
+        self.executor = executor
+        self.bulkChunk = max(1, bulkChunk)
     }
 
     /// Loads a model folder (see `ModelLocator` for ids of pulled models).
@@ -36,14 +42,21 @@ public final class CLIPEmbedder: Embedder, Sendable {
 
     public func embed(images: [RGBImage]) async throws -> [[Float]] {
         guard !images.isEmpty else { return [] }
-        return try await run { try $0.embed(images: images) }
+        guard ComputeExecutor.lane == .bulk, images.count > bulkChunk else {
+            return try await run { try $0.embed(images: images) }
+        }
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(images.count)
+        for start in stride(from: 0, to: images.count, by: bulkChunk) {
+            let chunk = Array(images[start..<min(start + bulkChunk, images.count)])
+            vectors += try await run { try $0.embed(images: chunk) }
+        }
+        return vectors
     }
 
     private func run(_ body: @escaping @Sendable (CLIPModel) throws -> [[Float]]) async throws -> [[Float]] {
         let model = self.model
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(model) }) }
-        }
+        return try await executor.run(.model) { try body(model) }
     }
 }
 

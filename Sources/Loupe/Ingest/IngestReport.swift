@@ -1,4 +1,6 @@
 import Foundation
+import LoupeMedia
+import LoupeStore
 
 /// Where an indexing run stands, reported after every batch and every video.
 public struct IngestProgress: Sendable {
@@ -43,8 +45,34 @@ public struct IngestReport: Sendable {
     /// Video moments stored.
     public var moments = 0
     /// Files that could not be indexed, with the reason; the run went on without them.
-    public var failures: [(path: String, message: String)] = []
+    public var failures: [IngestFailure] = []
     /// Whether the run stopped early (cancelled); everything reported done is stored.
     public var cancelled = false
     public var elapsed: Duration = .zero
+}
+
+/// A file that could not be indexed: its path, the error's code (`truncated`, `not an image`, `network
+/// error`, `storage failure`, ...) and the error's full message.
+public struct IngestFailure: Sendable, Hashable {
+    public var path: String
+    public var code: String
+    public var message: String
+
+    public init(path: String, code: String, message: String) {
+        self.path = path
+        self.code = code
+        self.message = message
+    }
+
+    /// The failure `error` caused for `path`, with the code of Loupe's, LoupeMedia's or LoupeStore's errors.
+    public init(path: String, error: any Error) {
+        self.path = path
+        switch error {
+        case let error as MediaError: code = error.code.description
+        case let error as LoupeError: code = error.code.description
+        case let error as StoreError: code = error.code.description
+        default: code = "failed"
+        }
+        message = "\(error)"
+    }
 }

@@ -9,11 +9,26 @@ extension MediaLibrary {
     /// moved or copied ones recognised by SHA-256 and their vectors reused, and rows of files that vanished
     /// from the given folders removed.
     ///
-    /// Decoding the next batch overlaps embedding the current one, and each batch is stored in one
-    /// transaction, so a run that is cancelled or killed loses nothing it reported done and the next run
-    /// resumes where it stopped. Problems with single files are collected in the report, never thrown.
+    /// Decoding the next batch overlaps embedding the current one, and each batch is stored in one write
+    /// (changed files' old rows go in the same transaction as their new ones arrive), so a run that is
+    /// cancelled or killed loses nothing it reported done and the next run resumes where it stopped.
+    /// Decoding and embedding run in the executor's bulk lane, behind any search. When the run ends the
+    /// store is flushed (graphs built, index files written). Problems with single files are collected in
+    /// the report, never thrown.
     public func index(
         _ inputs: [String], progress: @escaping @Sendable (IngestProgress) -> Void = { _ in }
+    ) async throws -> IngestReport {
+        let started = ContinuousClock.now
+        return try await ComputeExecutor.$lane.withValue(.bulk) {
+            var report = try await indexFiles(inputs, progress: progress)
+            try await store.flush()
+            report.elapsed = started.duration(to: .now)
+            return report
+        }
+    }
+
+    private func indexFiles(
+        _ inputs: [String], progress: @escaping @Sendable (IngestProgress) -> Void
     ) async throws -> IngestReport {
         let clock = ContinuousClock()
         let started = clock.now
@@ -26,14 +41,14 @@ extension MediaLibrary {
                 do {
                     fetched.append(try await download(url))
                 } catch {
-                    report.failures.append((input, "\(error)"))
+                    report.failures.append(IngestFailure(path: input, error: error))
                 }
             } else {
                 roots.append(URL(fileURLWithPath: input).standardizedFileURL)
             }
         }
         let scan = LibraryScanner().scan(roots)
-        report.failures += scan.problems
+        report.failures += scan.problems.map { IngestFailure(path: $0.path, code: $0.message == "no such file or folder" ? "not found" : "unreadable", message: $0.message) }
         let sources = Dictionary(fetched.map { ($0.0.url.path, $0.1) }, uniquingKeysWith: { a, _ in a })
         let files = scan.files + fetched.map(\.0)
         report.scanned = files.count
@@ -60,24 +75,35 @@ extension MediaLibrary {
 
         var tracker = ProgressTracker(total: work.count, started: started, clock: clock, report: progress)
         let reusable = Dictionary(existing.values.map { ($0.sha256, $0.path) }, uniquingKeysWith: { a, _ in a })
+        let known = Set(existing.keys)
         do {
-            try await indexImages(work.filter { $0.kind == .image }, sources: sources, reusable: reusable,
+            try await indexImages(work.filter { $0.kind == .image }, sources: sources, reusable: reusable, known: known,
                                   report: &report, tracker: &tracker)
             for video in work where video.kind == .video {
                 try Task.checkCancellation()
-                try await indexVideo(video, source: sources[video.url.path], reusable: reusable, report: &report,
-                                     tracker: &tracker)
+                try await indexVideo(video, source: sources[video.url.path], reusable: reusable,
+                                     known: known.contains(video.url.path), report: &report, tracker: &tracker)
             }
         } catch is CancellationError {
             report.cancelled = true
         }
-        if !report.cancelled {
-            for path in vanished.sorted() {
-                report.removed += try await remove(path: path) > 0 ? 1 : 0
-            }
+        if !report.cancelled && !vanished.isEmpty {
+            // One write for all of them; a video's moments go with it.
+            _ = try await store.delete(configuration.collection, matching: MediaFilter.files(vanished.sorted()))
+            report.removed = vanished.count
         }
         report.elapsed = clock.now - started
         return report
+    }
+
+    /// Stores one batch's rows in one write: the old rows of `changed` files are replaced in the same
+    /// transaction, so a crash leaves either the old rows or the new ones, never neither.
+    private func write(_ rows: [Row], replacing changed: [String]) async throws {
+        if changed.isEmpty {
+            try await store.insert(configuration.collection, rows: rows)
+        } else {
+            try await store.replace(configuration.collection, matching: MediaFilter.files(changed), with: rows)
+        }
     }
 
     // MARK: Images
@@ -93,8 +119,8 @@ extension MediaLibrary {
     }
 
     private func indexImages(
-        _ files: [ScannedFile], sources: [String: String], reusable: [String: String], report: inout IngestReport,
-        tracker: inout ProgressTracker
+        _ files: [ScannedFile], sources: [String: String], reusable: [String: String], known: Set<String>,
+        report: inout IngestReport, tracker: inout ProgressTracker
     ) async throws {
         let batches = stride(from: 0, to: files.count, by: configuration.batchSize).map {
             Array(files[$0..<min($0 + configuration.batchSize, files.count)])
@@ -102,23 +128,28 @@ extension MediaLibrary {
         guard !batches.isEmpty else { return }
         let imageDecoder = decoder()
         let embedder = self.embedder
-        // Decoding and the embedder's resizing run on the cooperative pool, one task per file, while the
-        // embedder works on the previous batch.
+        let executor = configuration.executor
+        // Decoding and the embedder's resizing run on the executor's CPU slots (bulk lane), one job per
+        // file, while the embedder works on the previous batch.
         func prepare(_ batch: [ScannedFile]) -> Task<[Result<PreparedImage, Error>], Never> {
-            Task.detached(priority: .userInitiated) {
+            Task {
                 await withTaskGroup(of: (Int, Result<PreparedImage, Error>).self) { group in
                     for (index, file) in batch.enumerated() {
                         group.addTask {
-                            (index, Result {
-                                let data = try Data(contentsOf: file.url, options: .mappedIfSafe)
-                                let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-                                if let twin = reusable[sha] {
-                                    return PreparedImage(file: file, sha256: sha, metadata: nil, picture: nil, twin: twin)
-                                }
-                                let image = try imageDecoder.decode(data, path: file.url.path)
-                                return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
-                                                     picture: embedder.prepare(try RGBImage(image)), twin: nil)
-                            })
+                            do {
+                                return (index, .success(try await executor.run(.cpu, lane: .bulk) {
+                                    let data = try Data(contentsOf: file.url, options: .mappedIfSafe)
+                                    let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+                                    if let twin = reusable[sha] {
+                                        return PreparedImage(file: file, sha256: sha, metadata: nil, picture: nil, twin: twin)
+                                    }
+                                    let image = try imageDecoder.decode(data, path: file.url.path)
+                                    return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
+                                                         picture: embedder.prepare(try RGBImage(image)), twin: nil)
+                                }))
+                            } catch {
+                                return (index, .failure(error))
+                            }
                         }
                     }
                     var results = [Result<PreparedImage, Error>?](repeating: nil, count: batch.count)
@@ -140,7 +171,8 @@ extension MediaLibrary {
             for (file, outcome) in zip(batches[index], prepared) {
                 switch outcome {
                 case .success(let image): ready.append(image)
-                case .failure(let error): report.failures.append((file.url.path, "\(error)"))
+                case .failure(let error as CancellationError): throw error
+                case .failure(let error): report.failures.append(IngestFailure(path: file.url.path, error: error))
                 }
             }
             let fresh = ready.filter { $0.picture != nil }
@@ -157,9 +189,7 @@ extension MediaLibrary {
                 rows += try await copiedRows(from: item.twin!, to: item.file, sha256: item.sha256, source: sources[item.file.url.path])
                 report.reused += 1
             }
-            // Changed files: the old rows go in the same step as the new ones arrive.
-            for item in ready { try await remove(path: item.file.url.path) }
-            if !rows.isEmpty { try await store.insert(configuration.collection, rows) }
+            try await write(rows, replacing: ready.map(\.file.url.path).filter(known.contains))
             tracker.advance(by: batches[index].count, embedded: report.embedded, failed: report.failures.count,
                             current: batches[index].last?.url.path)
         }
@@ -197,9 +227,8 @@ extension MediaLibrary {
 
     /// Rows of an indexed file with the same bytes, re-addressed to `file` (a move or a copy): no embedding.
     private func copiedRows(from twin: String, to file: ScannedFile, sha256: String, source: String?) async throws -> [Row] {
-        let rows = try await store.query(configuration.collection, filter: "path == {p}",
-                                         outputFields: MediaSchema.outputFields + [MediaSchema.vector],
-                                         parameters: ["p": .string(twin)])
+        let rows = try await store.query(configuration.collection, matching: MediaFilter.file(twin),
+                                         fields: MediaSchema.outputFields + [MediaSchema.vector], limit: nil, offset: 0)
         return rows.map { row in
             var copy = row
             copy[MediaSchema.id] = nil
@@ -211,7 +240,7 @@ extension MediaLibrary {
     // MARK: Videos
 
     private func indexVideo(
-        _ file: ScannedFile, source: String?, reusable: [String: String], report: inout IngestReport,
+        _ file: ScannedFile, source: String?, reusable: [String: String], known: Bool, report: inout IngestReport,
         tracker: inout ProgressTracker
     ) async throws {
         defer { tracker.advance(by: 1, embedded: report.embedded, failed: report.failures.count, current: file.url.path) }
@@ -224,12 +253,11 @@ extension MediaLibrary {
             } else {
                 rows = try await videoRows(file, sha256: sha, source: source, report: &report)
             }
-            try await remove(path: file.url.path)
-            try await store.insert(configuration.collection, rows)
+            try await write(rows, replacing: known ? [file.url.path] : [])
         } catch let error as CancellationError {
             throw error
         } catch {
-            report.failures.append((file.url.path, "\(error)"))
+            report.failures.append(IngestFailure(path: file.url.path, error: error))
         }
     }
 
@@ -338,8 +366,11 @@ extension MediaLibrary {
 
     /// One entry per indexed file (image rows and whole-video rows).
     func indexedFiles() async throws -> [String: IndexedFile] {
-        let rows = try await store.query(configuration.collection, filter: "scope in [\"image\", \"video\"]",
-                                         outputFields: [MediaSchema.path, MediaSchema.size, MediaSchema.modified, MediaSchema.sha256])
+        let rows = try await store.query(configuration.collection,
+                                         matching: .oneOf(MediaSchema.scope, [.string(MediaScope.image.rawValue),
+                                                                              .string(MediaScope.video.rawValue)]),
+                                         fields: [MediaSchema.path, MediaSchema.size, MediaSchema.modified, MediaSchema.sha256],
+                                         limit: nil, offset: 0)
         var files: [String: IndexedFile] = [:]
         for row in rows {
             guard let path = row[MediaSchema.path]?.stringValue else { continue }
@@ -371,7 +402,7 @@ extension MediaLibrary {
                 throw LoupeError(.invalidArgument, "not an image or video Loupe reads", input: url.absoluteString)
             }
         }
-        let folder = URL(fileURLWithPath: store.path).appendingPathComponent("downloads")
+        let folder = dataDirectory.appendingPathComponent("downloads")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let key = SHA256.hash(data: Data(url.absoluteString.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
         let ext = url.pathExtension.isEmpty ? "bin" : String(url.pathExtension.prefix(8))

@@ -30,8 +30,8 @@ extension MediaLibrary {
 
     /// One vector per file: each image, and each video as a whole.
     private func fileVectors() async throws -> ([MediaItem], [[Float]]) {
-        let rows = try await store.query(configuration.collection, filter: "scope in [\"image\", \"video\"]",
-                                         outputFields: MediaSchema.outputFields + [MediaSchema.vector])
+        let rows = try await store.query(configuration.collection, matching: try MediaFilter().compiled(scopes: [.image, .video]),
+                                         fields: MediaSchema.outputFields + [MediaSchema.vector], limit: nil, offset: 0)
         var items: [MediaItem] = []
         var vectors: [[Float]] = []
         for row in rows {

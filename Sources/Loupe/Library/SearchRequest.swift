@@ -12,10 +12,105 @@ public enum SearchInput: Sendable, Hashable {
     case imageData(Data)
     /// A stretch of a video on disk: the mean of its frames, like an indexed moment.
     case videoClip(URL, start: Double, end: Double)
+    /// A stretch of an indexed video, by the item's id.
+    case itemClip(Int64, start: Double, end: Double)
     /// An already indexed item ("more like this").
     case item(Int64)
     /// A raw embedding of the library's model.
     case vector([Float])
+}
+
+extension SearchInput {
+    /// A term as a person types it: `clip.mp4@4-8` (a stretch of an existing video), an existing file, an
+    /// http(s) URL (a picture), or else text.
+    ///
+    /// - Parameter image: the term must be a picture (a file or a URL); text is refused.
+    /// - Throws: `LoupeError(.invalidQuery)` for an image term that is neither, or a clip whose times are
+    ///   not finite and ordered.
+    public static func parse(_ term: String, image: Bool = false) throws -> SearchInput {
+        if let at = term.lastIndex(of: "@") {
+            let path = String(term[..<at])
+            let range = term[term.index(after: at)...].split(separator: "-", omittingEmptySubsequences: false)
+            if FileManager.default.fileExists(atPath: path), range.count == 2,
+               let start = Double(range[0]), let end = Double(range[1]) {
+                guard start.isFinite, end.isFinite, start >= 0, end > start else {
+                    throw LoupeError(.invalidQuery, "a clip needs finite times with 0 <= start < end", input: term)
+                }
+                return .videoClip(URL(fileURLWithPath: path), start: start, end: end)
+            }
+        }
+        if FileManager.default.fileExists(atPath: term) { return .imageFile(URL(fileURLWithPath: term)) }
+        if let url = URL(string: term), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+           url.host != nil {
+            return .imageURL(url)
+        }
+        if image { throw LoupeError(.invalidQuery, "no such file, and not an http(s) URL", input: term) }
+        return .text(term)
+    }
+}
+
+/// Which items qualify: the kind of file, a folder, a time window on the file's modification time, and a
+/// Milvus filter expression over the media fields. Compiled to the store's `FilterExpression` tree, so
+/// nothing is ever spliced into filter text.
+public struct MediaFilter: Sendable, Hashable {
+    /// Only images or only videos.
+    public var kind: MediaKind?
+    /// Only files under this folder (at any depth).
+    public var folder: String?
+    /// Only files modified at or after this time.
+    public var after: Date?
+    /// Only files modified before this time.
+    public var before: Date?
+    /// A Milvus filter expression over the media fields (`width > 1000`, `name like "IMG%"`, ...).
+    public var expression = ""
+
+    public init(kind: MediaKind? = nil, folder: String? = nil, after: Date? = nil, before: Date? = nil,
+                expression: String = "") {
+        self.kind = kind
+        self.folder = folder
+        self.after = after
+        self.before = before
+        self.expression = expression
+    }
+
+    /// The filter as a tree, for rows of the given scopes.
+    /// - Throws: `LoupeError(.invalidQuery)` naming the expression when it does not parse.
+    public func compiled(scopes: [MediaScope]) throws -> FilterExpression {
+        var clauses: [FilterExpression] = [.oneOf(MediaSchema.scope, scopes.map { .string($0.rawValue) })]
+        if let kind { clauses.append(.equals(MediaSchema.kind, .string(kind.rawValue))) }
+        if let folder, !folder.isEmpty { clauses.append(Self.under(folder)) }
+        if let after { clauses.append(.field(MediaSchema.modified) >= .double(after.timeIntervalSince1970)) }
+        if let before { clauses.append(.field(MediaSchema.modified) < .double(before.timeIntervalSince1970)) }
+        if !expression.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            do {
+                clauses.append(try FilterExpression.parse(expression))
+            } catch {
+                throw LoupeError(.invalidQuery, "the filter '\(expression)' is not a valid expression: \(error)")
+            }
+        }
+        return .all(clauses)
+    }
+
+    /// A date as people and APIs write it: `2024-05-01` (midnight UTC), a full ISO 8601 timestamp, or
+    /// Unix seconds. Nil when `text` is none of these (or not finite).
+    public static func date(_ text: String) -> Date? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(trimmed) { return seconds.isFinite && abs(seconds) < 1e12 ? Date(timeIntervalSince1970: seconds) : nil }
+        if let date = try? Date(trimmed, strategy: .iso8601) { return date }
+        if let date = try? Date(trimmed + "T00:00:00Z", strategy: .iso8601) { return date }
+        return nil
+    }
+
+    /// Every file under `folder`, at any depth: an exact path prefix.
+    static func under(_ folder: String) -> FilterExpression {
+        .hasPrefix(MediaSchema.path, folder.hasSuffix("/") ? folder : folder + "/")
+    }
+
+    /// The rows of one file (a picture, or a video with all its moments).
+    static func file(_ path: String) -> FilterExpression { .equals(MediaSchema.path, .string(path)) }
+
+    /// The rows of several files.
+    static func files(_ paths: [String]) -> FilterExpression { .oneOf(MediaSchema.path, paths.map { .string($0) }) }
 }
 
 /// A search: weighted inputs, how many results, and which items qualify.
@@ -23,8 +118,9 @@ public enum SearchInput: Sendable, Hashable {
 /// ```swift
 /// var request = SearchRequest(.text("a red silk robe with gold trim"))
 /// request.terms.append((-0.5, .text("a person")))   // move away from people
-/// request.kind = .image
-/// let results = try await library.search(request)
+/// request.filter.kind = .image
+/// request.filter.folder = "/photos/2024"
+/// let response = try await library.search(request)
 /// ```
 public struct SearchRequest: Sendable {
     /// Inputs with weights; negative weights move results away from an input.
@@ -35,10 +131,8 @@ public struct SearchRequest: Sendable {
     /// How many moments of one video may appear (default 1: each video once, at its best moment;
     /// more finds every place a long video shows what was asked for).
     public var momentsPerVideo = 1
-    /// A Milvus filter expression over the media fields (`width > 1000`, `name like "IMG%"`, ...).
-    public var filter = ""
-    /// Only images or only videos.
-    public var kind: MediaKind?
+    /// Which items qualify.
+    public var filter = MediaFilter()
     /// Drop results scoring below this cosine similarity.
     public var minScore: Float?
     /// Also consider whole-video rows, not only images and moments.
@@ -55,39 +149,22 @@ public struct SearchRequest: Sendable {
         self.terms = terms
         self.limit = limit
     }
+
+    /// The most terms one search may combine.
+    public static let maxTerms = 64
 }
 
-/// Filter clauses over the media fields, quoted and escaped for the store's Milvus expression syntax.
-public enum MediaFilter {
-    /// Every file under `folder` (at any depth): an exact path prefix, where `%` and `_` in the folder's
-    /// name are characters, not `like` wildcards.
-    public static func under(_ folder: String) -> String {
-        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
-        var pattern = ""
-        for character in prefix {
-            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
-            pattern.append(character)
-        }
-        return "path like \(quoted(pattern + "%"))"
-    }
+/// What a search found, and where the time went.
+public struct SearchResponse: Sendable {
+    public var results: [SearchResult]
+    public var timings: SearchTimings
+}
 
-    /// A caller's filter expression in parentheses, ready to join with other clauses by `and`; nil when
-    /// it is empty. It must parse on its own, so that it cannot close the parenthesis and escape the
-    /// clauses it is joined with (`1==1) or (scope=="clip"`).
-    ///
-    /// - Throws: `LoupeError.invalidQuery` naming the problem and where it is.
-    public static func group(_ filter: String) throws -> String? {
-        guard !filter.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
-        do {
-            _ = try FilterExpression.parse(filter)
-        } catch {
-            throw LoupeError(.invalidQuery, "the filter '\(filter)' is not a valid expression: \(error)")
-        }
-        return "(\(filter))"
-    }
-
-    /// `text` as a double-quoted string literal.
-    public static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
+/// Time spent in a search's stages.
+public struct SearchTimings: Sendable {
+    /// Embedding the query (decoding query pictures included).
+    public var embedding: Duration
+    /// The vector search and loading the results.
+    public var search: Duration
+    public var total: Duration
 }

@@ -56,7 +56,16 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             default: return APIError(.unprocessableContent, "undecodable_media", error.description)
             }
         case let error as StoreError:
-            return APIError(.badRequest, "store_error", "\(error)")
+            switch error.code {
+            case .notFound: return APIError(.notFound, "not_found", error.description)
+            case .alreadyExists: return APIError(.conflict, "already_exists", error.description)
+            case .invalidArgument, .invalidFilter: return APIError(.badRequest, "invalid_argument", error.description)
+            case .locked:
+                var busy = APIError(.serviceUnavailable, "busy", error.description)
+                busy.headers[.retryAfter] = "1"
+                return busy
+            default: return APIError(.internalServerError, "storage_error", error.description)
+            }
         case let error as HTTPError:
             return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
         case is CancellationError:

@@ -79,25 +79,12 @@ struct APIRoutes {
     }
 
     private func run(_ query: SearchQuery, uploads: [String: Data], context: LoupeRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
-        let library = library
-        let request = try await query.request(uploads: uploads, maxResults: configuration.maxResults) { id in
-            try await library.item(id)?.path
-        }
-        // Embed here (rather than inside `search`) to time the model apart from the vector search.
-        let embeddingStarted = ContinuousClock.now
-        var weighted: [WeightedVector] = []
-        for (weight, input) in request.terms {
-            weighted.append(WeightedVector(weight: weight, vector: try await library.vector(for: input)))
-        }
-        var resolved = request
-        resolved.terms = [(1, .vector(try QueryArithmetic.combine(weighted)))]
-        server.metrics.embedding.record(embeddingStarted.duration(to: .now))
-        let results = try await library.search(resolved)
-        let elapsed = started.duration(to: .now)
-        server.metrics.searches.record(elapsed)
+        let response = try await library.search(try query.request(uploads: uploads, maxResults: configuration.maxResults))
+        server.metrics.embedding.record(response.timings.embedding)
+        server.metrics.searches.record(response.timings.total)
         return try JSONBody.response(encoding: ResultsJSON(
-            tookMS: (elapsed.seconds * 1e4).rounded() / 10, results: results.map { ItemJSON($0.item, score: $0.score) }))
+            tookMS: (response.timings.total.seconds * 1e4).rounded() / 10,
+            results: response.results.map { ItemJSON($0.item, score: $0.score) }))
     }
 
     // MARK: Indexing
@@ -190,18 +177,12 @@ struct APIRoutes {
         }
         let limit = try number("limit", default: 100, within: 1...10_000)
         let offset = try number("offset", default: 0, within: 0...Int(Int32.max))
-        var clauses = ["scope in [\"image\", \"video\"]"]
-        if let type = query["type"], !type.isEmpty, type != "all" {
-            guard MediaKind(rawValue: type) != nil else { throw APIError.badRequest("type '\(type)' must be image, video or all") }
-            clauses.append("kind == \"\(type)\"")
-        }
-        clauses += try SearchQuery.clauses(
-            filter: query["filter"], folder: query["folder"],
+        let filter = try SearchQuery.filter(
+            type: query["type"], expression: query["filter"], folder: query["folder"],
             after: try query["after"].map { try SearchQuery.DateBound(text: $0, name: "after") },
             before: try query["before"].map { try SearchQuery.DateBound(text: $0, name: "before") })
-        let filter = clauses.joined(separator: " and ")
-        let total = try await library.count(filter: filter)
-        let items = try await library.items(filter: filter, limit: limit, offset: offset)
+        let total = try await library.fileCount(matching: filter)
+        let items = try await library.files(matching: filter, limit: limit, offset: offset)
         return try JSONBody.response(encoding: ItemPage(items: items.map { ItemJSON($0, score: nil) }, total: total,
                                                         offset: offset, limit: limit))
     }
@@ -269,24 +250,29 @@ struct APIRoutes {
     // MARK: Collections
 
     private func collections() async throws -> Response {
-        let store = library.store
         var list: [[String: Any]] = []
-        for name in await store.listCollections() {
-            let stats = try await store.stats(name)
-            let description = try await store.describeCollection(name)
-            list.append(["name": name, "rows": stats.rowCount, "description": description.schema.description,
-                         "indexed_rows": stats.indexedRows])
+        if let store = server.embeddedStore {
+            for name in await store.listCollections() {
+                let stats = try await store.stats(name)
+                let description = try await store.describeCollection(name)
+                list.append(["name": name, "rows": stats.rowCount, "description": description.schema.description,
+                             "indexed_rows": stats.indexedRows])
+            }
+        } else {
+            let statistics = try await library.statistics()
+            list.append(["name": library.configuration.collection, "rows": statistics.rows,
+                         "indexed_rows": ["vector": statistics.indexedRows]])
         }
         return try JSONBody.response(["collections": list])
     }
 
     private func stats() async throws -> Response {
         let counts = try await library.counts()
-        let stats = try await library.store.stats(library.configuration.collection)
+        let statistics = try await library.statistics()
         return try JSONBody.response([
             "collection": library.configuration.collection, "model": library.embedder.modelName,
             "dimension": library.embedder.dimension, "images": counts.images, "videos": counts.videos,
-            "moments": counts.moments, "rows": stats.rowCount,
+            "moments": counts.moments, "rows": statistics.rows,
         ])
     }
 

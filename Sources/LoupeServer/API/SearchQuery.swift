@@ -49,36 +49,22 @@ struct SearchQuery: Decodable {
 
     /// A date given as `2024-05-01`, a full ISO 8601 timestamp, or Unix seconds.
     struct DateBound: Decodable {
-        var seconds: Double
+        var date: Date
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Double.self) {
-                guard number.isFinite else {
-                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(number) is not a date")
-                }
-                seconds = number
-                return
-            }
-            let text = try container.decode(String.self)
-            guard let seconds = Self.seconds(text) else {
+            let text: String
+            if let number = try? container.decode(Double.self) { text = String(number) } else { text = try container.decode(String.self) }
+            guard let date = MediaFilter.date(text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: Self.problem(text))
             }
-            self.seconds = seconds
+            self.date = date
         }
 
         /// A bound from a query parameter such as `?after=2024-05-01`.
         init(text: String, name: String) throws {
-            guard let seconds = Double(text).flatMap({ $0.isFinite ? $0 : nil }) ?? Self.seconds(text) else {
-                throw APIError.badRequest("\(name): \(Self.problem(text))")
-            }
-            self.seconds = seconds
-        }
-
-        private static func seconds(_ text: String) -> Double? {
-            if let date = try? Date(text, strategy: .iso8601) { return date.timeIntervalSince1970 }
-            if let date = try? Date(text + "T00:00:00Z", strategy: .iso8601) { return date.timeIntervalSince1970 }
-            return nil
+            guard let date = MediaFilter.date(text) else { throw APIError.badRequest("\(name): \(Self.problem(text))") }
+            self.date = date
         }
 
         private static func problem(_ text: String) -> String {
@@ -111,13 +97,14 @@ struct SearchQuery: Decodable {
     }
 
     /// The library request, with uploads resolved from `uploads` (part name -> bytes).
-    func request(uploads: [String: Data], maxResults: Int, itemPath: (Int64) async throws -> String?) async throws
-        -> SearchRequest
-    {
+    func request(uploads: [String: Data], maxResults: Int) throws -> SearchRequest {
         var inputs: [(Float, SearchInput)] = []
         if let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { inputs.append((1, .text(text))) }
         if let imageURL { inputs.append((1, .imageURL(try Self.url(imageURL)))) }
         if let item { inputs.append((1, .item(item))) }
+        guard (terms ?? []).count <= SearchRequest.maxTerms else {
+            throw APIError.badRequest("a search combines at most \(SearchRequest.maxTerms) terms, not \(terms?.count ?? 0)")
+        }
         for (index, term) in (terms ?? []).enumerated() {
             let weight = term.weight ?? 1
             guard weight.isFinite, abs(weight) <= 10 else {
@@ -133,8 +120,7 @@ struct SearchQuery: Decodable {
                 inputs.append((weight, .imageURL(try Self.url(url))))
             } else if let item = term.item {
                 if let start = term.start, let end = term.end {
-                    guard let path = try await itemPath(item) else { throw APIError.notFound("item \(item) does not exist") }
-                    inputs.append((weight, .videoClip(URL(fileURLWithPath: path), start: start, end: end)))
+                    inputs.append((weight, .itemClip(item, start: start, end: end)))
                 } else {
                     inputs.append((weight, .item(item)))
                 }
@@ -165,13 +151,7 @@ struct SearchQuery: Decodable {
         guard (1...MediaLibrary.maxMomentsPerVideo).contains(request.momentsPerVideo) else {
             throw APIError.badRequest("moments_per_video \(request.momentsPerVideo) must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
-        request.filter = try Self.clauses(filter: filter, folder: folder, after: after, before: before).joined(separator: " and ")
-        if let type, !type.isEmpty, type != "all" {
-            guard let kind = MediaKind(rawValue: type) else {
-                throw APIError.badRequest("type '\(type)' must be image, video or all")
-            }
-            request.kind = kind
-        }
+        request.filter = try Self.filter(type: type, expression: filter, folder: folder, after: after, before: before)
         if let minScore {
             guard (-1...1).contains(minScore) else { throw APIError.badRequest("min_score \(minScore) must be within -1...1") }
             request.minScore = minScore
@@ -184,15 +164,18 @@ struct SearchQuery: Decodable {
         return request
     }
 
-    /// Filter clauses for a Milvus expression, a folder (every file under it), and modification times
-    /// (`after` inclusive, `before` exclusive); shared by searches and item listings.
-    static func clauses(filter: String?, folder: String?, after: DateBound?, before: DateBound?) throws -> [String] {
-        var clauses: [String] = []
-        if let filter, let group = try MediaFilter.group(filter) { clauses.append(group) }
-        if let folder, !folder.isEmpty { clauses.append(MediaFilter.under(folder)) }
-        if let after { clauses.append("mtime >= \(after.seconds)") }
-        if let before { clauses.append("mtime < \(before.seconds)") }
-        return clauses
+    /// Which items qualify: a type (`image`, `video` or `all`), a Milvus expression, a folder (every file under
+    /// it), and modification times (`after` inclusive, `before` exclusive); shared by searches and listings.
+    static func filter(type: String?, expression: String?, folder: String?, after: DateBound?, before: DateBound?) throws
+        -> MediaFilter
+    {
+        var filter = MediaFilter(folder: folder, after: after?.date, before: before?.date, expression: expression ?? "")
+        if let type, !type.isEmpty, type != "all" {
+            guard let kind = MediaKind(rawValue: type) else { throw APIError.badRequest("type '\(type)' must be image, video or all") }
+            filter.kind = kind
+        }
+        _ = try filter.compiled(scopes: [.image])
+        return filter
     }
 
     private static func url(_ text: String) throws -> URL {

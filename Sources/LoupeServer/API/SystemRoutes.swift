@@ -18,8 +18,8 @@ struct SystemRoutes {
             let counts = try await server.library.counts()
             server.metrics.images.set(Int64(counts.images))
             server.metrics.videos.set(Int64(counts.videos))
-            if let stats = try? await server.library.store.stats(server.library.configuration.collection) {
-                server.metrics.indexedRows.set(Int64(stats.rowCount))
+            if let statistics = try? await server.library.statistics() {
+                server.metrics.indexedRows.set(Int64(statistics.rows))
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))

@@ -62,7 +62,7 @@ struct MilvusError: Error, Sendable {
     /// Maps LoupeStore's error codes onto Milvus's.
     init(_ error: StoreError) {
         switch error.code {
-        case .notFound where error.field == nil && error.message.hasPrefix("no partition"):
+        case .notFound where error.partition != nil:
             self = .partitionNotFound(error.message)
         case .notFound where error.field == nil:
             self = .collectionNotFound(error.collection ?? "")

@@ -17,6 +17,19 @@ extension LoupeClient {
         try write(collectionName, rows, partition: partition, replacing: true)
     }
 
+    /// Deletes the rows matching `expression` and inserts `rows`, in one transaction: a crash leaves either
+    /// the old rows or the new ones, never neither. Returns how many rows went and the keys written.
+    @discardableResult
+    public func replace(_ collectionName: String, matching expression: FilterExpression, with rows: [Row],
+                        partition: String? = nil) throws -> (deleted: Int, inserted: MutationResult) {
+        try checkWritable()
+        let c = try collection(collectionName)
+        let allowed = try matchingSlots(c, filter: "", expression: expression, parameters: [:], partitions: [])
+        let keys = (0..<c.slotCount).filter { allowed.contains($0) }.map { c.primaryKeys[$0] }
+        let inserted = try write(collectionName, rows, partition: partition, replacing: false, deleting: keys)
+        return (keys.count, inserted)
+    }
+
     /// Deletes rows by primary key. Keys that are not present are ignored.
     @discardableResult
     public func delete(_ collectionName: String, ids: [FieldValue]) throws -> MutationResult {
@@ -27,13 +40,14 @@ extension LoupeClient {
         return MutationResult(count: keys.count, ids: keys)
     }
 
-    /// Deletes the rows matching a filter expression.
+    /// Deletes the rows matching a filter expression (`filter` text, `expression` built in code, or both).
     @discardableResult
-    public func delete(_ collectionName: String, filter: String, parameters: [String: FieldValue] = [:],
-                       partitionNames: [String] = []) throws -> MutationResult {
+    public func delete(_ collectionName: String, filter: String = "", parameters: [String: FieldValue] = [:],
+                       expression: FilterExpression? = nil, partitionNames: [String] = []) throws -> MutationResult {
         try checkWritable()
         let c = try collection(collectionName)
-        let allowed = try matchingSlots(c, filter: filter, parameters: parameters, partitions: partitionNames)
+        let allowed = try matchingSlots(c, filter: filter, expression: expression, parameters: parameters,
+                                        partitions: partitionNames)
         let keys = (0..<c.slotCount).filter { allowed.contains($0) }.map { c.primaryKeys[$0] }
         try deleteRows(c, keys: keys)
         return MutationResult(count: keys.count, ids: keys)
@@ -49,16 +63,17 @@ extension LoupeClient {
         }
     }
 
-    /// Rows matching `filter` in insertion order, after skipping `offset`, at most `limit`.
-    /// `outputFields: ["count(*)"]` returns one row holding the number of matches.
-    public func query(_ collectionName: String, filter: String = "", outputFields: [String] = ["*"],
-                      limit: Int? = nil, offset: Int = 0, partitionNames: [String] = [],
+    /// Rows matching `filter` (and `expression`, a filter built in code) in insertion order, after skipping
+    /// `offset`, at most `limit`. `outputFields: ["count(*)"]` returns one row holding the number of matches.
+    public func query(_ collectionName: String, filter: String = "", expression: FilterExpression? = nil,
+                      outputFields: [String] = ["*"], limit: Int? = nil, offset: Int = 0, partitionNames: [String] = [],
                       parameters: [String: FieldValue] = [:]) throws -> [Row] {
         let c = try collection(collectionName)
         guard offset >= 0, (limit ?? 0) >= 0 else {
             throw StoreError(.invalidArgument, "limit and offset must not be negative", collection: collectionName)
         }
-        let allowed = try matchingSlots(c, filter: filter, parameters: parameters, partitions: partitionNames)
+        let allowed = try matchingSlots(c, filter: filter, expression: expression, parameters: parameters,
+                                        partitions: partitionNames)
         if outputFields.map({ $0.lowercased().replacingOccurrences(of: " ", with: "") }) == ["count(*)"] {
             return [["count(*)": .int(Int64(allowed.population))]]
         }
@@ -135,24 +150,28 @@ extension LoupeClient {
         return (key, doc, vectors)
     }
 
-    func write(_ collectionName: String, _ rows: [Row], partition: String?, replacing: Bool) throws -> MutationResult {
+    /// Writes rows in one transaction, first deleting the rows with keys in `deleting` (and, when
+    /// `replacing`, those the new rows replace).
+    func write(_ collectionName: String, _ rows: [Row], partition: String?, replacing: Bool,
+               deleting: [FieldValue] = []) throws -> MutationResult {
         try checkWritable()
         let c = try collection(collectionName)
         let partition = partition ?? "_default"
         guard c.partitions.contains(partition) else {
-            throw StoreError(.notFound, "no partition '\(partition)'", collection: collectionName)
+            throw StoreError(.notFound, "no partition '\(partition)'", collection: collectionName, partition: partition)
         }
         let autoIDBefore = c.nextAutoID
         var prepared: [(key: FieldValue, doc: Row, vectors: [[Float]])] = []
         prepared.reserveCapacity(rows.count)
         var seen = Set<FieldValue>()
+        let doomed = Set(deleting)
         do {
             for row in rows {
                 let p = try prepare(row, c, replacing: replacing)
                 guard seen.insert(p.key).inserted else {
                     throw StoreError(.invalidArgument, "primary key \(p.key) appears twice in one call", collection: collectionName)
                 }
-                if !replacing, c.slotOfKey[p.key] != nil {
+                if !replacing, c.slotOfKey[p.key] != nil, !doomed.contains(p.key) {
                     throw StoreError(.alreadyExists, "primary key \(p.key) exists (use upsert to replace)", collection: collectionName)
                 }
                 prepared.append(p)
@@ -164,7 +183,8 @@ extension LoupeClient {
         let keywordFields = c.schema.fields.filter(\.enableKeywordSearch)
         let vectorCount = c.schema.vectorFields.count
         let table = SQLiteStore.rowsTable(c.id)
-        let replaced = replacing ? prepared.map(\.key).filter { c.slotOfKey[$0] != nil } : []
+        var replaced = deleting
+        if replacing { replaced += prepared.map(\.key).filter { c.slotOfKey[$0] != nil && !doomed.contains($0) } }
         var rids: [Int64] = []
         do {
             rids = try sqlite.write { db in
@@ -238,6 +258,12 @@ extension LoupeClient {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { return nil }
         let expression = try FilterExpression.parse(text, parameters: parameters)
+        try checkFilterFields(c, expression, text: text)
+        return expression
+    }
+
+    /// Checks that a filter names only known fields (or the dynamic field is on), and no vector field.
+    func checkFilterFields(_ c: CollectionState, _ expression: FilterExpression, text: String) throws {
         if !c.schema.enableDynamicField {
             for name in expression.fieldNames where c.schema.field(name) == nil {
                 throw StoreError(.invalidFilter, "unknown field '\(name)' (the dynamic field is off)", collection: c.name,
@@ -250,22 +276,26 @@ extension LoupeClient {
                                  expression: text)
             }
         }
-        return expression
     }
 
-    /// Live slots in the given partitions (all when empty) that match the filter, cached per change.
-    func matchingSlots(_ c: CollectionState, filter: String, parameters: [String: FieldValue],
-                       partitions: [String]) throws -> LabelBitset {
+    /// Live slots in the given partitions (all when empty) that match the filter text and the expression
+    /// built in code (both, when both are given), cached per change.
+    func matchingSlots(_ c: CollectionState, filter: String, expression built: FilterExpression? = nil,
+                       parameters: [String: FieldValue], partitions: [String]) throws -> LabelBitset {
         for p in partitions where !c.partitions.contains(p) {
-            throw StoreError(.notFound, "no partition '\(p)'", collection: c.name)
+            throw StoreError(.notFound, "no partition '\(p)'", collection: c.name, partition: p)
         }
-        let cacheKey = parameters.isEmpty ? filter + "\u{0}" + partitions.sorted().joined(separator: ",") : nil
+        let cacheKey = parameters.isEmpty ? MaskKey(filter: filter, expression: built, partitions: partitions.sorted()) : nil
         if c.bitsetCacheSeq != c.changeSeq {
             c.bitsetCache.removeAll()
             c.bitsetCacheSeq = c.changeSeq
         }
         if let cacheKey, let cached = c.bitsetCache[cacheKey] { return cached }
-        let expression = try compileFilter(c, filter, parameters: parameters)
+        var expression = try compileFilter(c, filter, parameters: parameters)
+        if let built {
+            try checkFilterFields(c, built, text: built.description)
+            expression = expression.map { .and($0, built) } ?? built
+        }
         let partitionSet = Set(partitions)
         let bitset = LabelBitset(count: c.slotCount) { slot in
             guard c.live[slot] else { return false }

@@ -29,8 +29,8 @@ extension LoupeClient {
                 throw StoreError(.invalidArgument, "cannot group by '\(g)'", collection: collectionName, field: g)
             }
         }
-        let allowed = try searchMask(c, filter: options.filter, parameters: options.filterParameters,
-                                     partitions: options.partitionNames)
+        let allowed = try searchMask(c, filter: options.filter, expression: options.expression,
+                                     parameters: options.filterParameters, partitions: options.partitionNames)
         prepareIndex(c, field: field)
         let metric = c.schema.vectorFields[field].metric ?? .cosine
         var out: [[SearchHit]] = []
@@ -165,20 +165,11 @@ extension LoupeClient {
     }
 
     /// The filter/partition mask, or nil when every live row qualifies and none is dead.
-    func searchMask(_ c: CollectionState, filter: String, parameters: [String: FieldValue],
-                    partitions: [String]) throws -> LabelBitset? {
-        let empty = filter.trimmingCharacters(in: .whitespaces).isEmpty && partitions.isEmpty
+    func searchMask(_ c: CollectionState, filter: String, expression: FilterExpression? = nil,
+                    parameters: [String: FieldValue], partitions: [String]) throws -> LabelBitset? {
+        let empty = filter.trimmingCharacters(in: .whitespaces).isEmpty && expression == nil && partitions.isEmpty
         if empty && c.liveCount == c.slotCount && !c.orphanNodes.contains(where: { $0 > 0 }) { return nil }
-        return try matchingSlots(c, filter: filter, parameters: parameters, partitions: partitions)
-    }
-
-    /// Adds rows to the graph when enough are pending for a build to pay off.
-    func prepareIndex(_ c: CollectionState, field: Int) {
-        guard c.graphs[field] != nil else { return }
-        let pending = c.slotCount - c.indexedSlots[field]
-        if pending > configuration.pendingRowsBeforeIndexing {
-            c.catchUpIndex(field: field, threads: configuration.buildThreads)
-        }
+        return try matchingSlots(c, filter: filter, expression: expression, parameters: parameters, partitions: partitions)
     }
 
     func prepareQuery(_ c: CollectionState, field: Int, _ vector: [Float]) throws -> [Float] {

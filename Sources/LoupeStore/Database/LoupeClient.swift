@@ -10,9 +10,13 @@ import Foundation
 /// ```
 /// The directory holds `loupe.sqlite` (rows, the source of truth) and `index/` (HNSW graphs, rebuilt
 /// when missing or stale). One process may have it open for writing at a time; another gets a `.locked`
-/// error naming the holder's pid. Any number of read-only clients (`Configuration.readOnly`) may open it
-/// beside the writer: each sees the rows committed when it opened, a consistent snapshot. Calls on one
-/// client are serialised, so every read sees a consistent state.
+/// error naming the holder's pid. Any number of read-only clients (`Configuration.readOnly`), in this
+/// process or others, may open it beside the writer: each call of a reader first catches up with what
+/// the writer committed since (SQLite's `data_version` tells when there is anything), so readers see new
+/// rows without reopening. Calls on one client are serialised, so every read sees a consistent state.
+///
+/// Graphs grow in the background: while rows wait to be added, searches scan them exactly, and a graph
+/// being built never blocks a search. `flush()` waits for the graphs and writes the index files.
 public actor LoupeClient {
     /// The database directory.
     public nonisolated let path: String
@@ -20,8 +24,12 @@ public actor LoupeClient {
     public nonisolated let configuration: Configuration
     let sqlite: SQLiteStore
     private var lock: DatabaseLock?
-    private var isOpen = true
+    var isOpen = true
     var collections: [String: CollectionState] = [:]
+    /// SQLite's `data_version` when a reader last caught up.
+    var dataVersion: Int64 = -1
+    /// Graph builds in flight, by collection id and vector field.
+    var builds: [BuildKey: Task<Void, Never>] = [:]
 
     /// Options of a client.
     public struct Configuration: Sendable {
@@ -34,9 +42,12 @@ public actor LoupeClient {
         /// Distance computations a graph search spends per slot of its beam (`ef`), used to weigh the graph
         /// against an exact scan of the rows a filter matches. Lower favours the graph.
         public var graphVisitsPerCandidate = 12.0
-        /// Open without the writer's lock: writes are refused, graphs are built in memory only, and the
-        /// rows are those committed when the client opened.
+        /// Open without the writer's lock: writes are refused, graphs are built in memory only, and each
+        /// call first catches up with the rows the writer committed since the last one.
         public var readOnly = false
+        /// Build graphs in the background when rows are pending (searches scan pending rows exactly
+        /// meanwhile); when off, a search that finds too many pending rows builds before answering.
+        public var backgroundIndexing = true
         /// Write graphs to `index/` on `flush` and `close`, and load them on open when they are current.
         public var persistIndexes = true
         public init() {}
@@ -53,31 +64,42 @@ public actor LoupeClient {
             throw StoreError(.storage, "cannot create database directory: \(error.localizedDescription)", path: path)
         }
         lock = configuration.readOnly ? nil : try DatabaseLock(directory: path)
+        let indexDirectory = (path as NSString).appendingPathComponent("index")
         sqlite = try SQLiteStore(path: (path as NSString).appendingPathComponent("loupe.sqlite"),
                                  readOnly: configuration.readOnly)
         var loaded: [String: CollectionState] = [:]
-        let indexDirectory = (path as NSString).appendingPathComponent("index")
-        for c in try sqlite.loadCollections() {
-            let state = CollectionState(id: c.id, name: c.name, schema: c.schema, changeSeq: c.changeSeq,
-                                        nextAutoID: c.nextAutoID, partitions: try sqlite.partitions(collectionID: c.id))
-            try sqlite.read { db in try state.load(from: db) }
-            if configuration.persistIndexes { IndexFile.loadAll(into: state, directory: indexDirectory) }
-            loaded[c.name] = state
+        for stored in try sqlite.loadCollections() {
+            loaded[stored.name] = try Self.openState(stored, sqlite: sqlite, indexDirectory: indexDirectory,
+                                                     loadIndexes: configuration.persistIndexes)
         }
         collections = loaded
+        if configuration.readOnly { dataVersion = try sqlite.dataVersion() }
     }
 
     nonisolated var indexDirectory: String { (path as NSString).appendingPathComponent("index") }
 
-    /// Builds pending graph entries and writes index files; rows are already durable.
-    public func flush() throws {
-        for state in collections.values { try persist(state) }
+    /// The in-memory mirror of a stored collection: its rows, and its graphs from the index files that fit.
+    static func openState(_ c: SQLiteStore.StoredCollection, sqlite: SQLiteStore, indexDirectory: String,
+                          loadIndexes: Bool) throws -> CollectionState {
+        let state = CollectionState(id: c.id, name: c.name, schema: c.schema, changeSeq: c.changeSeq,
+                                    nextAutoID: c.nextAutoID, partitions: try sqlite.partitions(collectionID: c.id))
+        try sqlite.read { db in try state.load(from: db) }
+        if loadIndexes { IndexFile.loadAll(into: state, directory: indexDirectory) }
+        return state
+    }
+
+    /// Adds every pending row to its graph and writes the index files (a reader only builds); rows are
+    /// durable already. Writers call it when they finish a piece of work, so the next process to open the
+    /// directory loads the graphs instead of building them.
+    public func flush() async throws {
+        try refreshIfChanged()
+        for state in Array(collections.values) { try await persist(state) }
     }
 
     /// Flushes and releases the directory lock. The client cannot be used afterwards.
-    public func close() throws {
+    public func close() async throws {
         guard isOpen else { return }
-        try flush()
+        try await flush()
         lock?.release()
         lock = nil
         isOpen = false
@@ -89,13 +111,15 @@ public actor LoupeClient {
         guard !configuration.readOnly else { throw StoreError(.invalidArgument, "the client is read-only", path: path) }
     }
 
-    func persist(_ state: CollectionState) throws {
-        for i in state.graphs.indices { state.catchUpIndex(field: i, threads: configuration.buildThreads) }
+    func persist(_ state: CollectionState) async throws {
+        for i in state.graphs.indices { await catchUp(state, field: i) }
+        guard collections[state.name] === state else { return }
         if configuration.persistIndexes && !configuration.readOnly { try IndexFile.saveAll(state, directory: indexDirectory) }
     }
 
     func collection(_ name: String) throws -> CollectionState {
         guard isOpen else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
+        try refreshIfChanged()
         guard let c = collections[name] else { throw StoreError(.notFound, "no such collection", collection: name) }
         return c
     }
@@ -123,10 +147,16 @@ public actor LoupeClient {
     }
 
     /// Whether a collection named `name` exists.
-    public func hasCollection(_ name: String) -> Bool { collections[name] != nil }
+    public func hasCollection(_ name: String) -> Bool {
+        try? refreshIfChanged()
+        return collections[name] != nil
+    }
 
     /// Collection names, sorted.
-    public func listCollections() -> [String] { collections.keys.sorted() }
+    public func listCollections() -> [String] {
+        try? refreshIfChanged()
+        return collections.keys.sorted()
+    }
 
     /// The schema and partitions of a collection.
     public func describeCollection(_ name: String) throws -> CollectionDescription {
@@ -212,7 +242,7 @@ public actor LoupeClient {
             throw StoreError(.invalidArgument, "the _default partition cannot be dropped", collection: collectionName)
         }
         guard c.partitions.contains(partition) else {
-            throw StoreError(.notFound, "no partition '\(partition)'", collection: collectionName)
+            throw StoreError(.notFound, "no partition '\(partition)'", collection: collectionName, partition: partition)
         }
         let keys = (0..<c.slotCount).filter { c.live[$0] && c.partitionOf[$0] == partition }.map { c.primaryKeys[$0] }
         try deleteRows(c, keys: keys) { db in

@@ -134,6 +134,29 @@ final class HNSWIndex: @unchecked Sendable {
         randomState &+= UInt64(count)
     }
 
+    /// A copy that can grow while this graph keeps answering searches: builds never touch a graph that
+    /// searches may be reading (the owner swaps in the grown copy when it is done).
+    func copy() -> HNSWIndex {
+        let other = HNSWIndex(dimension: code.dimension, metric: code.metric, storage: code.storage, m: m,
+                              efConstruction: efConstruction)
+        other.reserve(max(count, 1))
+        other.blocks.copyMemory(from: blocks, byteCount: count * nodeStride)
+        other.labels.update(from: labels, count: count)
+        other.levels.update(from: levels, count: count)
+        for i in 0..<count where levels[i] > 0 {
+            let ints = Int(levels[i]) * (1 + m)
+            let p = UnsafeMutablePointer<Int32>.allocate(capacity: ints)
+            p.update(from: upper[i]!, count: ints)
+            other.upper[i] = p
+        }
+        other.count = count
+        other.identityLabels = identityLabels
+        other.entryPoint = entryPoint
+        other.maxLevel = maxLevel
+        other.randomState = randomState
+        return other
+    }
+
     // MARK: - Building
 
     /// Adds `n` vectors (row-major, already unit length for COSINE) with their labels.

@@ -15,6 +15,8 @@ public struct SearchOptions: Sendable, Hashable {
     public var filter: String
     /// Values of `{name}` template parameters in `filter`.
     public var filterParameters: [String: FieldValue]
+    /// A filter built in code (`FilterExpression.equals("kind", "video")`), combined with `filter` by `and`.
+    public var expression: FilterExpression? = nil
     /// Fields to return with each hit (`*` for all scalar and dynamic fields).
     public var outputFields: [String]
     /// HNSW candidate list size (default: max(limit + offset, 64)).

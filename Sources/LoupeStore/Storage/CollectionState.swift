@@ -35,7 +35,7 @@ final class CollectionState: @unchecked Sendable {
     /// The largest rid SQLite has ever assigned in this collection (an index file claiming more is stale).
     var maxRidEver: Int64 = 0
     /// Filter bitsets by (filter, partitions), valid for one change sequence.
-    var bitsetCache: [String: LabelBitset] = [:]
+    var bitsetCache: [MaskKey: LabelBitset] = [:]
     var bitsetCacheSeq: Int64 = -1
 
     init(id: Int64, name: String, schema: CollectionSchema, changeSeq: Int64, nextAutoID: Int64, partitions: [String]) {
@@ -59,6 +59,9 @@ final class CollectionState: @unchecked Sendable {
     }
 
     var slotCount: Int { rids.count }
+
+    /// The dimension of vector field `field`.
+    func dimension(_ field: Int) -> Int { schema.vectorFields[field].dimension! }
 
     /// Index of the vector field `name` in declaration order.
     func vectorFieldIndex(_ name: String?) throws -> Int {
@@ -104,11 +107,12 @@ final class CollectionState: @unchecked Sendable {
         return true
     }
 
-    /// Loads every row of the collection from SQLite, in rid order.
-    func load(from db: Database) throws {
+    /// Loads the rows of the collection from SQLite in rid order: every row, or those after `afterRid`.
+    func load(from db: Database, afterRid: Int64 = 0) throws {
         let vectorFields = schema.vectorFields
         let columns = (["rid", "pk", "partition", "doc"] + vectorFields.indices.map { "v\($0)" }).joined(separator: ", ")
-        let cursor = try GRDB.Row.fetchCursor(db, sql: "SELECT \(columns) FROM \(SQLiteStore.rowsTable(id)) ORDER BY rid")
+        let cursor = try GRDB.Row.fetchCursor(
+            db, sql: "SELECT \(columns) FROM \(SQLiteStore.rowsTable(id)) WHERE rid > ? ORDER BY rid", arguments: [afterRid])
         let keyIsInt = schema.primaryField.dataType == .int64
         while let r = try cursor.next() {
             let key: FieldValue = keyIsInt ? .int(r["pk"]) : .string(r["pk"])
@@ -138,16 +142,23 @@ final class CollectionState: @unchecked Sendable {
         return vectors[field].withUnsafeBufferPointer { $0.baseAddress! + slot * dim }
     }
 
-    /// Brings the graph of `field` up to date with every slot (new rows since the last build).
-    func catchUpIndex(field: Int, threads: Int) {
-        guard let graph = graphs[field] else { return }
-        let from = indexedSlots[field]
-        let to = slotCount
-        guard to > from else { return }
-        let dim = schema.vectorFields[field].dimension!
-        vectors[field].withUnsafeBufferPointer { b in
-            graph.add(b.baseAddress! + from * dim, labels: (from..<to).map { Int64($0) }, threads: threads)
+    /// Brings the mirror up to date with rows another connection committed: rows deleted there are marked
+    /// dead, rows added are appended (an upsert is both). Slots never move, so graphs stay valid.
+    func refresh(from db: Database) throws {
+        let present = try Int64.fetchAll(db, sql: "SELECT rid FROM \(SQLiteStore.rowsTable(id)) ORDER BY rid")
+        var next = 0
+        for slot in 0..<rids.count where live[slot] {
+            let rid = rids[slot]
+            while next < present.count && present[next] < rid { next += 1 }
+            if next == present.count || present[next] != rid { remove(key: primaryKeys[slot]) }
         }
-        indexedSlots[field] = to
+        try load(from: db, afterRid: rids.last ?? 0)
     }
+}
+
+/// What a cached filter bitset was computed for.
+struct MaskKey: Hashable {
+    var filter: String
+    var expression: FilterExpression?
+    var partitions: [String]
 }

@@ -18,6 +18,8 @@ final class SQLiteStore: @unchecked Sendable {
         self.path = path
         var config = Configuration()
         config.readonly = readOnly
+        // A reader may briefly wait on the writer's checkpoint; a writer on a reader's WAL recovery.
+        config.busyMode = .timeout(5)
         if !readOnly {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -62,7 +64,7 @@ final class SQLiteStore: @unchecked Sendable {
         do {
             return try queue.write(body)
         } catch let error as DatabaseError {
-            throw StoreError(.storage, error.message ?? "\(error)", path: path)
+            throw storeError(error)
         }
     }
 
@@ -70,8 +72,14 @@ final class SQLiteStore: @unchecked Sendable {
         do {
             return try queue.read(body)
         } catch let error as DatabaseError {
-            throw StoreError(.storage, error.message ?? "\(error)", path: path)
+            throw storeError(error)
         }
+    }
+
+    /// A busy or locked database is worth retrying (`.locked`); anything else is a storage failure.
+    func storeError(_ error: DatabaseError) -> StoreError {
+        let busy = error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        return StoreError(busy ? .locked : .storage, error.message ?? "\(error)", path: path)
     }
 
     /// Creates the row table (and keyword tables) of a new collection; returns its id.
@@ -93,15 +101,35 @@ final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Collections as stored: id, name, schema, change sequence, next auto id.
-    func loadCollections() throws -> [(id: Int64, name: String, schema: CollectionSchema, changeSeq: Int64, nextAutoID: Int64)] {
+    /// A collection as stored.
+    struct StoredCollection {
+        var id: Int64
+        var name: String
+        var schema: CollectionSchema
+        var changeSeq: Int64
+        var nextAutoID: Int64
+    }
+
+    /// Collections as stored, by id.
+    func loadCollections() throws -> [StoredCollection] {
         try read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT id, name, schema, change_seq, next_auto_id FROM collections ORDER BY id").map { r in
                 let text: String = r["schema"]
-                let schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
-                return (r["id"], r["name"], schema, r["change_seq"], r["next_auto_id"])
+                let schema: CollectionSchema
+                do {
+                    schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
+                } catch {
+                    throw StoreError(.storage, "the stored schema of collection \(r["name"] as String? ?? "?") is damaged", path: path)
+                }
+                return StoredCollection(id: r["id"], name: r["name"], schema: schema, changeSeq: r["change_seq"],
+                                        nextAutoID: r["next_auto_id"])
             }
         }
+    }
+
+    /// SQLite's `data_version`: it changes when another connection commits to the file.
+    func dataVersion() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
 
     func partitions(collectionID: Int64) throws -> [String] {
