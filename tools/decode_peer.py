@@ -2,8 +2,8 @@
 """Pillow peer for `loupe bench decode`: JPEG decode + CLIP preprocessing throughput, one thread
 (wall-clock and process CPU time, as `loupe bench decode` reports them).
 
-    /tmp/pv/bin/python tools/decode_peer.py make DIR [N]    # N 12-megapixel JPEGs (4032x3024, q90)
-    /tmp/pv/bin/python tools/decode_peer.py run DIR         # images/s for each Pillow path
+    .build/bench-venv/bin/python tools/decode_peer.py make DIR [N [PHOTO]]  # N 12-megapixel JPEGs (4032x3024, q90) from PHOTO
+    .build/bench-venv/bin/python tools/decode_peer.py run DIR         # images/s for each Pillow path
 
 Paths timed per image:
   exact        Image.open -> convert("RGB") -> transformers CLIPImageProcessor (PIL backend, what
@@ -24,13 +24,12 @@ MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 
 
-def make(directory, count):
+def make(directory, count, source=None):
     os.makedirs(directory, exist_ok=True)
-    source = "/tmp/pillow-src/pillow-13.0.0/Tests/images/xmp_test.jpg"
     rng = np.random.default_rng(7)
-    base = Image.open(source).convert("RGB") if os.path.exists(source) else Image.linear_gradient("L").convert("RGB")
+    base = Image.open(source).convert("RGB") if source else Image.linear_gradient("L").convert("RGB")
     for i in range(count):
-        # A real photo, cropped differently each time, enlarged to 12 MP, with sensor-like grain.
+        # A photo (or a gradient), cropped differently each time, enlarged to 12 MP, with sensor-like grain.
         w, h = base.size
         left = int(rng.integers(0, w // 4))
         crop = base.crop((left, 0, left + w * 3 // 4, h)).resize((4032, 3024), Image.BICUBIC)
@@ -83,7 +82,7 @@ def run(directory):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "make":
-        make(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 12)
+        make(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 12, sys.argv[4] if len(sys.argv) > 4 else None)
     elif len(sys.argv) == 3 and sys.argv[1] == "run":
         run(sys.argv[2])
     else:

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Peer for `loupe bench ingest`: the seed tutorial's indexing pipeline on the same folder.
 
-    /tmp/pv/bin/python tools/ingest_peer.py DIR [--batch 32]
+    .build/bench-venv/bin/python tools/ingest_peer.py DIR [--batch 32]
 
 Pillow opens and converts each picture, transformers' PIL-based CLIP image processor prepares it,
-a ViT-B/32-shaped CLIPModel with random weights (as ../shared/bench/clip_peers.py builds it) embeds a
+a ViT-B/32-shaped CLIPModel with random weights (as bench/clip_peers.py builds it) embeds a
 batch, and the normalised vectors are inserted into Milvus Lite (what `MilvusClient("x.db")` runs).
 Prints `ingest_images_per_s=X` for the whole run, model construction excluded.
 """

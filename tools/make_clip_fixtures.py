@@ -20,7 +20,7 @@ Outputs (all under Tests/Fixtures/):
   README.md             format description + tool versions
 
 Usage:
-  /tmp/pv/bin/python tools/make_clip_fixtures.py [--hf4-python /tmp/pv4/bin/python]
+  .build/bench-venv/bin/python tools/make_clip_fixtures.py [--hf4-python .build/hf4-venv/bin/python]
 
 --hf4-python (optional) points at an interpreter with transformers<5
 installed (no torch needed).  transformers 5.x removed the pure-Python

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small odd-case image fixtures of Tests/Fixtures/media and what Pillow decodes them to.
 
-Run with a Python that has Pillow (the peers' venv: /tmp/pv/bin/python tools/make_media_fixtures.py).
+Run with a Python that has Pillow (the peers' venv from scripts/bench-venv: .build/bench-venv/bin/python tools/make_media_fixtures.py).
 The Swift tests compare LoupeMedia's decoding against `expected.json`, i.e. against Pillow's
 `Image.open(path).convert("RGB")`.
 """

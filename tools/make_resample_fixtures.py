@@ -6,7 +6,7 @@ Loupe re-implements Pillow's resize (src/libImaging/Resample.c) and its PPM read
 references let the Swift tests check every filter byte for byte, not only CLIP's bicubic.
 Deterministic (fixed seed); needs only numpy and Pillow. Run from the repository root:
 
-    /tmp/pv/bin/python tools/make_resample_fixtures.py
+    .build/bench-venv/bin/python tools/make_resample_fixtures.py
 
 The resize output depends on the Pillow version: Pillow 13 runs the vertical pass first when
 the height shrinks by more than twice as many pixels as the width. The version used is

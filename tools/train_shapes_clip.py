@@ -64,7 +64,7 @@ Outputs (under Tests/Fixtures/models/):
                            "images": [{"file", "ppm", "label", "embedding"}]}
 
 Usage (from the repo root; ~19 min on one core):
-  /tmp/pv/bin/python tools/train_shapes_clip.py [--steps N] [--seed S]
+  .build/bench-venv/bin/python tools/train_shapes_clip.py [--steps N] [--seed S]
 """
 
 import argparse

@@ -17,7 +17,7 @@ public final class LoupeServer: Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
     let metrics: ServerMetrics
-    let jobs: JobManager
+    let jobs: IndexingJobs
     let thumbnails: ThumbnailCache
     /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
     let embeddedStore: LoupeClient?
@@ -32,7 +32,7 @@ public final class LoupeServer: Sendable {
         metrics = ServerMetrics()
         thumbnails = ThumbnailCache(library: library, directory: library.dataDirectory.appendingPathComponent("thumbnails"))
         embeddedStore = (library.store as? EmbeddedMediaStore)?.client
-        jobs = try JobManager(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
+        jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
     }
 
     /// The router with every route and middleware, for `Application` or for tests.

@@ -312,7 +312,7 @@ dialog::backdrop { background: rgb(10 12 18 / 60%); backdrop-filter: blur(3px); 
   font-size: 0.75rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.04em; padding: 0.1rem 0.55rem;
   border-radius: 999px; background: var(--surface-2); color: var(--muted);
 }
-.state.running { background: var(--accent-soft); color: var(--accent); }
+.state.running, .state.cancelling { background: var(--accent-soft); color: var(--accent); }
 .state.done { background: var(--plus-soft); color: var(--plus); }
 .state.failed, .state.cancelled, .state.interrupted { background: var(--minus-soft); color: var(--minus); }
 .progress { height: 8px; background: var(--surface-2); border-radius: 999px; overflow: hidden; margin: 0.7rem 0 0.4rem; }
@@ -1037,12 +1037,14 @@ function onKeyDown(event) {
 // MARK: Indexing
 
 const jobStreams = new Map();
+// States of a job that is still going (the server's JobState); "cancelling" stops at the next batch.
+const ACTIVE_JOB_STATES = new Set(["queued", "running", "cancelling"]);
 
 async function loadJobs() {
   try {
     const answer = await api("/api/jobs");
     renderJobs(answer.jobs);
-    for (const job of answer.jobs) if (job.state === "queued" || job.state === "running") followJob(job.id);
+    for (const job of answer.jobs) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
   } catch (error) {
     showError(error, $("#index-error"));
   }
@@ -1064,7 +1066,8 @@ function upsertJob(job) {
 }
 
 function jobCard(job) {
-  const active = job.state === "queued" || job.state === "running";
+  const active = ACTIVE_JOB_STATES.has(job.state);
+  const cancellable = job.state === "queued" || job.state === "running";
   // A job that found nothing to embed reports no progress; its report still counts the files it scanned.
   const total = job.files_total || (job.report ? job.report.scanned : 0);
   const done = job.state === "done" ? total : job.files_done;
@@ -1087,11 +1090,11 @@ function jobCard(job) {
       el("span", { class: `state ${job.state}` }, job.state),
       el("span", { class: "inputs", title: job.inputs.join("\n") }, job.inputs.join(", ")),
       job.created ? el("time", { class: "muted when", datetime: job.created }, new Date(job.created).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })) : null,
-      active ? el("button", { type: "button", class: "button small", onclick: () => cancelJob(job.id) }, "Cancel") : null),
+      cancellable ? el("button", { type: "button", class: "button small", onclick: () => cancelJob(job.id) }, "Cancel") : null),
     el("div", { class: "progress", role: "progressbar", "aria-label": `Progress of ${job.inputs.join(", ")}`,
       "aria-valuemin": "0", "aria-valuemax": String(total || 1), "aria-valuenow": String(total ? done : fraction) },
     el("span", { style: `width:${(fraction * 100).toFixed(1)}%` })),
-    el("p", { class: "job-facts" }, facts.join(" · ") || (job.state === "queued" ? "Waiting to start…" : "")),
+    el("p", { class: "job-facts" }, facts.join(" · ") || (job.state === "queued" ? "Waiting to start…" : job.state === "cancelling" ? "Stopping after this batch…" : "")),
     active && job.current ? el("p", { class: "job-current muted" }, el("code", {}, job.current)) : null,
     summary ? el("p", { class: "job-summary" }, summary) : null,
     job.error ? el("p", { class: "banner error" }, job.error) : null,
@@ -1526,7 +1529,7 @@ start();
         "properties": {
           "id": {"type": "string"},
           "inputs": {"type": "array", "items": {"type": "string"}},
-          "state": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled", "interrupted"]},
+          "state": {"type": "string", "enum": ["queued", "running", "cancelling", "done", "failed", "cancelled", "interrupted"]},
           "created": {"type": "string", "format": "date-time"},
           "started": {"type": "string", "format": "date-time"},
           "finished": {"type": "string", "format": "date-time"},

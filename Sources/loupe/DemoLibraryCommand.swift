@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Loupe
+import LoupeFixtures
 
 /// Writes the demo library (shape pictures in several formats and a video with three scenes).
 struct DemoLibraryCommand: AsyncParsableCommand {

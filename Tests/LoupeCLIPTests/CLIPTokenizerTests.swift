@@ -110,8 +110,13 @@ struct CLIPTokenizerTests {
         let expected = texts.map { tokenizer.encode($0) }
         let fresh = try CLIPTokenizer(directory: Self.vocabAndMergesDirectory)
         let results = await withTaskGroup(of: [[Int32]].self) { group in
-            for _ in 0..<8 {
-                group.addTask { fresh.encodeBatch(texts.shuffled()).sorted { $0.lexicographicallyPrecedes($1) } }
+            // Eight tasks, each through the texts in its own fixed order (rotated, every other one reversed),
+            // so they meet in the cache differently but every run is the same.
+            for task in 0..<8 {
+                let start = task * texts.count / 8
+                let rotated = Array(texts[start...] + texts[..<start])
+                let order = task.isMultiple(of: 2) ? rotated : rotated.reversed()
+                group.addTask { fresh.encodeBatch(order).sorted { $0.lexicographicallyPrecedes($1) } }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }

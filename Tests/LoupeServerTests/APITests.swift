@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Loupe
+import LoupeFixtures
 import NIOCore
 import LoupeMedia
 import Testing
@@ -13,7 +14,8 @@ actor SharedServer {
 
     func get() async throws -> TestServer {
         if let server { return server }
-        let started = try await TestServer.start()
+        // Shared by the suite's tests, so it is not scoped to the test that happens to start it.
+        let started = try await StartedServers.$current.withValue(nil) { try await TestServer.start() }
         server = started
         return started
     }
@@ -149,6 +151,20 @@ struct APITests {
         let cut = multipart([("image", "q.png", png)]).dropLast(30)
         let broken = try await server.send(.POST, "/api/search", body: Data(cut), headers: header)
         #expect(broken.status == 400)
+    }
+
+    @Test("an uploaded HEIC picture is refused by content, with a message saying it is HEIC")
+    func heicUpload() async throws {
+        let server = try await SharedServer.shared.get()
+        // The start of an iPhone photo: an ISO box "ftyp" of brand heic; nothing here decodes HEIC.
+        let heic = Data([0x00, 0x00, 0x00, 0x18]) + Data("ftypheic".utf8) + Data([0, 0, 0, 0]) + Data("mif1heic".utf8)
+            + Data(count: 200)
+        let header = [("Content-Type", "multipart/form-data; boundary=loupe-test-boundary")]
+        let answer = try await server.send(.POST, "/api/search", body: multipart([("image", "photo.jpg", heic)]),
+                                           headers: header)
+        #expect(answer.status == 415)
+        let message = String(decoding: answer.body, as: UTF8.self)
+        #expect(message.contains("upload 'photo.jpg' is a HEIC picture, which Loupe does not decode"), "\(message)")
     }
 
     @Test("bad requests get 4xx answers in the error shape, naming the problem")

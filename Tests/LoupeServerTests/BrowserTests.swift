@@ -5,7 +5,7 @@ import Testing
 /// Drives the web page in headless Chromium against a real server over the shapes library, as a person
 /// would: type, look at the grid, search by a picture, play a video moment, index a folder. Screenshots
 /// land in `.build/screenshots/` for a human to look at.
-@Suite("Web page in a browser", .serialized)
+@Suite("Web page in a browser", .serialized, .stopsTestServers)
 struct BrowserTests {
     static let screenshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/screenshots")
@@ -25,7 +25,6 @@ struct BrowserTests {
     @Test("search as you type, by keyboard, by an uploaded picture, and play a video moment")
     func searchFlows() async throws {
         let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
         try await withBrowser { page, _ in
             try await page.navigate(server.url("/"))
             try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
@@ -123,7 +122,6 @@ struct BrowserTests {
     @Test("index a folder with live progress, empty and error states, and a phone-sized layout")
     func indexingAndLayout() async throws {
         let server = try await TestServer.start(index: false, perClass: 1)
-        defer { Task { await server.stop() } }
         try await withBrowser { page, _ in
             try await page.navigate(server.url("/"))
             try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
@@ -162,8 +160,13 @@ struct BrowserTests {
             try await page.click("#detail-remove")
             try await page.waitUntil("document.querySelector('#detail-remove').classList.contains('armed')", "the second ask")
             try await page.click("#detail-remove")  // too soon after the first: taken as the same double click
-            try await Task.sleep(for: .milliseconds(500))
+            // A removal would disable the button at once, in the click's handler.
+            #expect(try await page.number("document.querySelector('#detail-remove').disabled ? 1 : 0") == 0,
+                    "a click within the double-click window must not remove")
             #expect(try await page.number("document.querySelectorAll('#results .card').length") == Double(items))
+            try await page.waitUntil(
+                "Date.now() - Number(document.querySelector('#detail-remove').dataset.armedAt) >= 400",
+                "the double-click window to pass")
             try await page.click("#detail-remove")
             try await page.waitUntil("document.querySelectorAll('#results .card').length === \(items - 1)", "the card to go")
             try await page.waitUntil("/removed/.test(document.querySelector('#count').textContent)", "the count to say so")
@@ -194,7 +197,6 @@ struct BrowserTests {
     @Test("a server with a token: the page takes it from ?token= and loads thumbnails with it")
     func token() async throws {
         let server = try await TestServer.start(perClass: 1, video: false) { $0.token = "s3cret-token" }
-        defer { Task { await server.stop() } }
         try await withBrowser { page, _ in
             try await page.navigate(server.url("/?token=s3cret-token"))
             try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")

@@ -13,7 +13,7 @@ import Testing
 /// its error table (`pkg/util/merr/errors.go`): 100 collection not found, 800 database not found,
 /// 1100 invalid parameter, 1801 not JSON / wrong JSON type, 1802 missing required parameter,
 /// 1804 bad insert data, 1800 not authenticated — all with HTTP 200.
-@Suite("Milvus REST v2")
+@Suite("Milvus REST v2", .stopsTestServers)
 struct MilvusRESTTests {
     /// The ten rows of the reference's Insert example (5-dimensional vectors, a `color` dynamic key).
     static let vectors: [[Double]] = [
@@ -75,7 +75,6 @@ struct MilvusRESTTests {
     @Test("quick setup: create, has, list, describe, get_stats, load/release, drop")
     func quickSetupLifecycle() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         let created = try await Self.call(server, "collections/create", ["collectionName": "test_collection", "dimension": 5])
         Self.expectOK(created, "quick create")
         #expect((created["data"] as? [String: Any])?.isEmpty == true)
@@ -139,7 +138,6 @@ struct MilvusRESTTests {
     @Test("full schema with indexParams, Milvus type names, and refused types")
     func fullSchema() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         // The reference's custom_setup_indexed body (IVF_FLAT becomes HNSW; the STL_SORT scalar index is accepted).
         let indexed: [String: Any] = [
             "collectionName": "custom_setup_indexed",
@@ -238,7 +236,6 @@ struct MilvusRESTTests {
     @Test("insert, get, query, upsert, delete with the reference's quick_setup rows")
     func entities() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         Self.expectOK(try await Self.call(server, "collections/create", ["collectionName": "quick_setup", "dimension": 5]),
                       "create")
         let inserted = try await Self.call(server, "entities/insert",
@@ -323,7 +320,6 @@ struct MilvusRESTTests {
     @Test("search: the reference example, several vectors, filter+offset, range, grouping, metric check")
     func search() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         try await Self.createQuickSetup(server)
         // The reference's Search example and its documented answer.
         let answer = try await Self.call(server, "entities/search", [
@@ -393,7 +389,6 @@ struct MilvusRESTTests {
     @Test("hybrid_search with rrf and weighted rerank")
     func hybridSearch() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         let schema: [String: Any] = [
             "collectionName": "multi",
             "schema": ["autoId": false, "enableDynamicField": true, "fields": [
@@ -457,7 +452,6 @@ struct MilvusRESTTests {
     @Test("errors: unknown collection (100), bad JSON (1801), missing fields (1802), unknown database (800)")
     func errors() async throws {
         let server = try await Self.start()
-        defer { Task { await server.stop() } }
         for path in ["collections/describe", "collections/get_stats", "collections/load", "collections/release",
                      "entities/query", "entities/get", "entities/delete"]
         {
@@ -494,7 +488,6 @@ struct MilvusRESTTests {
             configuration.token = "root:Milvus"
             configuration.maxBodyBytes = 4096
         }
-        defer { Task { await server.stop() } }
         let list = ["collectionName": "x"]
         Self.expectError(try await Self.call(server, "collections/has", list), code: 1800,
                          containing: "authenticated", "no Authorization header")

@@ -3,7 +3,7 @@ import Loupe
 import Testing
 @testable import LoupeServer
 
-@Suite("Server safety", .serialized)
+@Suite("Server safety", .serialized, .stopsTestServers)
 struct SafetyTests {
     @Test("listening beyond loopback needs a token of reasonable length")
     func tokenRequired() async throws {

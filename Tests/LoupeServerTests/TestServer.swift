@@ -2,10 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import Loupe
+import LoupeFixtures
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 @testable import LoupeServer
 
 /// A real `LoupeServer` on an ephemeral loopback port over a freshly generated shapes library (indexed
@@ -23,9 +25,11 @@ final class TestServer: Sendable {
     private let task: Task<Void, any Error>
     private let group: ServiceGroup
     let client: HTTPClient
+    private let stopped = Mutex(false)
 
     /// Starts a server. `index` indexes the generated folder before the server starts.
     /// `root` reopens the data of an earlier server (its media folder is not generated again).
+    /// In a suite with `.stopsTestServers` the server is stopped when the test ends.
     static func start(index: Bool = true, perClass: Int = 2, video: Bool = true, root existing: URL? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer
     {
@@ -43,8 +47,10 @@ final class TestServer: Sendable {
         configuration.port = 0
         configuration.jobsDirectory = root.appendingPathComponent("data/jobs")
         configure(&configuration)
-        return try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
-                                    configuration: configuration)
+        let server = try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
+                                          configuration: configuration)
+        StartedServers.current?.add(server)
+        return server
     }
 
     private init(root: URL, folder: URL, pictures: [DemoLibrary.Picture], library: MediaLibrary,
@@ -107,8 +113,17 @@ final class TestServer: Sendable {
     }
 
     /// Stops the server with a graceful shutdown (in-flight requests finish, jobs stop at a batch
-    /// boundary) and, unless `keepFiles`, removes its files.
+    /// boundary) and, unless `keepFiles`, removes its files. Stopping again only removes the files.
     func stop(keepFiles: Bool = false) async {
+        let alreadyStopped = stopped.withLock { value in
+            let was = value
+            value = true
+            return was
+        }
+        guard !alreadyStopped else {
+            if !keepFiles { try? FileManager.default.removeItem(at: root) }
+            return
+        }
         await stopServing()
         try? await client.shutdown()
         try? await library.close()

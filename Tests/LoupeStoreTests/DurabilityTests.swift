@@ -26,7 +26,10 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
         var acknowledged = Set<Int64>()
         var deleted = Set<Int64>()
         var deleting = Set<Int64>()
-        var generator = SystemRandomNumberGenerator()
+        // Kill times come from a seeded generator, printed with every failure, so a failing run can be
+        // replayed with LOUPE_TEST_SEED=<seed>.
+        let seed = UInt64(ProcessInfo.processInfo.environment["LOUPE_TEST_SEED"] ?? "") ?? 0x10_09E
+        var generator = SplitMix64Generator(seed: seed)
         for round in 0..<4 {
             let process = Process()
             process.executableURL = binary
@@ -68,20 +71,20 @@ func crashVector(id: Int64, dimension: Int = 8) -> [Float] {
                 default: break
                 }
             }
-            #expect(!acknowledged.isEmpty, "round \(round): the writer acknowledged nothing")
+            #expect(!acknowledged.isEmpty, "round \(round), seed \(seed): the writer acknowledged nothing")
 
             let client = try LoupeClient(path: dir.path)
             let rows = try await client.query("crash", outputFields: ["id"])
             let present = Set(rows.compactMap { $0["id"]?.intValue })
             // A delete that started but was not acknowledged may have happened or not.
             let missing = acknowledged.subtracting(deleted).subtracting(deleting).subtracting(present)
-            #expect(missing.isEmpty, "round \(round): acknowledged ids lost: \(missing.sorted().prefix(10))")
-            #expect(present.isDisjoint(with: deleted), "round \(round): acknowledged deletes came back")
+            #expect(missing.isEmpty, "round \(round), seed \(seed): acknowledged ids lost: \(missing.sorted().prefix(10))")
+            #expect(present.isDisjoint(with: deleted), "round \(round), seed \(seed): acknowledged deletes came back")
             // Stored vectors are what was written, and the index finds every row.
             let sample = Array(present.sorted().suffix(20))
             for id in sample {
                 let hits = try await client.search("crash", vectors: [crashVector(id: id)], options: SearchOptions(limit: 1, ef: 64))
-                #expect(hits[0].first?.id == .int(id), "round \(round): row \(id) not found by its own vector")
+                #expect(hits[0].first?.id == .int(id), "round \(round), seed \(seed): row \(id) not found by its own vector")
             }
             try await client.flush()
             let stats = try await client.stats("crash")

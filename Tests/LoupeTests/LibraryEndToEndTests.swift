@@ -1,4 +1,5 @@
 import Foundation
+import LoupeFixtures
 import LoupeMedia
 import Testing
 @testable import Loupe

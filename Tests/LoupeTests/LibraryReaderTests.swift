@@ -1,4 +1,5 @@
 import Foundation
+import LoupeFixtures
 import Testing
 @testable import Loupe
 

@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 @testable import Loupe
 
-@Suite("Model download and cache")
+@Suite("Model download and cache", .stopsHubServers)
 struct ModelDownloaderTests {
     let repository = try! HubRepository("test-org/tiny-clip")
     let weights = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
@@ -36,7 +36,6 @@ struct ModelDownloaderTests {
     func pullsIntoCacheLayout() async throws {
         let server = makeServer()
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let cache = temporaryCache()
         let snapshot = try await downloader(cache, endpoint: endpoint).pull(repository)
         #expect(snapshot.lastPathComponent == server.commit)
@@ -55,7 +54,6 @@ struct ModelDownloaderTests {
     func secondPullIsCached() async throws {
         let server = makeServer()
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let cache = temporaryCache()
         _ = try await downloader(cache, endpoint: endpoint).pull(repository)
         let before = server.requests.filter { $0.uri.hasPrefix("/cdn/") }.count
@@ -68,7 +66,6 @@ struct ModelDownloaderTests {
         let server = makeServer()
         server.cutNextTransfer(of: "model.safetensors", after: 100_000)
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let cache = temporaryCache()
         // With one attempt the pull fails but keeps what arrived; the next pull resumes.
         await #expect(throws: LoupeError.self) { try await downloader(cache, endpoint: endpoint, attempts: 1).pull(repository) }
@@ -83,7 +80,6 @@ struct ModelDownloaderTests {
         let server = makeServer()
         server.corrupt("model.safetensors")
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let cache = temporaryCache()
         let error = await #expect(throws: LoupeError.self) { try await downloader(cache, endpoint: endpoint).pull(repository) }
         #expect(error?.code == .integrity)
@@ -95,7 +91,6 @@ struct ModelDownloaderTests {
         let server = makeServer()
         server.requiredToken = "secret"
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let denied = await #expect(throws: LoupeError.self) { try await downloader(temporaryCache(), endpoint: endpoint).pull(repository) }
         #expect(denied?.description.contains("HF_TOKEN") == true)
         // LFS files redirect to another host name; the stand-in rejects credentials there to prove none were sent.
@@ -129,7 +124,6 @@ struct ModelDownloaderTests {
     func removeModel() async throws {
         let server = makeServer()
         let endpoint = try await server.start()
-        defer { Task { await server.stop() } }
         let cache = temporaryCache()
         _ = try await downloader(cache, endpoint: endpoint).pull(repository)
         #expect(try cache.remove(repository) > 0)

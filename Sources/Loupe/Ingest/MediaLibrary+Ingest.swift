@@ -391,6 +391,17 @@ extension MediaLibrary {
 
     /// Fetches a URL into the library's downloads folder (named by the URL's hash, so a second run reuses it).
     private func download(_ url: URL) async throws -> (ScannedFile, String) {
+        /// The kind of media the bytes are, by the classifier the scanner and the decoders agree on.
+        func mediaKind(_ format: MediaFormat?) throws -> MediaKind {
+            switch format {
+            case .image: return .image
+            case .video: return .video
+            case .unsupported(let name):
+                throw LoupeError(.invalidArgument, "\(name) pictures are not decoded", input: url.absoluteString)
+            case nil:
+                throw LoupeError(.invalidArgument, "not an image or video Loupe reads", input: url.absoluteString)
+            }
+        }
         let folder = dataDirectory.appendingPathComponent("downloads")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let key = SHA256.hash(data: Data(url.absoluteString.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
@@ -398,16 +409,11 @@ extension MediaLibrary {
         let destination = folder.appendingPathComponent("\(key).\(ext)")
         if !FileManager.default.fileExists(atPath: destination.path) {
             let data = try await RemoteFetcher(limits: configuration.remote).fetch(url)
-            guard let kind = LibraryScanner.sniff(data.prefix(32)) else {
-                throw LoupeError(.invalidArgument, "not an image or video", input: url.absoluteString)
-            }
-            _ = kind
+            _ = try mediaKind(MediaFormat.detect(data))
             try data.write(to: destination, options: .atomic)
         }
         let values = try destination.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey])
-        guard let kind = LibraryScanner.sniff(destination) else {
-            throw LoupeError(.invalidArgument, "not an image or video", input: url.absoluteString)
-        }
+        let kind = try mediaKind(MediaFormat.detect(contentsOf: destination))
         return (ScannedFile(url: destination, size: Int64(values.fileSize ?? 0),
                             modified: values.contentModificationDate?.timeIntervalSince1970 ?? 0, kind: kind),
                 url.absoluteString)

@@ -10,7 +10,7 @@ public struct RemoteFetcher: Sendable {
         /// Largest body accepted, in bytes (default 200 MB).
         public var maxBytes: Int64 = 200_000_000
         /// Deadline for the whole transfer.
-        public var timeout: TimeAmount = .seconds(60)
+        public var timeout: Duration = .seconds(60)
         public var maxRedirects = 5
         /// Refuse loopback, link-local and private-range hosts (for a server fetching on users' behalf).
         public var refusesPrivateAddresses = false
@@ -19,6 +19,8 @@ public struct RemoteFetcher: Sendable {
     }
 
     public var limits: Limits
+    /// Host name to numeric addresses, for the private-address check (tests answer without DNS).
+    var resolve: @Sendable (String) -> [String] = RemoteFetcher.resolvedAddresses
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -44,7 +46,7 @@ public struct RemoteFetcher: Sendable {
 
     /// Follows redirects itself so that every hop is checked like the first URL.
     private func fetch(_ first: URL, client: HTTPClient) async throws -> Data {
-        let deadline = NIODeadline.now() + limits.timeout
+        let deadline = NIODeadline.now() + TimeAmount(limits.timeout)
         var url = first
         var hops = 0
         var response: HTTPClientResponse
@@ -104,7 +106,7 @@ public struct RemoteFetcher: Sendable {
             }
             // A public-looking name may point inside the network: check what it resolves to. (The HTTP client
             // resolves again when it connects; a name that changes its answer in between is not caught.)
-            if let address = Self.resolvedAddresses(host).first(where: { Self.isPrivate(host: $0) }) {
+            if let address = resolve(host).first(where: { Self.isPrivate(host: $0) }) {
                 throw LoupeError(.invalidArgument,
                                  "\(host) resolves to \(address), a private or loopback address; fetching it is not allowed here",
                                  input: url.absoluteString)

@@ -34,9 +34,9 @@ public struct ModelDownloader: Sendable {
         public var token: String?
         /// Attempts per file when the connection drops mid-transfer; each retry resumes.
         public var attempts = 3
-        public var connectTimeout: TimeAmount = .seconds(15)
+        public var connectTimeout: Duration = .seconds(15)
         /// Longest silence allowed while a body is streaming.
-        public var readTimeout: TimeAmount = .seconds(60)
+        public var readTimeout: Duration = .seconds(60)
 
         public init() {}
 
@@ -69,7 +69,8 @@ public struct ModelDownloader: Sendable {
             eventLoopGroupProvider: .singleton,
             configuration: .init(
                 redirectConfiguration: .disallow,
-                timeout: .init(connect: configuration.connectTimeout, read: configuration.readTimeout)))
+                timeout: .init(connect: TimeAmount(configuration.connectTimeout),
+                               read: TimeAmount(configuration.readTimeout))))
         do {
             let snapshot = try await pull(repository, revision: revision, client: client, progress: progress)
             try await client.shutdown()

@@ -23,19 +23,26 @@ public struct MediaProbe: Sendable {
     /// A probe with default decoders.
     public init() {}
 
-    /// Probes the file at `url`: as a still image when its bytes carry an image signature, else as a video.
+    /// Probes the file at `url`, as `MediaFormat.detect` classifies its first bytes: a still image's
+    /// header and EXIF block, or a video's streams.
     ///
-    /// - Throws: `MediaError` naming the file; `.notAnImage` when it is neither a known image nor a
-    ///   media container, `.notAVideo` for a container without video (audio only).
+    /// - Throws: `MediaError` naming the file: `.notAnImage` when it is neither a picture nor a video
+    ///   container Loupe reads, `.unsupportedFormat` for a recognised picture format that is not decoded
+    ///   (HEIC), `.notAVideo` for a container without video (audio only), or what the decoder raised.
     public func probe(contentsOf url: URL) throws -> MediaInfo {
-        do {
+        let head = try MediaFormat.head(of: url)
+        switch MediaFormat.detect(head) {
+        case .image:
             return .image(try imageDecoder.metadata(contentsOf: url))
-        } catch let error as MediaError where error.code == .notAnImage {
-            do {
-                return .video(try videoDecoder.probe(contentsOf: url))
-            } catch let videoError as MediaError where videoError.code == .notAnImage || videoError.code == .corrupt {
-                throw error
-            }
+        case .video:
+            return .video(try videoDecoder.probe(contentsOf: url))
+        case .unsupported(let name):
+            throw MediaError(code: .unsupportedFormat, message: "\(name) pictures are not decoded", path: url.path)
+        case nil:
+            guard !head.isEmpty else { throw MediaError(code: .emptyFile, message: "the file is empty", path: url.path) }
+            let first = head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+            throw MediaError(code: .notAnImage, message: "neither a picture nor a video Loupe reads (first bytes: \(first))",
+                             path: url.path)
         }
     }
 }

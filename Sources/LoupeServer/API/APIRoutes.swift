@@ -57,11 +57,7 @@ struct APIRoutes {
                         throw APIError.tooLarge("upload '\(part.name)' is \(part.body.count) bytes; the limit is \(configuration.maxUploadBytes)")
                     }
                     guard !part.body.isEmpty else { throw APIError.badRequest("upload '\(part.name)' is empty") }
-                    guard UploadSniffer.imageFormat(part.body) != nil else {
-                        let shown = part.filename.map { "'\($0)'" } ?? "'\(part.name)'"
-                        throw APIError.unsupportedMedia(
-                            "upload \(shown) is not a picture Loupe reads (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIF/AVIF, PNM); checked by content, not by name")
-                    }
+                    try UploadedPicture.check(part.body, name: part.filename.map { "'\($0)'" } ?? "'\(part.name)'")
                     uploads[part.name] = part.body
                 } else if part.name == "query" {
                     query = try Self.decode(SearchQuery.self, from: part.body, what: "the 'query' part")

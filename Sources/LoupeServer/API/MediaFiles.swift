@@ -3,25 +3,26 @@ import Loupe
 import LoupeMedia
 import NIOPosix
 
-/// Recognises uploaded pictures by their first bytes; the declared content type and name are ignored.
-enum UploadSniffer {
-    static func imageFormat(_ data: Data) -> String? {
-        let b = [UInt8](data.prefix(32))
-        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
-            b.count >= offset + prefix.count && Array(b[offset..<offset + prefix.count]) == prefix
+/// Uploaded pictures are recognised by their bytes (`MediaFormat`, the same classifier the indexer and
+/// the decoders use), never by their declared content type or file name.
+enum UploadedPicture {
+    /// Throws a 415 naming the upload (`name`, e.g. `'cat.heic'`) unless `data` is a picture the image
+    /// decoder reads.
+    static func check(_ data: Data, name: String) throws {
+        switch MediaFormat.detect(data) {
+        case .image:
+            return
+        case .video(let container):
+            throw APIError.unsupportedMedia(
+                "upload \(name) is a video (\(container)), not a picture; index it and search its moments instead")
+        case .unsupported(let format):
+            throw APIError.unsupportedMedia(
+                "upload \(name) is a \(format) picture, which Loupe does not decode; send it as JPEG or PNG")
+        case nil:
+            let formats = ImageFormat.all.map(\.name).joined(separator: ", ")
+            throw APIError.unsupportedMedia(
+                "upload \(name) is not a picture Loupe reads (\(formats)); checked by content, not by name")
         }
-        if starts([0xFF, 0xD8, 0xFF]) { return "jpeg" }
-        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "png" }
-        if starts(Array("GIF87a".utf8)) || starts(Array("GIF89a".utf8)) { return "gif" }
-        if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return "webp" }
-        if starts(Array("BM".utf8)) { return "bmp" }
-        if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { return "tiff" }
-        if starts(Array("ftyp".utf8), at: 4) {
-            let brand = String(decoding: b.count >= 12 ? b[8..<12] : [], as: UTF8.self)
-            if ["heic", "heix", "hevc", "mif1", "msf1", "avif", "avis"].contains(brand) { return "heif" }
-        }
-        if b.count >= 2, b[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "6")).contains(b[1]) { return "pnm" }
-        return nil
     }
 }
 

@@ -685,12 +685,14 @@ function onKeyDown(event) {
 // MARK: Indexing
 
 const jobStreams = new Map();
+// States of a job that is still going (the server's JobState); "cancelling" stops at the next batch.
+const ACTIVE_JOB_STATES = new Set(["queued", "running", "cancelling"]);
 
 async function loadJobs() {
   try {
     const answer = await api("/api/jobs");
     renderJobs(answer.jobs);
-    for (const job of answer.jobs) if (job.state === "queued" || job.state === "running") followJob(job.id);
+    for (const job of answer.jobs) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
   } catch (error) {
     showError(error, $("#index-error"));
   }
@@ -712,7 +714,8 @@ function upsertJob(job) {
 }
 
 function jobCard(job) {
-  const active = job.state === "queued" || job.state === "running";
+  const active = ACTIVE_JOB_STATES.has(job.state);
+  const cancellable = job.state === "queued" || job.state === "running";
   // A job that found nothing to embed reports no progress; its report still counts the files it scanned.
   const total = job.files_total || (job.report ? job.report.scanned : 0);
   const done = job.state === "done" ? total : job.files_done;
@@ -735,11 +738,11 @@ function jobCard(job) {
       el("span", { class: `state ${job.state}` }, job.state),
       el("span", { class: "inputs", title: job.inputs.join("\n") }, job.inputs.join(", ")),
       job.created ? el("time", { class: "muted when", datetime: job.created }, new Date(job.created).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })) : null,
-      active ? el("button", { type: "button", class: "button small", onclick: () => cancelJob(job.id) }, "Cancel") : null),
+      cancellable ? el("button", { type: "button", class: "button small", onclick: () => cancelJob(job.id) }, "Cancel") : null),
     el("div", { class: "progress", role: "progressbar", "aria-label": `Progress of ${job.inputs.join(", ")}`,
       "aria-valuemin": "0", "aria-valuemax": String(total || 1), "aria-valuenow": String(total ? done : fraction) },
     el("span", { style: `width:${(fraction * 100).toFixed(1)}%` })),
-    el("p", { class: "job-facts" }, facts.join(" · ") || (job.state === "queued" ? "Waiting to start…" : "")),
+    el("p", { class: "job-facts" }, facts.join(" · ") || (job.state === "queued" ? "Waiting to start…" : job.state === "cancelling" ? "Stopping after this batch…" : "")),
     active && job.current ? el("p", { class: "job-current muted" }, el("code", {}, job.current)) : null,
     summary ? el("p", { class: "job-summary" }, summary) : null,
     job.error ? el("p", { class: "banner error" }, job.error) : null,

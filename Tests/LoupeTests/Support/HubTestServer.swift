@@ -42,6 +42,7 @@ final class HubTestServer: @unchecked Sendable {
     func corrupt(_ file: String) { lock.withLock { _ = corrupt.insert(file) } }
     var requests: [LoggedRequest] { lock.withLock { log } }
 
+    /// Binds to an ephemeral loopback port; in a suite with `.stopsHubServers` it stops when the test ends.
     func start() async throws -> URL {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,6 +54,7 @@ final class HubTestServer: @unchecked Sendable {
             }
         let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
         self.channel = channel
+        StartedHubServers.current?.add(self)
         let port = channel.localAddress!.port!
         cdnBase = "http://localhost:\(port)"
         return URL(string: "http://127.0.0.1:\(port)")!

@@ -1,4 +1,5 @@
 import Foundation
+import Loupe
 import LoupeMedia
 
 /// A small library of shape pictures in several formats and a video whose scenes show different shapes:
