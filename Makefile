@@ -4,7 +4,7 @@ LOUPE := .build/release/loupe
 MODEL := Tests/Fixtures/clip-tiny
 IMAGES := Tests/Fixtures/images
 
-.PHONY: demo test build bootstrap bench bench-media format clean
+.PHONY: demo test build bootstrap bench bench-media format clean milvus-test-servers milvus-test-servers-stop
 
 bootstrap:
 	@scripts/bootstrap
@@ -12,9 +12,17 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build -c release --product loupe
 
+# The LoupeMilvus integration tests run against Milvus 2.3.5 and milvus-lite, which
+# scripts/test-with-milvus starts (installing them into venvs under .build/ once) and always stops.
 test: bootstrap
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/test-with-milvus $(SWIFT) test --skip-build
+
+# Start or stop the Milvus test servers by hand (then `swift test --filter LoupeMilvusTests`).
+milvus-test-servers:
+	@scripts/milvus-test-server start
+milvus-test-servers-stop:
+	@scripts/milvus-test-server stop
 
 demo: build
 	@scripts/demo $(LOUPE)
@@ -36,8 +44,10 @@ bench-media: build
 	$(LOUPE) bench video --file $(BENCH_VIDEO) --keyframe-tolerance 0.5
 	$(LOUPE) bench video --file $(BENCH_VIDEO) --no-skip
 
+# Generated code (Sources/LoupeMilvus/Generated, tools/generate-milvus-proto.sh) is left as generated.
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+	find Sources Tests -name '*.swift' -not -path '*/Generated/*' -print0 \
+		| xargs -0 $(SWIFT) format --in-place Package.swift
 
 clean:
 	rm -rf .build
