@@ -27,25 +27,24 @@ extension MilvusClient {
         let schema = try await schema(of: collection)
         let columns = try FieldDataCodec.columns(for: rows, schema: schema, operation: operation,
                                                  collection: collection, upsert: upsert)
+        func request<R: RowWriteRequest>(_ type: R.Type) -> R {
+            var r = R()
+            r.collectionName = collection
+            r.dbName = configuration.database ?? ""
+            r.fieldsData = columns
+            r.numRows = UInt32(rows.count)
+            return r
+        }
         let reply: Milvus_Proto_Milvus_MutationResult
-        let db = configuration.database ?? ""
         if upsert {
-            var request = Milvus_Proto_Milvus_UpsertRequest()
-            request.collectionName = collection
-            request.dbName = db
-            request.fieldsData = columns
-            request.numRows = UInt32(rows.count)
+            let upsert = request(Milvus_Proto_Milvus_UpsertRequest.self)
             reply = try await unary(operation, collection: collection) { service, md, options in
-                try await service.upsert(request, metadata: md, options: options)
+                try await service.upsert(upsert, metadata: md, options: options)
             }
         } else {
-            var request = Milvus_Proto_Milvus_InsertRequest()
-            request.collectionName = collection
-            request.dbName = db
-            request.fieldsData = columns
-            request.numRows = UInt32(rows.count)
+            let insert = request(Milvus_Proto_Milvus_InsertRequest.self)
             reply = try await unary(operation, collection: collection) { service, md, options in
-                try await service.insert(request, metadata: md, options: options)
+                try await service.insert(insert, metadata: md, options: options)
             }
         }
         return recordWrite(reply, collection: collection)
@@ -89,10 +88,7 @@ extension MilvusClient {
         request.outputFields = outputFields
         if let limit { request.queryParams.append(.init(key: "limit", value: String(limit))) }
         if offset > 0 { request.queryParams.append(.init(key: "offset", value: String(offset))) }
-        let (level, guarantee) = consistencyParameters(consistency, collection: collection)
-        request.consistencyLevel = level
-        request.guaranteeTimestamp = guarantee
-        request.useDefaultConsistency = false
+        request.setConsistency(consistencyParameters(consistency, collection: collection))
         let reply = try await unary("Query", collection: collection) { service, md, options in
             try await service.query(request, metadata: md, options: options)
         }
@@ -158,3 +154,34 @@ extension MilvusClient {
         }
     }
 }
+
+/// Insert and upsert requests: the same fields, two messages.
+protocol RowWriteRequest: Sendable {
+    init()
+    var collectionName: String { get set }
+    var dbName: String { get set }
+    var fieldsData: [Milvus_Proto_Schema_FieldData] { get set }
+    var numRows: UInt32 { get set }
+}
+
+extension Milvus_Proto_Milvus_InsertRequest: RowWriteRequest {}
+extension Milvus_Proto_Milvus_UpsertRequest: RowWriteRequest {}
+
+/// Query, search and hybrid search requests: reads with a consistency level.
+protocol ConsistentReadRequest {
+    var consistencyLevel: Milvus_Proto_Common_ConsistencyLevel { get set }
+    var guaranteeTimestamp: UInt64 { get set }
+    var useDefaultConsistency: Bool { get set }
+}
+
+extension ConsistentReadRequest {
+    mutating func setConsistency(_ parameters: (Milvus_Proto_Common_ConsistencyLevel, UInt64)) {
+        consistencyLevel = parameters.0
+        guaranteeTimestamp = parameters.1
+        useDefaultConsistency = false
+    }
+}
+
+extension Milvus_Proto_Milvus_QueryRequest: ConsistentReadRequest {}
+extension Milvus_Proto_Milvus_SearchRequest: ConsistentReadRequest {}
+extension Milvus_Proto_Milvus_HybridSearchRequest: ConsistentReadRequest {}

@@ -34,10 +34,7 @@ extension MilvusClient {
             request.searchParams.removeAll { $0.key == "params" }
             request.searchParams.append(.init(key: "params", value: JSONText.encode(.object(params))))
         }
-        let (level, guarantee) = consistencyParameters(consistency, collection: collection)
-        request.consistencyLevel = level
-        request.guaranteeTimestamp = guarantee
-        request.useDefaultConsistency = false
+        request.setConsistency(consistencyParameters(consistency, collection: collection))
         let reply = try await unary("Search", collection: collection) { service, md, options in
             try await service.search(request, metadata: md, options: options)
         }
@@ -81,10 +78,7 @@ extension MilvusClient {
             .init(key: "offset", value: String(offset)),
             .init(key: "round_decimal", value: "-1"),
         ]
-        let (level, guarantee) = consistencyParameters(consistency, collection: collection)
-        request.consistencyLevel = level
-        request.guaranteeTimestamp = guarantee
-        request.useDefaultConsistency = false
+        request.setConsistency(consistencyParameters(consistency, collection: collection))
         let reply = try await unary("HybridSearch", collection: collection) { service, md, options in
             try await service.hybridSearch(request, metadata: md, options: options)
         }

@@ -185,4 +185,43 @@ struct MilvusClientIntegrationTests {
             try await client.dropCollection(name)
         }
     }
+
+    @Test("milvus-lite answers hybrid search and group-by, which Milvus 2.3 lacks")
+    func hybridAndGroupByOnLite() async throws {
+        let server = try MilvusTestServer.running(.lite)
+        try await server.withClient { client in
+            let name = "loupe_hybrid_lite"
+            if try await client.hasCollection(name) { try await client.dropCollection(name) }
+            let schema = CollectionSchema(fields: [
+                .int64Primary("id"), .vector("image", dimension: 4), .vector("text", dimension: 4),
+                .scalar("video", .int64),
+            ])
+            try await client.createCollection(name, schema: schema)
+            var rng = SeededGenerator(seed: 7)
+            let rows: [Row] = (1...20).map { i in
+                ["id": .int(Int64(i)), "image": .vector(rng.unitVector(4)), "text": .vector(rng.unitVector(4)),
+                 "video": .int(Int64(i % 5))]
+            }
+            try await client.insert(name, rows: rows)
+            for field in ["image", "text"] {
+                try await client.createIndex(name, field: field, index: MilvusIndex(.hnsw()))
+            }
+            try await client.loadCollection(name)
+            let target = rows[6]
+            let fused = try await client.hybridSearch(
+                name,
+                requests: [AnnSearchRequest(vectors: [target["image"]!.vectorValue!], field: "image", limit: 5),
+                           AnnSearchRequest(vectors: [target["text"]!.vectorValue!], field: "text", limit: 5)],
+                ranker: .rrf(), limit: 3, outputFields: ["video"])
+            #expect(fused.first?.first?.id == .int(7), "the row matching both legs ranks first: \(fused)")
+            #expect(fused.first?.count == 3)
+
+            var options = SearchOptions(annsField: "image", limit: 3, outputFields: ["video"])
+            options.groupByField = "video"
+            let grouped = try await client.search(name, vectors: [target["image"]!.vectorValue!], options: options)
+            let videos = grouped[0].compactMap { $0.fields["video"] }
+            #expect(videos.count == 3 && Set(videos).count == 3, "one hit per video: \(grouped[0])")
+            try await client.dropCollection(name)
+        }
+    }
 }
