@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// grpc-swift-2 needs macOS 15 / iOS 18: LoupeMilvus's API is `@available(LoupeMilvus 1.0, *)`.
+let milvusAvailability = SwiftSetting.enableExperimentalFeature(
+    "AvailabilityMacro=LoupeMilvus 1.0:macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0")
+
 let package = Package(
     name: "Loupe",
     // macOS 15: LoupeCLIP uses the Synchronization module's `Mutex`.
@@ -13,6 +17,7 @@ let package = Package(
         .library(name: "LoupeStore", targets: ["LoupeStore"]),
         .library(name: "Loupe", targets: ["Loupe"]),
         .library(name: "LoupeServer", targets: ["LoupeServer"]),
+        .library(name: "LoupeMilvus", targets: ["LoupeMilvus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -38,6 +47,18 @@ let package = Package(
         .target(
             name: "LoupeStore",
             dependencies: ["CLoupeSIMD", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "LoupeMilvus",
+            dependencies: [
+                "LoupeStore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [milvusAvailability]
         ),
         .target(
             name: "Loupe",
@@ -87,6 +108,11 @@ let package = Package(
         ),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia", "LoupeTensor"]),
         .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
+        .testTarget(
+            name: "LoupeMilvusTests",
+            dependencies: ["LoupeMilvus", "LoupeStore"],
+            swiftSettings: [milvusAvailability]
+        ),
         .testTarget(name: "LoupeMediaTests", dependencies: ["CFFmpeg", "LoupeMedia", "LoupeCLIP"]),
         .testTarget(
             name: "LoupeServerTests",

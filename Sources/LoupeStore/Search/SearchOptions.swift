@@ -60,6 +60,12 @@ public struct SearchHit: Sendable, Hashable {
     public var distance: Float
     /// The requested output fields.
     public var fields: Row
+
+    public init(id: FieldValue, distance: Float, fields: Row) {
+        self.id = id
+        self.distance = distance
+        self.fields = fields
+    }
 }
 
 /// One leg of a hybrid search: vectors against a vector field, or text against a keyword (BM25) field.

@@ -2,8 +2,8 @@
 ///
 /// Hand-written rather than Foundation's coders because every insert and every row load goes through
 /// it; integers stay integers (`1` decodes to `.int(1)`, `1.0` to `.double(1.0)`).
-enum JSONText {
-    static func encode(_ value: FieldValue) -> String {
+package enum JSONText {
+    package static func encode(_ value: FieldValue) -> String {
         var out = ""
         write(value, to: &out)
         return out
@@ -71,7 +71,7 @@ enum JSONText {
     }
 
     /// Parses JSON text; throws `StoreError(.invalidArgument)` naming the offset of the problem.
-    static func decode(_ text: String) throws -> FieldValue {
+    package static func decode(_ text: String) throws -> FieldValue {
         var parser = Parser(bytes: Array(text.utf8))
         parser.skipSpace()
         let value = try parser.value()
