@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import Loupe
 
-/// Waits until `condition` holds, polling, for at most `seconds`.
-func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Waits until `condition` holds, polling, for at most `seconds` (generous: under a full parallel test run
+/// the cooperative pool can be starved for many seconds; a passing condition returns at once).
+func eventually(_ seconds: Double = 120, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
