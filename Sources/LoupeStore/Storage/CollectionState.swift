@@ -111,21 +111,23 @@ final class CollectionState: @unchecked Sendable {
         let cursor = try GRDB.Row.fetchCursor(db, sql: "SELECT \(columns) FROM \(SQLiteStore.rowsTable(id)) ORDER BY rid")
         let keyIsInt = schema.primaryField.dataType == .int64
         while let r = try cursor.next() {
-            let key: FieldValue = keyIsInt ? .int(r["pk"]) : .string(r["pk"])
-            let docText: String = r["doc"]
+            // Throwing reads: a damaged database gives an error here, not GRDB's fatal conversion failure.
+            let key: FieldValue = keyIsInt ? .int(try r.decode(Int64.self, forColumn: "pk")) : .string(try r.decode(String.self, forColumn: "pk"))
+            let docText = try r.decode(String.self, forColumn: "doc")
             guard case .object(let doc) = try JSONText.decode(docText) else {
                 throw StoreError(.storage, "row document is not a JSON object", collection: name)
             }
             var rowVectors: [[Float]] = []
             for (i, f) in vectorFields.enumerated() {
-                let data: Data = r["v\(i)"]
+                let data = try r.decode(Data.self, forColumn: "v\(i)")
                 guard data.count == f.dimension! * 4 else {
                     throw StoreError(.storage, "stored vector has \(data.count) bytes, expected \(f.dimension! * 4)",
                                      collection: name, field: f.name)
                 }
                 rowVectors.append(data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
             }
-            append(rid: r["rid"], key: key, partition: r["partition"], document: doc, vectors: rowVectors)
+            append(rid: try r.decode(Int64.self, forColumn: "rid"), key: key, partition: try r.decode(String.self, forColumn: "partition"),
+                   document: doc, vectors: rowVectors)
         }
         maxRidEver = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?",
                                         arguments: [SQLiteStore.rowsTable(id)]) ?? 0

@@ -97,9 +97,18 @@ final class SQLiteStore: @unchecked Sendable {
     func loadCollections() throws -> [(id: Int64, name: String, schema: CollectionSchema, changeSeq: Int64, nextAutoID: Int64)] {
         try read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT id, name, schema, change_seq, next_auto_id FROM collections ORDER BY id").map { r in
-                let text: String = r["schema"]
-                let schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
-                return (r["id"], r["name"], schema, r["change_seq"], r["next_auto_id"])
+                // Throwing reads and a validated schema: a damaged database gives an error, never a trap.
+                let name = try r.decode(String.self, forColumn: "name")
+                let text = try r.decode(String.self, forColumn: "schema")
+                let schema: CollectionSchema
+                do {
+                    schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
+                    try schema.validate(collection: name)
+                } catch {
+                    throw StoreError(.storage, "the stored schema is damaged: \(error)", collection: name)
+                }
+                return (try r.decode(Int64.self, forColumn: "id"), name, schema, try r.decode(Int64.self, forColumn: "change_seq"),
+                        try r.decode(Int64.self, forColumn: "next_auto_id"))
             }
         }
     }
