@@ -10,9 +10,13 @@ struct DedupCommand: AsyncParsableCommand {
 
     @OptionGroup var library: LibraryOptions
 
+    func validate() throws {
+        guard threshold >= -1 && threshold <= 1 else { throw ValidationError("--threshold \(threshold) must be a number within -1...1") }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let groups = try await library.open().duplicates(threshold: threshold)
+            let groups = try await library.openExisting().duplicates(threshold: threshold)
             if groups.isEmpty { print("no near-duplicates at threshold \(threshold)") }
             for (index, group) in groups.enumerated() {
                 print("group \(index + 1) (\(group.count) files)")
@@ -35,7 +39,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let themes = try await library.open().clusters(count: count)
+            let themes = try await library.openExisting().clusters(count: count)
             for (index, theme) in themes.enumerated() {
                 print("cluster \(index + 1): \(theme.items.count) files")
                 for (item, similarity) in zip(theme.items, theme.similarities).prefix(show) {
@@ -56,7 +60,7 @@ struct OutliersCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            for (item, score) in try await library.open().outliers(count: limit) {
+            for (item, score) in try await library.openExisting().outliers(count: limit) {
                 print(String(format: "%.3f  ", score) + item.path)
             }
         }

@@ -20,6 +20,16 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
 
+    /// Opens a library that must already exist (commands that only read or remove): a missing `--data` folder
+    /// is an error naming it, rather than a new empty database and "no results".
+    func openExisting() async throws -> MediaLibrary {
+        let database = URL(fileURLWithPath: data).appendingPathComponent("loupe.sqlite").path
+        guard FileManager.default.fileExists(atPath: database) else {
+            throw ValidationError("no library at '\(data)' (no loupe.sqlite there): run 'loupe index' first, or pass --data DIR")
+        }
+        return try await open()
+    }
+
     func open(configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
         let directory = try ModelLocator.directory(for: model)
         let embedder = try CLIPEmbedder(directory: directory, precision: precision, threads: threads)

@@ -19,7 +19,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let opened = try await library.open()
+            let opened = try await library.openExisting()
             var missing: [String] = []
             for path in paths {
                 let url = URL(fileURLWithPath: path).standardizedFileURL

@@ -58,6 +58,9 @@ struct SearchCommand: AsyncParsableCommand {
         if offset < 0 || limit > MediaLibrary.maxSearchDepth || offset > MediaLibrary.maxSearchDepth - limit {
             throw ValidationError("--offset must not be negative, and -k plus --offset at most \(MediaLibrary.maxSearchDepth)")
         }
+        if let minScore, !(minScore >= -1 && minScore <= 1) {
+            throw ValidationError("--min-score \(minScore) must be a number within -1...1")
+        }
         if !(1...MediaLibrary.maxMomentsPerVideo).contains(moments) {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
@@ -82,7 +85,7 @@ struct SearchCommand: AsyncParsableCommand {
             request.minScore = minScore
             request.offset = offset
             request.momentsPerVideo = moments
-            let opened = try await library.open()
+            let opened = try await library.openExisting()
             let results = try await opened.search(request)
             if json {
                 print(SearchJSON.render(results, firstRank: offset + 1))
@@ -110,6 +113,8 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     static func clock(_ seconds: Double) -> String {
+        // Times come from stored rows, which a Milvus client may have written: never trap on them.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "\(seconds)" }
         let total = Int(seconds.rounded(.down))
         return String(format: "%d:%02d.%d", total / 60, total % 60, Int((seconds - Double(total)) * 10))
     }
@@ -120,6 +125,9 @@ struct SearchCommand: AsyncParsableCommand {
             let path = String(term[..<at])
             let range = term[term.index(after: at)...].split(separator: "-")
             if FileManager.default.fileExists(atPath: path), range.count == 2, let start = Double(range[0]), let end = Double(range[1]) {
+                guard start.isFinite, end.isFinite, start >= 0, start < end, end <= 1e9 else {
+                    throw ValidationError("\(term): the clip needs seconds with 0 <= START < END <= 1e9")
+                }
                 return .videoClip(URL(fileURLWithPath: path), start: start, end: end)
             }
         }
