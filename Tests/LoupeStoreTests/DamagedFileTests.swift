@@ -132,3 +132,13 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(opened + refused == 40)
     }
 }
+
+/// What the row-loader fuzzer found: a stored document must parse or throw, never trap.
+@Suite struct StoredDocumentTests {
+    @Test func aHighSurrogateFollowedByANonLowEscapeDoesNotTrap() throws {
+        // The fuzzer's input: "\ud83d\u0ed0" made `low - 0xDC00` underflow.
+        let value = try JSONText.decode(#"{"s": "\ud83d\u0ed0", "t": "\ud83d\n", "u": "\ud83d\ude00"}"#)
+        #expect(value == ["s": .string("\u{FFFD}\u{0ED0}"), "t": .string("\u{FFFD}\n"), "u": .string("😀")])
+        _ = try JSONText.decode(#"{"n": -1e708}"#)
+    }
+}
