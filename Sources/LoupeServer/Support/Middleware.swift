@@ -69,7 +69,8 @@ struct ErrorShapeMiddleware: RouterMiddleware {
 
 /// Requires `Authorization: Bearer <token>` (or `user:token`, as Milvus clients send `user:password`) on
 /// everything but the page, its assets and the health check, when a token is configured. `?access_token=`
-/// is taken only where the browser loads by URL and cannot send a header: an item's media and thumbnail.
+/// is taken only where the browser loads by URL and cannot send a header: an item's media and thumbnail, and
+/// a job's event stream.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = LoupeRequestContext
     let token: String?
@@ -114,10 +115,12 @@ struct AuthMiddleware: RouterMiddleware {
         return false
     }
 
-    /// `/api/items/{id}/media` and `/api/items/{id}/thumbnail`: what `<img>` and `<video>` load.
+    /// `/api/items/{id}/media`, `/api/items/{id}/thumbnail` and `/api/jobs/{id}/events`: what `<img>`, `<video>`
+    /// and `EventSource` load, which cannot send a header.
     static func takesQueryToken(_ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        return parts.count == 4 && parts[0] == "api" && parts[1] == "items" && (parts[3] == "media" || parts[3] == "thumbnail")
+        guard parts.count == 4, parts[0] == "api" else { return false }
+        return (parts[1] == "items" && (parts[3] == "media" || parts[3] == "thumbnail")) || (parts[1] == "jobs" && parts[3] == "events")
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
