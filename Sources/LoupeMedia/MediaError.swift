@@ -29,6 +29,8 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         public static let notAVideo = Code(name: "not a video")
         /// FFmpeg failed for a reason unrelated to the input's content (memory, a missing codec setting).
         public static let codecFailure = Code(name: "codec failure")
+        /// A setting or argument is out of range (a time, a rate, a size), before any file is read.
+        public static let invalidArgument = Code(name: "invalid argument")
     }
 
     /// What kind of problem this is.

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Loupe
+import LoupeMedia
 import LoupeStore
 import NIOCore
 
@@ -21,6 +23,8 @@ public final class LoupeServer: Sendable {
     let thumbnails: ThumbnailCache
     /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
     let embeddedStore: LoupeClient?
+    /// Open connections, with the caps and header deadline of `configuration.limits`.
+    let connections: ConnectionGate
 
     public init(library: MediaLibrary, configuration: ServerConfiguration, logger: Logger = Logger(label: "loupe.server"))
         throws
@@ -30,6 +34,9 @@ public final class LoupeServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         metrics = ServerMetrics()
+        DecodeBudget.shared.capacity = configuration.limits.decodeBudgetBytes
+        connections = ConnectionGate(maxConnections: configuration.limits.maxConnections,
+                                     maxPerAddress: configuration.limits.maxConnectionsPerAddress)
         thumbnails = ThumbnailCache(library: library, directory: library.dataDirectory.appendingPathComponent("thumbnails"))
         embeddedStore = (library.store as? EmbeddedMediaStore)?.client
         jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
@@ -49,7 +56,12 @@ public final class LoupeServer: Sendable {
         WebRoutes().register(on: router)
         APIRoutes(server: self).register(on: router)
         if let embeddedStore {
-            MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+            var milvus = MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes)
+            milvus.protectedCollections = [library.configuration.collection]
+            milvus.allowsLibraryAdmin = configuration.allowsLibraryAdmin
+            milvus.maxSearchResults = configuration.limits.maxSearchResults
+            milvus.maxQueryVectors = configuration.limits.maxQueryVectors
+            milvus.register(on: router)
         }
         return router
     }
@@ -58,8 +70,16 @@ public final class LoupeServer: Sendable {
     public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol
     {
+        let limits = configuration.limits
+        let gate = connections
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionGuardHandler(gate: gate, headerTimeout: .nanoseconds(Int64(limits.headerTimeout * 1e9)))
+            ],
+            idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)))
         var app = Application(
             router: makeRouter(),
+            server: .http1(configuration: http),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "loupe"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

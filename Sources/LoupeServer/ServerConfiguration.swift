@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var indexRoots: [String] = []
     /// Where job records live so they resume after a restart; nil keeps them in memory only.
     public var jobsDirectory: URL?
+    /// Bounds on what one request or client can cost (see `RequestLimits`).
+    public var limits = RequestLimits()
+    /// `--allow-library-admin`: lets Milvus REST drop or release the library's own collection.
+    public var allowsLibraryAdmin = false
 
     public init() {}
 
@@ -44,6 +48,11 @@ public struct ServerConfiguration: Sendable {
         }
         guard maxBodyBytes > 0, maxUploadBytes > 0 else {
             throw ServerError.configuration("body and upload limits must be positive")
+        }
+        guard limits.maxConnections > 0, limits.maxConnectionsPerAddress > 0, (0.001...86_400).contains(limits.headerTimeout),
+            (0.001...86_400).contains(limits.idleTimeout), (0...3_600).contains(limits.shutdownDeadline), limits.decodeBudgetBytes > 0
+        else {
+            throw ServerError.configuration("connection limits and the decode budget must be positive, and timeouts within 0.001-86400 s")
         }
     }
 }

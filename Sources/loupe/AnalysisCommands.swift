@@ -10,6 +10,10 @@ struct DedupCommand: AsyncParsableCommand {
 
     @OptionGroup var library: LibraryOptions
 
+    func validate() throws {
+        guard threshold >= -1 && threshold <= 1 else { throw ValidationError("--threshold \(threshold) must be a number within -1...1") }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let groups = try await library.withLibrary(.reader) { try await $0.duplicates(threshold: threshold) }

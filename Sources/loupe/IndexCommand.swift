@@ -35,7 +35,9 @@ struct IndexCommand: AsyncParsableCommand {
     func validate() throws {
         guard ["fixed", "scenes"].contains(segments) else { throw ValidationError("--segments is 'fixed' or 'scenes'") }
         guard segmentSeconds > 0, fps > 0, batch >= 1 else { throw ValidationError("--segment-seconds, --fps and --batch must be positive") }
-        guard keyframeTolerance >= 0, keyframeTolerance.isFinite else { throw ValidationError("--keyframe-tolerance must be 0 or more seconds") }
+        guard segmentSeconds.isFinite, segmentSeconds <= 86_400 else { throw ValidationError("--segment-seconds \(segmentSeconds) must be at most 86400") }
+        guard fps.isFinite, fps <= 1_000 else { throw ValidationError("--fps \(fps) must be at most 1000") }
+        guard keyframeTolerance >= 0, keyframeTolerance <= 3_600 else { throw ValidationError("--keyframe-tolerance must be 0 to 3600 seconds") }
         guard keyframeTolerance == 0 || segments == "fixed" else {
             throw ValidationError("--keyframe-tolerance works with fixed segments; scene detection needs frames at their times")
         }

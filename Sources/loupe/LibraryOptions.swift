@@ -27,8 +27,13 @@ struct LibraryOptions: ParsableArguments {
 
     /// Opens the library: read-only commands as `.reader` (they work beside a running `loupe serve`),
     /// the others as the one `.writer`.
-    func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil,
+    /// - Parameter mustExist: refuse a `--data` folder without a library (readers always do), rather than
+    ///   creating an empty one.
+    func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil, mustExist: Bool = false,
               configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
+        if mustExist && !FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).appendingPathComponent("loupe.sqlite").path) {
+            throw ValidationError("no library at '\(data)' (no loupe.sqlite there): run 'loupe index' first, or pass --data DIR")
+        }
         var configuration = MediaLibrary.Configuration()
         configuration.collection = collection
         configure(&configuration)
@@ -37,9 +42,9 @@ struct LibraryOptions: ParsableArguments {
     }
 
     /// Opens the library, runs `body`, and closes it however `body` ends.
-    func withLibrary<T: Sendable>(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil,
+    func withLibrary<T: Sendable>(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil, mustExist: Bool = false,
                                   configure: (inout MediaLibrary.Configuration) -> Void = { _ in },
                                   _ body: (MediaLibrary) async throws -> T) async throws -> T {
-        try await open(mode, embedder: embedder, configure: configure).closing(body)
+        try await open(mode, embedder: embedder, mustExist: mustExist, configure: configure).closing(body)
     }
 }

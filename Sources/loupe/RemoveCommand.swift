@@ -19,7 +19,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let missing = try await library.withLibrary(.writer) { opened in try await remove(from: opened) }
+            let missing = try await library.withLibrary(.writer, mustExist: true) { opened in try await remove(from: opened) }
             for path in missing { FileHandle.standardError.write(Data("loupe: \(path): nothing in the index\n".utf8)) }
             if !missing.isEmpty { throw ExitCode.failure }
         }

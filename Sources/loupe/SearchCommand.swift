@@ -67,6 +67,9 @@ struct SearchCommand: AsyncParsableCommand {
         if offset < 0 || limit > MediaLibrary.maxSearchDepth || offset > MediaLibrary.maxSearchDepth - limit {
             throw ValidationError("--offset must not be negative, and -k plus --offset at most \(MediaLibrary.maxSearchDepth)")
         }
+        if let minScore, !(minScore >= -1 && minScore <= 1) {
+            throw ValidationError("--min-score \(minScore) must be a number within -1...1")
+        }
         if !(1...MediaLibrary.maxMomentsPerVideo).contains(moments) {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
@@ -135,6 +138,8 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     static func clock(_ seconds: Double) -> String {
+        // Times come from stored rows, which a Milvus client may have written: never trap on them.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "\(seconds)" }
         let total = Int(seconds.rounded(.down))
         return String(format: "%d:%02d.%d", total / 60, total % 60, Int((seconds - Double(total)) * 10))
     }

@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let searches and indexing fetch URLs on private and loopback addresses.")
     var allowPrivateURLs = false
 
+    @Flag(help: "Let Milvus REST clients drop or release the library's own collection (refused by default).")
+    var allowLibraryAdmin = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -70,7 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.indexRoots = indexRoots
             configuration.maxUploadBytes = maxUploadMB << 20
             configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
+            configuration.allowsLibraryAdmin = allowLibraryAdmin
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
+            let watchdog = ShutdownWatchdog(deadline: configuration.limits.shutdownDeadline, logger: logger)
             let host = host
             try await server.run { port in
                 logger.notice("Loupe is serving http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
@@ -79,7 +84,32 @@ struct ServeCommand: AsyncParsableCommand {
             }
             // Requests have drained and jobs stopped at a batch boundary: flush the index files.
             try await library.close()
+            withExtendedLifetime(watchdog) {}
             logger.notice("Loupe stopped cleanly")
         }
     }
+}
+
+/// Makes SIGTERM and SIGINT always end the process: the server drains in-flight requests and stops jobs at
+/// a batch boundary, but if that takes longer than `deadline` seconds (a request stuck in a decoder), the
+/// process exits anyway. Jobs resume at the next start, and every committed batch is already durable.
+final class ShutdownWatchdog {
+    private let sources: [any DispatchSourceSignal]
+
+    init(deadline: Double, logger: Logger) {
+        let queue = DispatchQueue(label: "loupe.shutdown-watchdog")
+        sources = [SIGTERM, SIGINT].map { signalNumber in
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                queue.asyncAfter(deadline: .now() + deadline) {
+                    logger.error("shutdown took longer than \(deadline) s; exiting without waiting further")
+                    exit(3)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
 }

@@ -4,22 +4,19 @@ import LoupeMedia
 import Testing
 @testable import Loupe
 
-@Suite("Media from URLs", .stopsHubServers)
+@Suite("Media from URLs")
 struct RemoteMediaTests {
     @Test("only http(s) URLs are fetched, and private hosts can be refused")
     func urlChecks() throws {
         var limits = RemoteFetcher.Limits()
         limits.refusesPrivateAddresses = true
-        var fetcher = RemoteFetcher(limits: limits)
-        // Names are answered here, never by DNS: one public, one that points inside the network.
-        fetcher.resolve = { host in ["example.com": ["93.184.215.14"], "intranet.example.com": ["10.0.0.7"]][host] ?? [] }
+        let fetcher = RemoteFetcher(limits: limits)
         for bad in ["file:///etc/passwd", "ftp://example.com/a.jpg", "http://127.0.0.1/a.jpg", "http://localhost:8080/a",
                     "http://10.1.2.3/a", "http://192.168.0.1/a", "http://[::1]/a", "http://169.254.169.254/latest"] {
             #expect(throws: LoupeError.self, "\(bad)") { try fetcher.check(URL(string: bad)!) }
         }
-        try fetcher.check(URL(string: "https://example.com/cat.jpg")!)
-        let inside = try #require(throws: LoupeError.self) { try fetcher.check(URL(string: "https://intranet.example.com/a")!) }
-        #expect("\(inside)".contains("resolves to 10.0.0.7"), "\(inside)")
+        // A public address passes (a literal: no DNS in tests).
+        try fetcher.check(URL(string: "https://93.184.215.14/cat.jpg")!)
         #expect(!RemoteFetcher.isPrivate(host: "8.8.8.8") && RemoteFetcher.isPrivate(host: "172.20.0.1"))
     }
 
@@ -29,6 +26,7 @@ struct RemoteMediaTests {
         let png = try ImageEncoder.encode(pixels: pixels, width: 160, height: 120, as: .png)
         let server = HubTestServer(repository: "x/y", files: ["purple.png": .init(data: png, lfs: false)])
         let endpoint = try await server.start()
+        defer { Task { await server.stop() } }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-url-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let library = try await MediaLibrary.open(at: root, embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory))

@@ -22,7 +22,9 @@ struct LibraryScanner {
         var files: [ScannedFile] = []
         var problems: [(String, String)] = []
         let fm = FileManager.default
-        for root in roots {
+        var seenRoots = Set<String>()
+        // A root listed twice is walked once; a cancelled task (a cancelled job, a shutdown) stops the walk.
+        for root in roots where seenRoots.insert(root.standardizedFileURL.path).inserted && !Task.isCancelled {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: root.path, isDirectory: &isDirectory) else {
                 problems.append((root.path, "no such file or folder"))
@@ -36,11 +38,16 @@ struct LibraryScanner {
                     problems.append((root.path, "cannot list the folder"))
                     continue
                 }
-                candidates = walker.compactMap { $0 as? URL }
+                var listed: [URL] = []
+                while let next = walker.nextObject(), !Task.isCancelled {
+                    if let url = next as? URL { listed.append(url) }
+                }
+                candidates = listed
             } else {
                 candidates = [root]
             }
             for url in candidates {
+                if Task.isCancelled { break }
                 guard !Self.skippedExtensions.contains(url.pathExtension.lowercased()) else { continue }
                 guard let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey]),
                       values.isRegularFile == true

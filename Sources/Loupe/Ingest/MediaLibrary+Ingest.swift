@@ -222,6 +222,8 @@ extension MediaLibrary {
             MediaSchema.sha256: .string(sha256),
         ]
         if let source { row[MediaSchema.source] = .string(source) }
+        // Device and inode, so the server serves only this very file (see FileIdentity).
+        FileIdentity.of(path: file.url.path)?.record(into: &row)
         return row
     }
 
@@ -276,7 +278,7 @@ extension MediaLibrary {
         var every = 1
         var detector: SceneDetector?
         if case .scenes = configuration.segmentation {
-            every = max(1, Int((Self.sceneFramesPerSecond / configuration.framesPerSecond).rounded()))
+            every = max(1, CheckedArithmetic.saturatingInt((Self.sceneFramesPerSecond / configuration.framesPerSecond).rounded()))
             decoder.configuration.framesPerSecond = configuration.framesPerSecond * Double(every)
             detector = SceneDetector()
         } else {
@@ -347,7 +349,8 @@ extension MediaLibrary {
         var result: [Double] = []
         for (start, end) in zip(edges, edges.dropFirst()) {
             if start > 0 { result.append(start) }
-            let pieces = Int(((end - start) / maxSeconds).rounded(.up))
+            // Durations come from the container: a damaged one (or a tiny maxSeconds) must not trap or run away.
+            let pieces = min(CheckedArithmetic.saturatingInt(((end - start) / maxSeconds).rounded(.up)), 100_000)
             if pieces > 1 {
                 for k in 1..<pieces { result.append(start + (end - start) * Double(k) / Double(pieces)) }
             }

@@ -22,6 +22,9 @@ public struct MediaItem: Sendable, Hashable {
     public var modified: Date
     public var size: Int64
     public var sha256: String
+    /// Device and inode of the indexed file, when it was indexed by a version that recorded them.
+    public var fileDevice: UInt64?
+    public var fileInode: UInt64?
     /// Metadata kept in the dynamic field: `date_taken`, `camera_make`, `camera_model`, `latitude`,
     /// `longitude`, `codec`, `format`, ...
     public var metadata: [String: String]
@@ -50,10 +53,13 @@ public struct MediaItem: Sendable, Hashable {
         modified = Date(timeIntervalSince1970: double(MediaSchema.modified) ?? 0)
         size = row[MediaSchema.size]?.intValue ?? 0
         sha256 = string(MediaSchema.sha256) ?? ""
+        fileDevice = row[FileIdentity.deviceKey]?.intValue.map { UInt64(bitPattern: $0) }
+        fileInode = row[FileIdentity.inodeKey]?.intValue.map { UInt64(bitPattern: $0) }
         let declared: Set<String> = [MediaSchema.id, MediaSchema.path, MediaSchema.name, MediaSchema.source, MediaSchema.kind,
                                      MediaSchema.scope, MediaSchema.start, MediaSchema.end, MediaSchema.thumbnail,
                                      MediaSchema.width, MediaSchema.height, MediaSchema.duration, MediaSchema.modified,
-                                     MediaSchema.size, MediaSchema.sha256, MediaSchema.vector]
+                                     MediaSchema.size, MediaSchema.sha256, MediaSchema.vector,
+                                     FileIdentity.deviceKey, FileIdentity.inodeKey]
         var metadata: [String: String] = [:]
         for (key, value) in row where !declared.contains(key) && !value.isNull {
             metadata[key] = value.stringValue ?? value.description

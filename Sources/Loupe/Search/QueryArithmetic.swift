@@ -53,6 +53,10 @@ public struct WeightedTerm: Sendable, Equatable {
     public init(parsing text: String) throws {
         if let colon = text.firstIndex(of: ":") {
             let prefix = text[..<colon]
+            // Words Swift would read as numbers are refused rather than silently taken as text.
+            if ["inf", "infinity", "nan", "+inf", "-inf"].contains(prefix.lowercased()) {
+                throw LoupeError(.invalidQuery, "'\(prefix)' in '\(text)' is not a finite positive weight")
+            }
             let isNumber = !prefix.isEmpty && prefix.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
             if isNumber {
                 guard let weight = Float(prefix), weight.isFinite, weight > 0 else {

@@ -49,10 +49,10 @@ struct FrameSampler {
         var height = info.height
         if let side = configuration.shortSide, side < min(width, height) {
             if width <= height {
-                height = max(1, Int((Double(height) * Double(side) / Double(width)).rounded()))
+                height = max(1, CheckedArithmetic.saturatingInt((Double(height) * Double(side) / Double(width)).rounded()))
                 width = side
             } else {
-                width = max(1, Int((Double(width) * Double(side) / Double(height)).rounded()))
+                width = max(1, CheckedArithmetic.saturatingInt((Double(width) * Double(side) / Double(height)).rounded()))
                 height = side
             }
         }
@@ -62,7 +62,7 @@ struct FrameSampler {
     /// Starts sampling at a stretch of the file whose first frame shows at `start` seconds, with the first
     /// target that stretch owns (see `owns(_:from:)`).
     mutating func begin(at start: Double) {
-        var index = Int(((start - handoff) / interval).rounded(.down))
+        var index = CheckedArithmetic.saturatingInt((start - handoff) / interval)
         while !owns(time(ofTarget: index), from: start) { index += 1 }
         targetIndex = max(0, index)
         earliest = nextTarget - frameDuration / 2
@@ -71,7 +71,7 @@ struct FrameSampler {
 
     /// Skips the sampling times before `time` seconds.
     mutating func skip(to time: Double) {
-        var index = max(targetIndex, Int((time / interval).rounded(.down)))
+        var index = max(targetIndex, CheckedArithmetic.saturatingInt(time / interval))
         while self.time(ofTarget: index) < time - 1e-9 { index += 1 }
         targetIndex = index
         earliest = nextTarget - frameDuration / 2
@@ -90,16 +90,19 @@ struct FrameSampler {
     var isPastLastFrame: Bool { lastFrameTime.map { earliest > $0 + frameDuration / 4 } ?? false }
 
     /// A timestamp in the stream's time base for `seconds` from the stream start.
-    func timestamp(_ seconds: Double) -> Int64 { startTime + Int64((seconds / timeBase).rounded(.down)) }
+    /// Saturates rather than traps for times beyond the range a timestamp can hold.
+    func timestamp(_ seconds: Double) -> Int64 {
+        CheckedArithmetic.add(startTime, CheckedArithmetic.saturatingInt64(seconds / timeBase))
+    }
 
     /// Seconds from the stream start for a timestamp in the stream's time base.
-    func seconds(_ timestamp: Int64) -> Double { Double(timestamp - startTime) * timeBase }
+    func seconds(_ timestamp: Int64) -> Double { (Double(timestamp) - Double(startTime)) * timeBase }
 
     /// The earliest time a frame may show to be kept for the last target a frame showing at `time`
     /// could be kept for (at or after `earliest`).
     func earliestTime(forLastTargetBy time: Double) -> Double {
-        let steps = max(0, Int(((time + frameDuration / 2 - nextTarget) / interval).rounded(.down)))
-        return self.time(ofTarget: targetIndex + steps) - frameDuration / 2
+        let steps = max(0, CheckedArithmetic.saturatingInt((time + frameDuration / 2 - nextTarget) / interval))
+        return self.time(ofTarget: targetIndex.addingReportingOverflow(steps).overflow ? .max : targetIndex + steps) - frameDuration / 2
     }
 
     /// Whether, once the frame showing at `time` is kept for the next target, every target after it

@@ -50,30 +50,31 @@ enum KeyframeRanges {
         let timeBase = av_q2d(stream.pointee.time_base)
         guard timeBase > 0 else { return nil }
         // About four stretches per decoder, so the last ones finish together, within the bounds above.
-        let duration = info.duration ?? Double(keyframes.last! - keyframes.first!) * timeBase
+        let duration = info.duration ?? (Double(keyframes.last!) - Double(keyframes.first!)) * timeBase
         let length = min(maximumSeconds, max(minimumSeconds, duration / Double(8 * workers)))
         var starts = [0]
-        for i in 1..<keyframes.count where Double(keyframes[i] - keyframes[starts.last!]) * timeBase >= length - 1e-6 {
+        for i in 1..<keyframes.count where (Double(keyframes[i]) - Double(keyframes[starts.last!])) * timeBase >= length - 1e-6 {
             starts.append(i)
         }
         guard starts.count > 1 else { return nil }
 
         // Seeking by display time (MP4) or by decode time (most others) to just before the next keyframe's
         // decode time lands on this keyframe either way, as long as it shows before the next one decodes.
-        let span = stream.pointee.duration > 0 ? stream.pointee.duration : Int64(3600 / timeBase)
+        let span = stream.pointee.duration > 0 ? stream.pointee.duration : CheckedArithmetic.saturatingInt64(3600 / timeBase)
         var shows: [Double] = []
         var open: [Bool] = []
         for start in starts {
-            let target = start + 1 < keyframes.count ? keyframes[start + 1] - 1 : keyframes[start] + span
+            let target = start + 1 < keyframes.count ? keyframes[start + 1] - 1 : CheckedArithmetic.add(keyframes[start], span)
             guard let (shown, isOpen) = check(input, stream: stream, seekTarget: target, keyframe: keyframes[start]) else { return nil }
-            shows.append(Double(shown - (stream.pointee.start_time == loupe_av_nopts_value() ? 0 : stream.pointee.start_time)) * timeBase)
+            let origin = stream.pointee.start_time == loupe_av_nopts_value() ? 0 : stream.pointee.start_time
+            shows.append((Double(shown) - Double(origin)) * timeBase)
             open.append(isOpen)
         }
         guard zip(shows, shows.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
         return starts.indices.map { r in
             let start = starts[r]
             return KeyframeRange(
-                seekTarget: start + 1 < keyframes.count ? keyframes[start + 1] - 1 : keyframes[start] + span,
+                seekTarget: start + 1 < keyframes.count ? keyframes[start + 1] - 1 : CheckedArithmetic.add(keyframes[start], span),
                 keyframe: keyframes[start],
                 endKeyframe: r + 1 < starts.count ? keyframes[starts[r + 1]] : nil,
                 start: r == 0 ? -.infinity : shows[r],

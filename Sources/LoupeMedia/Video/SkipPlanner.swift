@@ -61,8 +61,8 @@ struct SkipPlanner {
         // Index entries carry decode times, which precede display times by the reordering delay:
         // search that much early (three frames until a keyframe has shown it) for a keyframe that is
         // shown no later than the target.
-        let early = reorderDelay ?? (sampler.timestamp(3 * frame) - sampler.timestamp(0))
-        guard let key = keyframe(atOrBefore: sampler.timestamp(target) - early) else { return nil }
+        let early = reorderDelay ?? CheckedArithmetic.subtract(sampler.timestamp(3 * frame), sampler.timestamp(0))
+        guard let key = keyframe(atOrBefore: CheckedArithmetic.subtract(sampler.timestamp(target), early)) else { return nil }
         return jump(to: key, sampler: sampler, minimum: Self.seekGain)
     }
 
@@ -70,10 +70,10 @@ struct SkipPlanner {
     /// skips at least `frames` frames: the keyframe's display time, since demuxers such as MP4's
     /// seek by display time and would otherwise land on the keyframe before.
     private mutating func jump(to key: Int64, sampler: FrameSampler, minimum frames: Double) -> Int64? {
-        let gain = sampler.timestamp(frames * sampler.frameDuration) - sampler.timestamp(0)
-        guard lastRead == .min || key > lastRead + gain else { return nil }
+        let gain = CheckedArithmetic.subtract(sampler.timestamp(frames * sampler.frameDuration), sampler.timestamp(0))
+        guard lastRead == .min || key > CheckedArithmetic.add(lastRead, gain) else { return nil }
         lastRead = key
-        return key + (reorderDelay ?? 0)
+        return CheckedArithmetic.add(key, reorderDelay ?? 0)
     }
 
     /// Records a packet read from the stream.
@@ -85,7 +85,7 @@ struct SkipPlanner {
         if p.flags & AV_PKT_FLAG_KEY != 0 {
             if keyframesOnly { keyframeRead = true }
             if p.pts != loupe_av_nopts_value() && p.dts != loupe_av_nopts_value() && p.pts >= p.dts {
-                reorderDelay = max(reorderDelay ?? 0, p.pts - p.dts)
+                reorderDelay = max(reorderDelay ?? 0, CheckedArithmetic.subtract(p.pts, p.dts))
             }
         }
         if p.dts != loupe_av_nopts_value() { lastRead = max(lastRead, p.dts) }
@@ -160,7 +160,7 @@ struct SkipPlanner {
 
     /// The index (decode) time of the last indexed keyframe at or before `timestamp`.
     private func keyframe(atOrBefore timestamp: Int64) -> Int64? {
-        let entryIndex = av_index_search_timestamp(stream, min(timestamp, (limit ?? .max) - 1), AVSEEK_FLAG_BACKWARD)
+        let entryIndex = av_index_search_timestamp(stream, min(timestamp, CheckedArithmetic.subtract(limit ?? .max, 1)), AVSEEK_FLAG_BACKWARD)
         guard entryIndex >= 0, let entry = avformat_index_get_entry(stream, entryIndex) else { return nil }
         return entry.pointee.timestamp
     }

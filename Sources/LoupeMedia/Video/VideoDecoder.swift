@@ -44,6 +44,30 @@ public struct VideoDecoder: Sendable {
 
         /// The defaults: 1 frame per second at full size, 100-megapixel limit, skipping on, exact times.
         public init() {}
+
+        /// The largest `framesPerSecond` accepted.
+        public static let maximumFramesPerSecond = 1000.0
+        /// The latest `startTime` accepted, in seconds (about 31 years): sampling-time arithmetic stays exact.
+        public static let maximumStartTime = 1e9
+
+        /// Checks the numbers before any arithmetic uses them (they may come from a request).
+        ///
+        /// - Throws: `MediaError` with code `.invalidArgument` naming the setting and its value.
+        func validate(path: String) throws {
+            func fail(_ message: String) -> MediaError { MediaError(code: .invalidArgument, message: message, path: path) }
+            guard framesPerSecond.isFinite, framesPerSecond > 0, framesPerSecond <= Self.maximumFramesPerSecond else {
+                throw fail("frames per second \(framesPerSecond) must be a number above 0 and at most \(Self.maximumFramesPerSecond)")
+            }
+            guard startTime.isFinite, startTime >= 0, startTime <= Self.maximumStartTime else {
+                throw fail("start time \(startTime) s must be a number from 0 to \(Self.maximumStartTime)")
+            }
+            guard keyframeTolerance.isFinite, keyframeTolerance >= 0, keyframeTolerance <= 3600 else {
+                throw fail("keyframe tolerance \(keyframeTolerance) s must be a number from 0 to 3600")
+            }
+            if let shortSide, !(1...65536).contains(shortSide) {
+                throw fail("short side \(shortSide) must be within 1...65536")
+            }
+        }
     }
 
     /// The settings in use.
@@ -69,9 +93,17 @@ public struct VideoDecoder: Sendable {
     /// Timestamps count from the stream's first frame; each sampled frame is the first whose
     /// presentation time reaches the target minus half a frame.
     public func sample(contentsOf url: URL, _ body: (VideoFrame) throws -> Bool) throws {
+        try configuration.validate(path: url.path)
         var input = try open(url)
         var stream = try videoStream(input)
         let info = try info(input, stream: stream)
+        let base = stream.pointee.time_base
+        guard base.num > 0, base.den > 0 else {
+            throw MediaError(code: .corrupt, message: "the video stream's time base \(base.num)/\(base.den) is not a positive fraction",
+                             path: url.path)
+        }
+        // A start past the end samples nothing (and keeps the arithmetic on sampling times in range).
+        if let duration = info.duration, configuration.startTime > duration { return }
         let (pixels, overflow) = info.storedWidth.multipliedReportingOverflow(by: info.storedHeight)
         guard !overflow, pixels <= configuration.maxPixels else {
             throw MediaError(
@@ -223,7 +255,7 @@ public struct VideoDecoder: Sendable {
         }
         let rotation = loupe_stream_rotation(stream)
         // FFmpeg reports the display matrix's rotation counter-clockwise; players turn the picture back.
-        let clockwise = rotation.isNaN ? 0 : (Int((-rotation).rounded()) % 360 + 360) % 360
+        let clockwise = rotation.isFinite ? (CheckedArithmetic.saturatingInt((-rotation).rounded()) % 360 + 360) % 360 : 0
         // The nominal rate (r_frame_rate) is what players show for constant-rate video; the average
         // can be a little off when an edit list trims the first frames. Fall back to the average for
         // variable-rate video, where the two disagree.

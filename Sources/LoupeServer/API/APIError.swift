@@ -53,6 +53,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             case .notAnImage, .unsupportedFormat, .notAVideo:
                 return APIError(.unsupportedMediaType, "unsupported_media_type", error.description)
             case .tooManyPixels: return APIError(.contentTooLarge, "too_large", error.description)
+            case .invalidArgument: return APIError(.badRequest, "invalid_argument", error.description)
             default: return APIError(.unprocessableContent, "undecodable_media", error.description)
             }
         case let error as StoreError:

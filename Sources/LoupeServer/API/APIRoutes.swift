@@ -47,7 +47,7 @@ struct APIRoutes {
         if let boundary = MultipartForm.boundary(contentType: contentType) {
             let limit = configuration.maxUploadBytes + 64 * 1024
             let body = try await Self.collect(request, limit: limit, what: "upload")
-            let form = try MultipartForm(body: body, boundary: boundary)
+            let form = try MultipartForm(body: body, boundary: boundary, maxParts: configuration.limits.maxMultipartParts)
             var query: SearchQuery?
             var fields: [String: String] = [:]
             var uploads: [String: Data] = [:]
@@ -65,7 +65,11 @@ struct APIRoutes {
                     fields[part.name] = String(decoding: part.body, as: UTF8.self)
                 }
             }
-            return try await run(query ?? SearchQuery(queryItems: fields), uploads: uploads, context: context)
+            // Decoding memory is budgeted across requests: 16 uploads of 81-MP PNGs decode in turn, not at once.
+            let cost = uploads.values.reduce(0) { $0 &+ ImageDecoder.decodingCost(of: $1) }
+            return try await DecodeBudget.shared.withReservation(bytes: cost) {
+                try await run(query ?? SearchQuery(queryItems: fields), uploads: uploads, context: context)
+            }
         }
         let body = try await Self.collect(request, limit: configuration.maxBodyBytes, what: "request body")
         // curl -d sends JSON labelled as a form; judge by the bytes when the label is not JSON.
@@ -98,7 +102,16 @@ struct APIRoutes {
         let body = try await Self.collect(request, limit: configuration.maxBodyBytes, what: "request body")
         let parsed = try Self.decode(IndexBody.self, from: body, what: "the request body")
         var inputs: [String] = []
-        for path in parsed.paths ?? [] {
+        // The same folder listed 3,000 times was scanned 3,000 times: drop repeats (after resolving links),
+        // then bound what is left.
+        var seen = Set<String>()
+        let paths = (parsed.paths ?? []).filter { seen.insert(URL(fileURLWithPath: $0).resolvingSymlinksInPath().standardizedFileURL.path).inserted }
+        let urls = Array(Set(parsed.urls ?? [])).sorted()
+        let limit = configuration.limits.maxIndexPaths
+        guard paths.count + urls.count <= limit else {
+            throw APIError.badRequest("the request lists \(paths.count + urls.count) different paths and URLs; the limit is \(limit) (index their common folder instead)")
+        }
+        for path in paths {
             guard path.hasPrefix("/") else { throw APIError.badRequest("path '\(path)' must be absolute") }
             if !configuration.indexRoots.isEmpty {
                 let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
@@ -116,7 +129,7 @@ struct APIRoutes {
             }
             inputs.append(path)
         }
-        for text in parsed.urls ?? [] {
+        for text in urls {
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
                   url.host != nil
             else { throw APIError.badRequest("url '\(text)' must be an http(s) URL") }
@@ -210,16 +223,15 @@ struct APIRoutes {
     }
 
     /// The original file, with byte ranges (video seeking). Only files of indexed items are served, and
-    /// only while they are still the file that was indexed (same size, same kind, a regular file).
+    /// only while they are still the file that was indexed (see `SafeMediaFile`), from the descriptor checked.
     private func media(_ request: Request, context: LoupeRequestContext) async throws -> Response {
         let item = try await item(context)
-        let file = try SafeMediaFile(item: item)
+        let file = try SafeMediaFile(item: item, roots: configuration.indexRoots)
         var headers: HTTPFields = [
             .contentType: file.contentType, .acceptRanges: "bytes", .cacheControl: "private, max-age=3600",
             .init("X-Content-Type-Options")!: "nosniff",
             .contentDisposition: "inline; filename=\"\(item.name.replacingOccurrences(of: "\"", with: ""))\"",
         ]
-        let fileIO = FileIO()
         if let rangeHeader = request.headers[.range] {
             guard let range = ByteRange.parse(header: rangeHeader, size: file.size) else {
                 var error = APIError(.rangeNotSatisfiable, "invalid_range", "range '\(rangeHeader)' does not fit \(file.size) bytes")
@@ -228,20 +240,22 @@ struct APIRoutes {
             }
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(file.size)"
             headers[.contentLength] = String(range.count)
-            let body = try await fileIO.loadFile(path: file.path, range: range, context: context)
-            return Response(status: .partialContent, headers: headers, body: body)
+            return Response(status: .partialContent, headers: headers, body: file.body(range: range))
         }
         headers[.contentLength] = String(file.size)
-        return Response(status: .ok, headers: headers, body: try await fileIO.loadFile(path: file.path, context: context))
+        return Response(status: .ok, headers: headers, body: file.body())
     }
 
-    /// A JPEG preview (the picture, or the video frame of the moment), cached on disk by content.
+    /// A JPEG preview (the picture, or the video frame of the moment), cached on disk by content, made from
+    /// the same checked descriptor as `/media`.
     private func thumbnail(_ request: Request, context: LoupeRequestContext) async throws -> Response {
         let item = try await item(context)
-        let size = Int(Self.queryItems(request)["size"] ?? "320") ?? 320
-        guard (32...1024).contains(size) else { throw APIError.badRequest("size \(size) must be within 32...1024") }
-        _ = try SafeMediaFile(item: item)
-        let bytes = try await server.thumbnails.jpeg(for: item, longestSide: size)
+        let sizeText = Self.queryItems(request)["size"] ?? "320"
+        guard let size = Int(sizeText), (32...1024).contains(size) else {
+            throw APIError.badRequest("size '\(sizeText)' must be a whole number within 32...1024")
+        }
+        let file = try SafeMediaFile(item: item, roots: configuration.indexRoots)
+        let bytes = try await server.thumbnails.jpeg(for: item, from: file, longestSide: size)
         return Response(status: .ok,
                         headers: [.contentType: "image/jpeg", .cacheControl: "private, max-age=86400"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))

@@ -1,5 +1,6 @@
 import Foundation
 import Loupe
+import LoupeMedia
 
 /// The body of `POST /api/search` (JSON, or the `query` part of a multipart upload).
 ///
@@ -97,7 +98,12 @@ struct SearchQuery: Decodable {
     }
 
     /// The library request, with uploads resolved from `uploads` (part name -> bytes).
-    func request(uploads: [String: Data], maxResults: Int) throws -> SearchRequest {
+    func request(uploads: [String: Data], maxResults: Int, maxTerms: Int = RequestLimits().maxSearchTerms) throws
+        -> SearchRequest
+    {
+        guard (terms?.count ?? 0) + uploads.count <= maxTerms else {
+            throw APIError.badRequest("the search has \((terms?.count ?? 0) + uploads.count) terms and uploads; the limit is \(maxTerms)")
+        }
         var inputs: [(Float, SearchInput)] = []
         if let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { inputs.append((1, .text(text))) }
         if let imageURL { inputs.append((1, .imageURL(try Self.url(imageURL)))) }
@@ -120,6 +126,9 @@ struct SearchQuery: Decodable {
                 inputs.append((weight, .imageURL(try Self.url(url))))
             } else if let item = term.item {
                 if let start = term.start, let end = term.end {
+                    guard start.isFinite, end.isFinite, start >= 0, start < end, end <= VideoDecoder.Configuration.maximumStartTime else {
+                        throw APIError.badRequest("terms[\(index)]: start \(start) and end \(end) must be seconds with 0 <= start < end <= 1e9")
+                    }
                     inputs.append((weight, .itemClip(item, start: start, end: end)))
                 } else {
                     inputs.append((weight, .item(item)))

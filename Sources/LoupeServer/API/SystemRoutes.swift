@@ -7,7 +7,18 @@ struct SystemRoutes {
     let server: LoupeServer
 
     func register(on router: Router<LoupeRequestContext>) {
-        router.get("/healthz") { _, _ -> Response in
+        router.get("/healthz") { request, _ -> Response in
+            // The library's collection is what every other route needs; report clearly when it is gone.
+            let collection = server.library.configuration.collection
+            guard (try? await server.library.store.schema(of: collection)) != nil else {
+                return try JSONBody.response(
+                    ["status": "degraded", "problem": "the library's collection '\(collection)' is missing; restart the server to recreate it"],
+                    status: .serviceUnavailable)
+            }
+            // Without the token, only whether the server is up: item counts and the model are the library's business.
+            guard AuthMiddleware.isAuthorized(request, token: server.configuration.token) else {
+                return try JSONBody.response(["status": "ok"])
+            }
             let counts = try await server.library.counts()
             return try JSONBody.response([
                 "status": "ok", "model": server.library.embedder.modelName,

@@ -25,6 +25,10 @@ struct MilvusError: Error, Sendable {
     static func databaseNotFound(_ name: String) -> MilvusError {
         MilvusError(code: 800, "database not found[database=\(name)]")
     }
+    /// 1401: the collection is the library's own; Loupe refuses to drop or release it.
+    static func libraryCollection(_ name: String, action: String) -> MilvusError {
+        MilvusError(code: 1401, "privilege not permitted: '\(name)' is the library's collection; \(action) it only on a server started with --allow-library-admin")
+    }
     /// 1100: a value is present but not acceptable.
     static func invalidParameter(_ detail: String) -> MilvusError {
         MilvusError(code: 1100, "invalid parameter: \(detail)")

@@ -27,6 +27,7 @@ extension MilvusRoutes {
     /// Drops a collection; dropping one that does not exist succeeds, as in Milvus.
     func dropCollection(_ call: Call) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
+        try checkNotProtected(name, action: "drop")
         if await store.hasCollection(name) { try await store.dropCollection(name) }
         return MilvusReply.success()
     }
@@ -50,8 +51,9 @@ extension MilvusRoutes {
 
     /// Load and release have nothing to do (collections are always loaded) but still name a collection
     /// that must exist.
-    func loadOrRelease(_ call: Call) async throws -> Response {
+    func loadOrRelease(_ call: Call, releasing: Bool) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
+        if releasing { try checkNotProtected(name, action: "release") }
         guard await store.hasCollection(name) else { throw MilvusError.collectionNotFound(name) }
         return MilvusReply.success()
     }

@@ -12,6 +12,7 @@ extension MilvusRoutes {
         let rows = try await rows(name, call)
         let vectors = try Self.queryVectors(body)
         var options = SearchOptions(limit: try body.int("limit") ?? 100, offset: try body.int("offset") ?? 0)
+        try checkSearchSize(vectors: vectors.count, limit: options.limit, offset: options.offset)
         options.annsField = try body.string("annsField").flatMap { $0.isEmpty ? nil : $0 }
         options.filter = try body.string("filter") ?? ""
         options.filterParameters = try body.filterParameters("exprParams")
@@ -49,7 +50,9 @@ extension MilvusRoutes {
             guard case .object(let members) = leg else {
                 throw MilvusError.incorrectFormat("search must hold objects, not \(leg.typeName)")
             }
-            requests.append(try Self.annRequest(MilvusRequestBody(members: members), limit: limit, schema: rows.schema))
+            let request = try Self.annRequest(MilvusRequestBody(members: members), limit: limit, schema: rows.schema)
+            try checkSearchSize(vectors: request.queryCount * legs.count, limit: max(request.limit, limit), offset: offset)
+            requests.append(request)
         }
         guard let rerank = try body.object("rerank") else { throw MilvusError.missingParameter("rerank") }
         let ranker = try Self.ranker(rerank)

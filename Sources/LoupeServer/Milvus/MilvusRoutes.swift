@@ -13,6 +13,27 @@ import LoupeStore
 struct MilvusRoutes {
     let store: LoupeClient
     let maxBodyBytes: Int
+    /// Collections the server itself needs (the library's): drop and release are refused unless
+    /// `allowsLibraryAdmin`.
+    var protectedCollections: Set<String> = []
+    /// `--allow-library-admin`: lets Milvus clients drop or release the protected collections.
+    var allowsLibraryAdmin = false
+    /// Most results one search may return in all (query vectors x (limit + offset)).
+    var maxSearchResults = RequestLimits().maxSearchResults
+    /// Most query vectors in one search.
+    var maxQueryVectors = RequestLimits().maxQueryVectors
+
+    /// Refuses a search whose result count (vectors x (limit + offset)) is past the bound, before any work.
+    func checkSearchSize(vectors: Int, limit: Int, offset: Int) throws(MilvusError) {
+        guard vectors <= maxQueryVectors else {
+            throw .invalidParameter("\(vectors) query vectors; the limit is \(maxQueryVectors) per search")
+        }
+        let (total, overflow) = vectors.multipliedReportingOverflow(by: max(0, limit) + max(0, offset))
+        guard !overflow, total <= maxSearchResults else {
+            throw .invalidParameter(
+                "\(vectors) query vectors x (limit \(limit) + offset \(offset)) results is more than \(maxSearchResults); split the search")
+        }
+    }
 
     func register(on router: Router<LoupeRequestContext>) {
         let collections = router.group("v2/vectordb/collections")
@@ -23,8 +44,8 @@ struct MilvusRoutes {
         post(collections, "list") { _ in MilvusReply.success(await store.listCollections()) }
         post(collections, "get_stats") { try await collectionStats($0) }
         post(collections, "get_load_state") { try await loadState($0) }
-        post(collections, "load") { try await loadOrRelease($0) }
-        post(collections, "release") { try await loadOrRelease($0) }
+        post(collections, "load") { try await loadOrRelease($0, releasing: false) }
+        post(collections, "release") { try await loadOrRelease($0, releasing: true) }
 
         let entities = router.group("v2/vectordb/entities")
         post(entities, "insert") { try await write($0, replacing: false) }
@@ -77,6 +98,12 @@ struct MilvusRoutes {
                 return MilvusReply.failure(code: answer.code, message: answer.message)
             }
         }
+    }
+
+    /// Refuses `action` on a protected collection unless the server runs with `--allow-library-admin`.
+    func checkNotProtected(_ name: String, action: String) throws(MilvusError) {
+        guard protectedCollections.contains(name), !allowsLibraryAdmin else { return }
+        throw MilvusError.libraryCollection(name, action: action)
     }
 
     /// The row converter for a collection (throws Milvus's 100 when it does not exist).

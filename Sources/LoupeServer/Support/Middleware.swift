@@ -67,9 +67,10 @@ struct ErrorShapeMiddleware: RouterMiddleware {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` (or `user:password` equal to the token, as Milvus clients
-/// send it, or `?access_token=` for media the browser loads by URL) on everything but the page, its
-/// assets and the health check, when a token is configured.
+/// Requires `Authorization: Bearer <token>` (or `user:token`, as Milvus clients send `user:password`) on
+/// everything but the page, its assets and the health check, when a token is configured. `?access_token=`
+/// is taken only where the browser loads by URL and cannot send a header: an item's media and thumbnail, and
+/// a job's event stream.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = LoupeRequestContext
     let token: String?
@@ -82,16 +83,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard let token, !token.isEmpty, !Self.openPaths.contains(request.uri.path), request.method != .options else {
             return try await next(request, context)
         }
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer", Self.constantTimeEqual(String(parts[1]), token) {
-                return try await next(request, context)
-            }
-        } else if let query = request.uri.queryParameters["access_token"].map(String.init),
-                  Self.constantTimeEqual(query, token)
-        {
-            return try await next(request, context)
-        }
+        if Self.isAuthorized(request, token: token) { return try await next(request, context) }
         if request.uri.path.hasPrefix("/v2/") {
             // Milvus answers auth failures with HTTP 200 and its own code.
             return MilvusReply.failure(code: 1800, message: "user hasn't authenticated")
@@ -100,6 +92,35 @@ struct AuthMiddleware: RouterMiddleware {
                              "this server needs 'Authorization: Bearer <token>' (started with --token)")
         error.headers[.wwwAuthenticate] = "Bearer realm=\"loupe\""
         throw error
+    }
+
+    /// Whether `request` carries the token: `Bearer TOKEN`, `Bearer USER:TOKEN`, or (media and thumbnails
+    /// only) `?access_token=TOKEN`. True when no token is configured.
+    static func isAuthorized(_ request: Request, token: String?) -> Bool {
+        guard let token, !token.isEmpty else { return true }
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+            let credential = String(parts[1])
+            if constantTimeEqual(credential, token) { return true }
+            // Milvus's `user:password`: any user name, the token as the password.
+            if let colon = credential.firstIndex(of: ":"), !token.contains(":") {
+                return constantTimeEqual(String(credential[credential.index(after: colon)...]), token)
+            }
+            return false
+        }
+        if Self.takesQueryToken(request.uri.path), let query = request.uri.queryParameters["access_token"].map(String.init) {
+            return constantTimeEqual(query, token)
+        }
+        return false
+    }
+
+    /// `/api/items/{id}/media`, `/api/items/{id}/thumbnail` and `/api/jobs/{id}/events`: what `<img>`, `<video>`
+    /// and `EventSource` load, which cannot send a header.
+    static func takesQueryToken(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count == 4, parts[0] == "api" else { return false }
+        return (parts[1] == "items" && (parts[3] == "media" || parts[3] == "thumbnail")) || (parts[1] == "jobs" && parts[3] == "events")
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -55,8 +55,11 @@ public indirect enum FilterExpression: Sendable, Hashable {
 
     /// Parses `text`; binds `{name}` parameters from `parameters`.
     /// - Throws: `StoreError` with code `.invalidFilter`, the expression, and the offset of the problem.
-    public static func parse(_ text: String, parameters: [String: FieldValue] = [:]) throws -> FilterExpression {
-        var parser = try FilterParser(text: text, parameters: parameters)
+    ///   Expressions beyond `limits` (length, nesting, operators, pattern length, list size) are refused.
+    public static func parse(_ text: String, parameters: [String: FieldValue] = [:], limits: FilterLimits = FilterLimits())
+        throws -> FilterExpression
+    {
+        var parser = try FilterParser(text: text, parameters: parameters, limits: limits)
         return try parser.parseAll()
     }
 

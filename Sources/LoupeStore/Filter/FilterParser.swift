@@ -7,12 +7,48 @@ struct FilterParser {
     let text: String
     let tokens: [FilterToken]
     let parameters: [String: FieldValue]
+    let limits: FilterLimits
     var index = 0
+    /// Nesting levels open at the current token (see `enter()`).
+    var depth = 0
+    /// Operators parsed so far.
+    var operators = 0
 
-    init(text: String, parameters: [String: FieldValue]) throws {
+    init(text: String, parameters: [String: FieldValue], limits: FilterLimits = FilterLimits()) throws {
+        guard text.utf8.count <= limits.maxLength else {
+            throw StoreError(.invalidFilter, "the filter is \(text.utf8.count) bytes long; the limit is \(limits.maxLength)",
+                             expression: String(text.prefix(80)) + "...", position: limits.maxLength)
+        }
         self.text = text
         self.tokens = try FilterLexer(text: text).tokens()
         self.parameters = parameters
+        self.limits = limits
+    }
+
+    /// Opens one nesting level (a recursion of the parser, and later of evaluation); balanced by `depth -= 1`.
+    mutating func enter() throws {
+        depth += 1
+        guard depth <= limits.maxDepth else {
+            throw StoreError(.invalidFilter, "the filter nests deeper than \(limits.maxDepth) levels", expression: text,
+                             position: current.position)
+        }
+    }
+
+    /// Counts one operator node; a chain like `a and b and ...` is as deep as it is long once evaluated.
+    mutating func countOperator() throws {
+        operators += 1
+        guard operators <= limits.maxOperators else {
+            throw StoreError(.invalidFilter, "the filter has more than \(limits.maxOperators) operators", expression: text,
+                             position: current.position)
+        }
+    }
+
+    /// Checks a `like` pattern's length.
+    func checkPattern(_ pattern: String) throws {
+        guard pattern.count <= limits.maxPatternLength else {
+            throw StoreError(.invalidFilter, "the like pattern is \(pattern.count) characters long; the limit is \(limits.maxPatternLength)",
+                             expression: text, position: current.position)
+        }
     }
 
     var current: FilterToken { tokens[index] }
@@ -33,8 +69,11 @@ struct FilterParser {
     }
 
     mutating func parseOr() throws -> FilterExpression {
+        try enter()
+        defer { depth -= 1 }
         var left = try parseAnd()
         while current.isKeyword("or") || current.isSymbol("||") {
+            try countOperator()
             advance()
             left = .or(left, try parseAnd())
         }
@@ -44,6 +83,7 @@ struct FilterParser {
     mutating func parseAnd() throws -> FilterExpression {
         var left = try parseNot()
         while current.isKeyword("and") || current.isSymbol("&&") {
+            try countOperator()
             advance()
             left = .and(left, try parseNot())
         }
@@ -52,6 +92,9 @@ struct FilterParser {
 
     mutating func parseNot() throws -> FilterExpression {
         if current.isKeyword("not") || current.isSymbol("!") {
+            try enter()
+            defer { depth -= 1 }
+            try countOperator()
             advance()
             return .not(try parseNot())
         }
@@ -65,10 +108,12 @@ struct FilterParser {
     mutating func parseComparison() throws -> FilterExpression {
         let left = try parseAdditive()
         if case .symbol(let s) = current.kind, let op = Self.comparisons[s] {
+            try countOperator()
             advance()
             var right = try parseAdditive()
             var result = FilterExpression.compare(op, left, right)
             while case .symbol(let s2) = current.kind, let op2 = Self.comparisons[s2] {
+                try countOperator()
                 advance()
                 let next = try parseAdditive()
                 result = .and(result, .compare(op2, right, next))
@@ -77,10 +122,12 @@ struct FilterParser {
             return result
         }
         if current.isKeyword("in") {
+            try countOperator()
             advance()
             return .inList(left, try parseListOperand(), negated: false)
         }
         if current.isKeyword("not") {
+            try countOperator()
             advance()
             guard current.isKeyword("in") else {
                 throw fail("'in' after 'not' (use 'not' before a condition, e.g. not (a > 1))")
@@ -89,14 +136,17 @@ struct FilterParser {
             return .inList(left, try parseListOperand(), negated: true)
         }
         if current.isKeyword("like") {
+            try countOperator()
             advance()
             let t = current
             switch t.kind {
             case .string(let pattern):
+                try checkPattern(pattern)
                 advance()
                 return .like(left, pattern)
             case .parameter(let name):
                 guard case .string(let pattern)? = parameters[name] else { throw fail("a string for {\(name)}") }
+                try checkPattern(pattern)
                 advance()
                 return .like(left, pattern)
             default:
@@ -104,6 +154,7 @@ struct FilterParser {
             }
         }
         if current.isKeyword("is") {
+            try countOperator()
             advance()
             var negated = false
             if current.isKeyword("not") {
@@ -128,6 +179,7 @@ struct FilterParser {
     mutating func parseAdditive() throws -> FilterExpression {
         var left = try parseMultiplicative()
         while current.isSymbol("+") || current.isSymbol("-") {
+            try countOperator()
             let op: FilterExpression.ArithmeticOperator = current.isSymbol("+") ? .add : .subtract
             advance()
             left = .arithmetic(op, left, try parseMultiplicative())
@@ -138,6 +190,7 @@ struct FilterParser {
     mutating func parseMultiplicative() throws -> FilterExpression {
         var left = try parseUnary()
         while current.isSymbol("*") || current.isSymbol("/") || current.isSymbol("%") {
+            try countOperator()
             let op: FilterExpression.ArithmeticOperator =
                 current.isSymbol("*") ? .multiply : current.isSymbol("/") ? .divide : .modulo
             advance()
@@ -148,6 +201,9 @@ struct FilterParser {
 
     mutating func parseUnary() throws -> FilterExpression {
         if current.isSymbol("-") {
+            try enter()
+            defer { depth -= 1 }
+            try countOperator()
             advance()
             let operand = try parseUnary()
             switch operand {
@@ -157,6 +213,8 @@ struct FilterParser {
             }
         }
         if current.isSymbol("+") {
+            try enter()
+            defer { depth -= 1 }
             advance()
             return try parseUnary()
         }
@@ -166,6 +224,9 @@ struct FilterParser {
     mutating func parsePower() throws -> FilterExpression {
         let base = try parsePostfix()
         if current.isSymbol("**") {
+            try enter()
+            defer { depth -= 1 }
+            try countOperator()
             advance()
             return .arithmetic(.power, base, try parseUnary())
         }
@@ -223,6 +284,10 @@ struct FilterParser {
                 return .list(items)
             }
             while true {
+                guard items.count < limits.maxListItems else {
+                    throw StoreError(.invalidFilter, "the list opened at \(t.position) has more than \(limits.maxListItems) items",
+                                     expression: text, position: current.position)
+                }
                 items.append(try parseOr())
                 if current.isSymbol(",") {
                     advance()
@@ -249,11 +314,13 @@ struct FilterParser {
                 guard let arity = FilterExpression.functions[lower] else {
                     throw StoreError(.invalidFilter, "unknown function '\(name)'", expression: text, position: t.position)
                 }
+                try countOperator()
                 advance()
                 var args: [FilterExpression] = []
                 if !current.isSymbol(")") {
                     args.append(try parseOr())
                     while current.isSymbol(",") {
+                        guard args.count <= arity else { throw fail("')' after \(arity) argument\(arity == 1 ? "" : "s") to \(name)") }
                         advance()
                         args.append(try parseOr())
                     }

@@ -100,7 +100,7 @@ public struct AnnSearchRequest: Sendable, Hashable {
         self.ef = nil
     }
 
-    var queryCount: Int {
+    package var queryCount: Int {
         switch payload {
         case .vectors(let v): return v.count
         case .text(let t): return t.count

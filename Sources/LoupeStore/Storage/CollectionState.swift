@@ -139,14 +139,17 @@ final class CollectionState: @unchecked Sendable {
         var newRids: [Int64] = []
         var newPartitions: [String] = []
         while let r = try cursor.next() {
-            newRids.append(r["rid"])
-            keys.append(keyIsInt ? .int(r["pk"]) : .string(r["pk"]))
-            newPartitions.append(r["partition"])
-            texts.append(r["doc"])
+            // Throwing reads: a damaged database gives an error here, not GRDB's fatal conversion failure.
+            newRids.append(try r.decode(Int64.self, forColumn: "rid"))
+            keys.append(keyIsInt ? .int(try r.decode(Int64.self, forColumn: "pk")) : .string(try r.decode(String.self, forColumn: "pk")))
+            newPartitions.append(try r.decode(String.self, forColumn: "partition"))
+            texts.append(try r.decode(String.self, forColumn: "doc"))
             for (i, f) in vectorFields.enumerated() {
                 let dimension = f.dimension!
-                guard let data = r.dataNoCopy(atIndex: 4 + i), data.count == dimension * 4 else {
-                    throw StoreError(.storage, "a stored vector does not have \(dimension * 4) bytes", collection: name, field: f.name)
+                let data = try r.decode(Data.self, forColumn: "v\(i)")
+                guard data.count == dimension * 4 else {
+                    throw StoreError(.storage, "stored vector has \(data.count) bytes, expected \(dimension * 4)",
+                                     collection: name, field: f.name)
                 }
                 data.withUnsafeBytes { vectors[i].append(contentsOf: $0.bindMemory(to: Float.self)) }
                 if f.metric == .cosine {

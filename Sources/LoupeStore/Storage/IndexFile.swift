@@ -12,11 +12,13 @@ import Darwin
 /// count and the last row id (`rid`) it covers. Labels are saved as rids, which SQLite never reuses,
 /// so a graph stays valid as rows are added (newer rows are indexed on the next build) and deleted
 /// (their nodes are skipped). A file that is missing, truncated, built with other parameters, or that
-/// claims rows the database never had, is ignored and the graph is rebuilt from the rows.
+/// claims rows the database never had, is ignored and the graph is rebuilt from the rows; so is one whose
+/// checksum or structure does not hold up (`IndexFileLayout` checks every count, level and neighbour id
+/// before anything is copied).
 /// Files are written to a temporary name, fsynced, and renamed, so a crash leaves the old file or the new.
 enum IndexFile {
-    static let magic: UInt64 = 0x314E_4845_5055_4F4C  // "LOUPEHN1"
-    static let trailer: UInt64 = 0x444E_4545_5055_4F4C  // "LOUPEEND"
+    static let magic = IndexFileLayout.magic  // "LOUPEHN2": version 2 adds the checksum before the trailer
+    static let trailer = IndexFileLayout.trailer
 
     static func path(_ c: CollectionState, field: Int, directory: String) -> String {
         (directory as NSString).appendingPathComponent("\(c.id)_\(c.schema.vectorFields[field].name).hnsw")
@@ -24,7 +26,7 @@ enum IndexFile {
 
     static func header(_ c: CollectionState, field: Int, graph: HNSWIndex, lastRid: Int64) -> [UInt64] {
         let f = c.schema.vectorFields[field]
-        return [magic, UInt64(c.id), UInt64(f.dimension!), UInt64(MetricType.allCases.firstIndex(of: graph.code.metric)!),
+        return [magic, UInt64(bitPattern: c.id), UInt64(f.dimension!), UInt64(MetricType.allCases.firstIndex(of: graph.code.metric)!),
                 UInt64(VectorStorage.allCases.firstIndex(of: graph.code.storage)!), UInt64(graph.m), UInt64(graph.efConstruction),
                 UInt64(graph.nodeStride), UInt64(graph.count), UInt64(bitPattern: Int64(graph.maxLevel)),
                 UInt64(bitPattern: Int64(graph.entryPoint)), UInt64(bitPattern: lastRid)]
@@ -46,7 +48,12 @@ enum IndexFile {
             throw StoreError(.storage, "cannot write index file: \(String(cString: strerror(errno)))", path: temp)
         }
         var ok = true
-        func put(_ p: UnsafeRawPointer, _ bytes: Int) { if bytes > 0 && fwrite(p, 1, bytes, file) != bytes { ok = false } }
+        var checksum = IndexFileLayout.Checksum()
+        func put(_ p: UnsafeRawPointer, _ bytes: Int) {
+            guard bytes > 0 else { return }
+            checksum.update(UnsafeRawBufferPointer(start: p, count: bytes))
+            if fwrite(p, 1, bytes, file) != bytes { ok = false }
+        }
         let count = graph.count
         // Labels are slots in memory; on disk they are rids. Orphaned nodes (rows gone before a reopen) stay -1.
         let rids: [Int64] = (0..<count).map { n in
@@ -62,6 +69,7 @@ enum IndexFile {
         for n in 0..<count where graph.levels[n] > 0 {
             put(graph.upper[n]!, Int(graph.levels[n]) * (1 + graph.m) * 4)
         }
+        withUnsafeBytes(of: checksum.value) { put($0.baseAddress!, 8) }
         withUnsafeBytes(of: trailer) { put($0.baseAddress!, 8) }
         if fflush(file) != 0 || fsync(fileno(file)) != 0 { ok = false }
         fclose(file)
@@ -85,48 +93,39 @@ enum IndexFile {
         }
     }
 
-    /// Reads one graph; returns false (leaving `graph` untouched or partly filled) when it does not fit.
+    /// Reads one graph; returns false (leaving `graph` untouched) when the file is missing or does not fit.
     static func load(into c: CollectionState, field: Int, graph: HNSWIndex, directory: String) throws -> Bool {
         let file = path(c, field: field, directory: directory)
-        guard let data = FileManager.default.contents(atPath: file), data.count >= 12 * 8 + 8 else { return false }
+        guard let data = FileManager.default.contents(atPath: file) else { return false }
+        let expected = header(c, field: field, graph: graph, lastRid: 0)
         return data.withUnsafeBytes { raw -> Bool in
-            let words = raw.bindMemory(to: UInt64.self)
-            let count = Int(words[8])
-            let lastRid = Int64(bitPattern: words[11])
-            let expected = header(c, field: field, graph: graph, lastRid: lastRid)
-            // Everything but the count, level, entry point and last rid must match this collection's field.
-            guard Array(words[0..<8]) == Array(expected[0..<8]) else { return false }
-            guard lastRid <= c.maxRidEver else { return false }
-            var offset = 12 * 8
-            let blockBytes = count * graph.nodeStride
-            guard raw.count >= offset + blockBytes + count * 12 + 8 else { return false }
+            guard let layout = try? IndexFileLayout.parse(raw, nodeStride: graph.nodeStride, m: graph.m,
+                                                          expectedPrefix: Array(expected[0..<8])),
+                layout.lastRid <= c.maxRidEver
+            else { return false }
+            let count = layout.count
             graph.reserve(count)
-            graph.blocks.copyMemory(from: raw.baseAddress! + offset, byteCount: blockBytes)
-            offset += blockBytes
+            graph.blocks.copyMemory(from: raw.baseAddress! + layout.blocksOffset, byteCount: count * graph.nodeStride)
             var slotOfRid: [Int64: Int] = [:]
             slotOfRid.reserveCapacity(c.rids.count)
             for (slot, rid) in c.rids.enumerated() { slotOfRid[rid] = slot }
             var orphans = 0
             for n in 0..<count {
-                let rid = raw.loadUnaligned(fromByteOffset: offset + n * 8, as: Int64.self)
+                let rid = raw.loadUnaligned(fromByteOffset: layout.ridsOffset + n * 8, as: Int64.self)
                 if let slot = slotOfRid[rid] { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
             }
-            offset += count * 8
-            for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: offset + n * 4, as: Int32.self) }
-            offset += count * 4
+            for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: layout.levelsOffset + n * 4, as: Int32.self) }
+            var offset = layout.upperOffset
             for n in 0..<count where graph.levels[n] > 0 {
                 let ints = Int(graph.levels[n]) * (1 + graph.m)
-                guard raw.count >= offset + ints * 4 + 8 else { return false }
                 let p = UnsafeMutablePointer<Int32>.allocate(capacity: ints)
                 for k in 0..<ints { p[k] = raw.loadUnaligned(fromByteOffset: offset + k * 4, as: Int32.self) }
                 graph.upper[n] = p
                 offset += ints * 4
             }
-            guard raw.count == offset + 8, raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == trailer else { return false }
-            graph.restore(count: count, entryPoint: Int32(truncatingIfNeeded: Int64(bitPattern: words[10])),
-                          maxLevel: Int32(truncatingIfNeeded: Int64(bitPattern: words[9])))
+            graph.restore(count: count, entryPoint: layout.entryPoint, maxLevel: layout.maxLevel)
             // Slots up to the last covered rid are in the graph; later ones are indexed on the next build.
-            c.indexedSlots[field] = c.rids.firstIndex { $0 > lastRid } ?? c.rids.count
+            c.indexedSlots[field] = c.rids.firstIndex { $0 > layout.lastRid } ?? c.rids.count
             c.orphanNodes[field] = orphans
             c.savedSeq[field] = c.changeSeq
             return true

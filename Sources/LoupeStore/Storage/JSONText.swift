@@ -196,8 +196,13 @@ package enum JSONText {
                               var code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
                         else { throw error("bad \\u escape") }
                         index += 4
+                        // A high surrogate pairs only with a low one (\uDC00-\uDFFF); anything else leaves it
+                        // lone (U+FFFD) and the next escape to be read on its own. (Found by the row-loader fuzzer:
+                        // "\ud83d\u0ed0" made `low - 0xDC00` underflow and trap.)
                         if code >= 0xD800 && code < 0xDC00, index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                           let low = UInt32(String(decoding: bytes[index + 2..<index + 6], as: UTF8.self), radix: 16) {
+                           bytes[index + 1] == UInt8(ascii: "u"),
+                           let low = UInt32(String(decoding: bytes[index + 2..<index + 6], as: UTF8.self), radix: 16),
+                           (0xDC00..<0xE000).contains(low) {
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                             index += 6
                         }

@@ -114,15 +114,19 @@ final class SQLiteStore: @unchecked Sendable {
     func loadCollections() throws -> [StoredCollection] {
         try read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT id, name, schema, change_seq, next_auto_id FROM collections ORDER BY id").map { r in
-                let text: String = r["schema"]
+                // Throwing reads and a validated schema: a damaged database gives an error, never a trap.
+                let name = try r.decode(String.self, forColumn: "name")
+                let text = try r.decode(String.self, forColumn: "schema")
                 let schema: CollectionSchema
                 do {
                     schema = try JSONDecoder().decode(CollectionSchema.self, from: Data(text.utf8))
+                    try schema.validate(collection: name)
                 } catch {
-                    throw StoreError(.storage, "the stored schema of collection \(r["name"] as String? ?? "?") is damaged", path: path)
+                    throw StoreError(.storage, "the stored schema is damaged: \(error)", collection: name)
                 }
-                return StoredCollection(id: r["id"], name: r["name"], schema: schema, changeSeq: r["change_seq"],
-                                        nextAutoID: r["next_auto_id"])
+                return StoredCollection(id: try r.decode(Int64.self, forColumn: "id"), name: name, schema: schema,
+                                        changeSeq: try r.decode(Int64.self, forColumn: "change_seq"),
+                                        nextAutoID: try r.decode(Int64.self, forColumn: "next_auto_id"))
             }
         }
     }

@@ -1,0 +1,149 @@
+/// The checked structure of an HNSW index file's bytes (see `IndexFile`), found before anything is copied.
+///
+/// Every count, level, neighbour id and offset is checked against the file's size and the graph's shape,
+/// so a damaged or hostile file is reported as invalid (and the graph rebuilt from the rows) instead of
+/// trapping on a conversion or reading out of bounds later. Pure: it reads only the bytes it is given, so
+/// it is also the fuzz target for index files (`scripts/fuzz index-file`).
+struct IndexFileLayout: Equatable {
+    static let magic: UInt64 = 0x324E_4845_5055_4F4C  // "LOUPEHN2"
+    static let trailer: UInt64 = 0x444E_4545_5055_4F4C  // "LOUPEEND"
+    static let headerWords = 12
+    /// Levels above this are refused (a graph of 2^60 nodes at M=2 would not reach it).
+    static let maxLevel = 64
+
+    var count: Int
+    var maxLevel: Int32
+    var entryPoint: Int32
+    var lastRid: Int64
+    /// Byte offsets of the layer-0 blocks, the rids, the levels and the upper-layer lists.
+    var blocksOffset: Int
+    var ridsOffset: Int
+    var levelsOffset: Int
+    var upperOffset: Int
+
+    /// Why a file is not a usable graph.
+    struct Invalid: Error, Equatable, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
+    /// A checksum of `bytes` (see `Checksum`).
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var sum = Checksum()
+        sum.update(bytes)
+        return sum.value
+    }
+
+    /// 64-bit multiply-xor over 8-byte little-endian words, then the tail bytes; fed in pieces of any size.
+    struct Checksum {
+        private var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        private var pending: [UInt8] = []
+
+        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            var start = 0
+            while !pending.isEmpty && start < bytes.count {
+                pending.append(bytes[start])
+                start += 1
+                if pending.count == 8 {
+                    let w = pending.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    mix(w)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            let words = (bytes.count - start) / 8
+            for i in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) }
+            for i in (start + words * 8)..<bytes.count { pending.append(bytes[i]) }
+        }
+
+        private mutating func mix(_ word: UInt64) {
+            hash = (hash ^ word) &* 0x0000_0100_0000_01B3
+            hash ^= hash >> 29
+        }
+
+        var value: UInt64 {
+            var h = hash
+            for byte in pending { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            return h
+        }
+    }
+
+    /// Checks `raw` for a graph of the given shape.
+    ///
+    /// - Parameters:
+    ///   - nodeStride: bytes of one layer-0 block; `m`: the graph's M (layer 0 holds up to 2M neighbours).
+    ///   - expectedPrefix: the first 8 header words this collection and field must have (nil skips the check).
+    ///   - verifiesChecksum: false only for fuzzing, to reach the structural checks behind it.
+    /// - Throws: `Invalid` with the reason.
+    static func parse(_ raw: UnsafeRawBufferPointer, nodeStride: Int, m: Int, expectedPrefix: [UInt64]?,
+                      verifiesChecksum: Bool = true) throws(Invalid) -> IndexFileLayout
+    {
+        func fail(_ reason: String) -> Invalid { Invalid(reason: reason) }
+        guard nodeStride >= 4 * (1 + 2 * m), m > 0 else { throw fail("bad graph shape") }
+        let headerBytes = headerWords * 8
+        guard raw.count >= headerBytes + 16 else { throw fail("shorter than a header") }
+        func word(_ i: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) }
+        guard word(0) == magic else { throw fail("not a Loupe HNSW file of this version") }
+        if let expectedPrefix {
+            guard expectedPrefix.count == 8, (0..<8).allSatisfy({ word($0) == expectedPrefix[$0] }) else {
+                throw fail("built for another collection, field or parameters")
+            }
+        }
+        guard raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self) == trailer else { throw fail("no trailer") }
+        if verifiesChecksum {
+            let stored = raw.loadUnaligned(fromByteOffset: raw.count - 16, as: UInt64.self)
+            guard checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 16)])) == stored else {
+                throw fail("checksum mismatch")
+            }
+        }
+        let body = raw.count - headerBytes - 16
+        // Each node needs at least its block, its rid and its level.
+        let perNode = nodeStride + 12
+        guard word(8) <= UInt64(body / perNode), word(8) < UInt64(Int32.max) else {
+            throw fail("node count \(word(8)) does not fit the file")
+        }
+        let count = Int(word(8))
+        let maxLevel = Int64(bitPattern: word(9))
+        let entryPoint = Int64(bitPattern: word(10))
+        let lastRid = Int64(bitPattern: word(11))
+        if count == 0 {
+            guard entryPoint == -1, maxLevel == -1 else { throw fail("an empty graph with an entry point") }
+        } else {
+            guard (0...Int64(Self.maxLevel)).contains(maxLevel), (0..<Int64(count)).contains(entryPoint) else {
+                throw fail("entry point \(entryPoint) or top level \(maxLevel) out of range")
+            }
+        }
+        guard lastRid >= 0 else { throw fail("negative last row id") }
+        let blocksOffset = headerBytes
+        let ridsOffset = blocksOffset + count * nodeStride
+        let levelsOffset = ridsOffset + count * 8
+        let upperOffset = levelsOffset + count * 4
+        func level(_ n: Int) -> Int32 { raw.loadUnaligned(fromByteOffset: levelsOffset + n * 4, as: Int32.self) }
+        func checkLinks(at offset: Int, capacity: Int, level l: Int32) throws(Invalid) {
+            let linkCount = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+            guard linkCount >= 0, Int(linkCount) <= capacity else { throw fail("a neighbour list of \(linkCount) entries") }
+            for k in 0..<Int(linkCount) {
+                let id = raw.loadUnaligned(fromByteOffset: offset + 4 + k * 4, as: Int32.self)
+                guard id >= 0, Int(id) < count, level(Int(id)) >= l else { throw fail("neighbour \(id) is not a node of level \(l)") }
+            }
+        }
+        for n in 0..<count {
+            let l = level(n)
+            guard l >= 0, Int64(l) <= maxLevel else { throw fail("node \(n) has level \(l)") }
+        }
+        if count > 0 { guard Int64(level(Int(entryPoint))) == maxLevel else { throw fail("the entry point is not on the top level") } }
+        for n in 0..<count { try checkLinks(at: blocksOffset + n * nodeStride, capacity: 2 * m, level: 0) }
+        var offset = upperOffset
+        let end = raw.count - 16
+        for n in 0..<count where level(n) > 0 {
+            let l = Int(level(n))
+            let ints = l * (1 + m)
+            guard offset + ints * 4 <= end else { throw fail("upper layers run past the end") }
+            for layer in 1...l { try checkLinks(at: offset + (layer - 1) * (1 + m) * 4, capacity: m, level: Int32(layer)) }
+            offset += ints * 4
+        }
+        guard offset == end else { throw fail("\(end - offset) bytes left over") }
+        return IndexFileLayout(count: count, maxLevel: Int32(maxLevel), entryPoint: Int32(entryPoint), lastRid: lastRid,
+                               blocksOffset: blocksOffset, ridsOffset: ridsOffset, levelsOffset: levelsOffset,
+                               upperOffset: upperOffset)
+    }
+}
