@@ -2,18 +2,6 @@ import Foundation
 import Testing
 @testable import LoupeStore
 
-/// A deterministic generator for damage positions (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Damaged index files and databases give errors or a rebuild, never a signal (issue 19, row 11: byte 71 of
 /// `index/1_vector.hnsw` set to 0x80 killed `loupe search` and `loupe serve` with SIGILL).
 @Suite(.serialized) struct DamagedFileTests {
@@ -64,7 +52,7 @@ struct SeededGenerator: RandomNumberGenerator {
         let original = try Data(contentsOf: URL(fileURLWithPath: file))
         // The intact file loads.
         #expect(try await Self.searchAfterReopen(dir).indexed == 300)
-        var random = SeededGenerator(state: 19)
+        var random = SplitMix64Generator(seed: 19)
         for _ in 0..<40 {
             var damaged = original
             let offset = Int.random(in: 0..<damaged.count, using: &random)
@@ -109,7 +97,7 @@ struct SeededGenerator: RandomNumberGenerator {
         _ = try await Self.makeStore(dir)
         let database = (dir.path as NSString).appendingPathComponent("loupe.sqlite")
         let original = try Data(contentsOf: URL(fileURLWithPath: database))
-        var random = SeededGenerator(state: 1911)
+        var random = SplitMix64Generator(seed: 1911)
         var opened = 0, refused = 0
         for _ in 0..<40 {
             var damaged = original
