@@ -1,4 +1,5 @@
 import Foundation
+import LoupeMedia
 import LoupeStore
 
 /// Something to search with. Several inputs with weights combine by query arithmetic.
@@ -33,8 +34,8 @@ extension SearchInput {
             let range = term[term.index(after: at)...].split(separator: "-", omittingEmptySubsequences: false)
             if FileManager.default.fileExists(atPath: path), range.count == 2,
                let start = Double(range[0]), let end = Double(range[1]) {
-                guard start.isFinite, end.isFinite, start >= 0, end > start else {
-                    throw LoupeError(.invalidQuery, "a clip needs finite times with 0 <= start < end", input: term)
+                guard start.isFinite, end.isFinite, start >= 0, end > start, end <= VideoDecoder.Configuration.maximumStartTime else {
+                    throw LoupeError(.invalidQuery, "the clip needs seconds with 0 <= START < END <= 1e9", input: term)
                 }
                 return .videoClip(URL(fileURLWithPath: path), start: start, end: end)
             }
