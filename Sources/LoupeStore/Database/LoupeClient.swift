@@ -88,10 +88,12 @@ public actor LoupeClient {
         return state
     }
 
-    /// Adds every pending row to its graph and writes the index files (a reader only builds); rows are
-    /// durable already. Writers call it when they finish a piece of work, so the next process to open the
+    /// Adds every pending row to its graph and writes the index files (for a reader, nothing: its graphs
+    /// are its own and in memory); rows are durable already. Writers call it when they finish a piece of work, so the next process to open the
     /// directory loads the graphs instead of building them.
     public func flush() async throws {
+        // A reader's graphs live in memory only: waiting for its builds would only delay its exit.
+        guard !configuration.readOnly else { return }
         try refreshIfChanged()
         for state in Array(collections.values) { try await persist(state) }
     }
