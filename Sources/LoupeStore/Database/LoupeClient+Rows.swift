@@ -302,10 +302,12 @@ extension LoupeClient {
             expression = expression.map { .and($0, built) } ?? built
         }
         let partitionSet = Set(partitions)
+        // Only the fields the filter reads are taken from each document (all of them for `$meta`).
+        let names = expression.flatMap { $0.fieldNames.contains("$meta") ? nil : $0.fieldNames }
         let bitset = LabelBitset(count: c.slotCount) { slot in
             guard c.live[slot] else { return false }
             if !partitionSet.isEmpty && !partitionSet.contains(c.partitionOf[slot]) { return false }
-            return expression?.matches(c.documents[slot]) ?? true
+            return expression?.matches(c.documents.fields(names, of: slot)) ?? true
         }
         if let cacheKey {
             if c.bitsetCache.count >= 16 { c.bitsetCache.removeAll() }

@@ -83,7 +83,25 @@ public actor LoupeClient {
                           loadIndexes: Bool) throws -> CollectionState {
         let state = CollectionState(id: c.id, name: c.name, schema: c.schema, changeSeq: c.changeSeq,
                                     nextAutoID: c.nextAutoID, partitions: try sqlite.partitions(collectionID: c.id))
-        try sqlite.read { db in try state.load(from: db) }
+        try sqlite.read { db in
+            let table = SQLiteStore.rowsTable(c.id)
+            let maxRidEver = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) ?? 0
+            guard loadIndexes, let snapshot = RowFile.read(state, directory: indexDirectory, maxRidEver: maxRidEver) else {
+                try state.load(from: db)
+                return
+            }
+            // The snapshot, then whatever was committed after it (nothing, when the sequence and count agree).
+            state.install(snapshot)
+            state.maxRidEver = maxRidEver
+            state.openedFrom = .rowFile
+            let rowCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? -1
+            if snapshot.changeSeq != c.changeSeq || rowCount != state.liveCount {
+                try state.refresh(from: db)
+                // The mirror now reflects SQLite, not the file: the next flush writes a new one.
+                state.rowFileSeq = -1
+                state.openedFrom = .rowFileAndSQLite
+            }
+        }
         if loadIndexes { IndexFile.loadAll(into: state, directory: indexDirectory) }
         return state
     }
@@ -116,7 +134,9 @@ public actor LoupeClient {
     func persist(_ state: CollectionState) async throws {
         for i in state.graphs.indices { await catchUp(state, field: i) }
         guard collections[state.name] === state else { return }
-        if configuration.persistIndexes && !configuration.readOnly { try IndexFile.saveAll(state, directory: indexDirectory) }
+        guard configuration.persistIndexes && !configuration.readOnly else { return }
+        try IndexFile.saveAll(state, directory: indexDirectory)
+        if state.rowFileSeq != state.changeSeq { try RowFile.save(state, directory: indexDirectory) }
     }
 
     func collection(_ name: String) throws -> CollectionState {
@@ -252,4 +272,9 @@ public actor LoupeClient {
         }
         c.partitions.remove(partition)
     }
+}
+
+extension LoupeClient {
+    /// Where a collection's rows came from when it was opened (for tests and diagnostics).
+    func openedFrom(_ name: String) -> CollectionState.OpenedFrom? { collections[name]?.openedFrom }
 }

@@ -18,7 +18,7 @@ final class CollectionState: @unchecked Sendable {
     var rids: [Int64] = []
     var primaryKeys: [FieldValue] = []
     var partitionOf: [String] = []
-    var documents: [Row] = []
+    var documents = DocumentColumn()
     var live: [Bool] = []
     var liveCount = 0
     var slotOfKey: [FieldValue: Int] = [:]
@@ -32,6 +32,19 @@ final class CollectionState: @unchecked Sendable {
     var orphanNodes: [Int]
     /// Per vector field: the change sequence the index file on disk reflects.
     var savedSeq: [Int64]
+    /// The change sequence the row file on disk reflects.
+    var rowFileSeq: Int64 = -1
+    /// Where the mirror came from when the collection was opened.
+    var openedFrom = OpenedFrom.sqlite
+
+    enum OpenedFrom: Equatable {
+        /// Every row read from SQLite.
+        case sqlite
+        /// The row file, which was current.
+        case rowFile
+        /// The row file, then the rows committed after it from SQLite.
+        case rowFileAndSQLite
+    }
     /// The largest rid SQLite has ever assigned in this collection (an index file claiming more is stale).
     var maxRidEver: Int64 = 0
     /// Filter bitsets by (filter, partitions), valid for one change sequence.
@@ -90,13 +103,13 @@ final class CollectionState: @unchecked Sendable {
     }
 
     /// Appends a row's bookkeeping; its vectors go to `vectors` separately.
-    private func appendSlot(rid: Int64, key: FieldValue, partition: String, document: Row) {
+    private func appendSlot(rid: Int64, key: FieldValue, partition: String, document: Row?) {
         let slot = rids.count
         rids.append(rid)
         maxRidEver = max(maxRidEver, rid)
         primaryKeys.append(key)
         partitionOf.append(partition)
-        documents.append(document)
+        if let document { documents.append(document) }
         live.append(true)
         liveCount += 1
         slotOfKey[key] = slot
@@ -166,6 +179,34 @@ final class CollectionState: @unchecked Sendable {
                                         arguments: [SQLiteStore.rowsTable(id)]) ?? 0
     }
 
+    /// Installs a row file's snapshot into an empty mirror (its documents stay encoded until used).
+    func install(_ snapshot: RowFile.Snapshot) {
+        precondition(rids.isEmpty, "a snapshot goes into an empty mirror")
+        let count = snapshot.rids.count
+        rids.reserveCapacity(count)
+        primaryKeys.reserveCapacity(count)
+        partitionOf.reserveCapacity(count)
+        live.reserveCapacity(count)
+        slotOfKey.reserveCapacity(count)
+        documents.appendEncoded(snapshot.documents, ends: snapshot.documentEnds)
+        for i in 0..<count {
+            appendSlot(rid: snapshot.rids[i], key: snapshot.keys[i], partition: snapshot.partitionNames[Int(snapshot.partitionOfRow[i])],
+                       document: nil)
+        }
+        vectors = snapshot.vectors
+        rowFileSeq = snapshot.changeSeq
+    }
+
+    /// The slot holding row id `rid`, if any (slots are in rid order).
+    func slot(ofRid rid: Int64) -> Int? {
+        var low = 0, high = rids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if rids[mid] < rid { low = mid + 1 } else { high = mid }
+        }
+        return low < rids.count && rids[low] == rid ? low : nil
+    }
+
     /// Row documents from their JSON text, in order; on several threads when there are many.
     static func decodeDocuments(_ texts: [String], collection: String) throws -> [Row] {
         @Sendable func decode(_ text: String) throws -> Row {
@@ -201,7 +242,9 @@ final class CollectionState: @unchecked Sendable {
     /// Brings the mirror up to date with rows another connection committed: rows deleted there are marked
     /// dead, rows added are appended (an upsert is both). Slots never move, so graphs stay valid.
     func refresh(from db: Database) throws {
-        let present = try Int64.fetchAll(db, sql: "SELECT rid FROM \(SQLiteStore.rowsTable(id)) ORDER BY rid")
+        // Without ORDER BY, SQLite reads the rids from the primary key's index (a few pages) instead of
+        // every row's page.
+        let present = try Int64.fetchAll(db, sql: "SELECT rid FROM \(SQLiteStore.rowsTable(id))").sorted()
         var next = 0
         for slot in 0..<rids.count where live[slot] {
             let rid = rids[slot]

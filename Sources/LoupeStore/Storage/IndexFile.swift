@@ -106,13 +106,12 @@ enum IndexFile {
             let count = layout.count
             graph.reserve(count)
             graph.blocks.copyMemory(from: raw.baseAddress! + layout.blocksOffset, byteCount: count * graph.nodeStride)
-            var slotOfRid: [Int64: Int] = [:]
-            slotOfRid.reserveCapacity(c.rids.count)
-            for (slot, rid) in c.rids.enumerated() { slotOfRid[rid] = slot }
             var orphans = 0
             for n in 0..<count {
                 let rid = raw.loadUnaligned(fromByteOffset: layout.ridsOffset + n * 8, as: Int64.self)
-                if let slot = slotOfRid[rid] { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
+                // Nodes are mostly in rid order, so the next slot is the usual answer.
+                let guess = n < c.rids.count && c.rids[n] == rid ? n : c.slot(ofRid: rid)
+                if let slot = guess { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
             }
             for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: layout.levelsOffset + n * 4, as: Int32.self) }
             var offset = layout.upperOffset
@@ -134,5 +133,6 @@ enum IndexFile {
 
     static func removeAll(_ c: CollectionState, directory: String) {
         for i in c.schema.vectorFields.indices { unlink(path(c, field: i, directory: directory)) }
+        RowFile.remove(c, directory: directory)
     }
 }
