@@ -156,7 +156,7 @@ import Testing
             DocumentCodec.encode(row, into: &bytes)
             let decoded = try bytes.withUnsafeBytes { try DocumentCodec.decode($0) }
             #expect(decoded == row)
-            let some = try bytes.withUnsafeBytes { try DocumentCodec.decode($0, only: ["path", "tags", "missing"]) }
+            let some = try bytes.withUnsafeBytes { try DocumentCodec.decode($0, only: DocumentCodec.Selection(["path", "tags", "missing"])) }
             #expect(some == row.filter { ["path", "tags"].contains($0.key) })
             // Any truncation is an error, never a crash or a wrong row.
             let cut = Int.random(in: 0..<bytes.count, using: &random)

@@ -303,7 +303,7 @@ extension LoupeClient {
         }
         let partitionSet = Set(partitions)
         // Only the fields the filter reads are taken from each document (all of them for `$meta`).
-        let names = expression.flatMap { $0.fieldNames.contains("$meta") ? nil : $0.fieldNames }
+        let names = expression.flatMap { $0.fieldNames.contains("$meta") ? nil : DocumentCodec.Selection($0.fieldNames) }
         let bitset = LabelBitset(count: c.slotCount) { slot in
             guard c.live[slot] else { return false }
             if !partitionSet.isEmpty && !partitionSet.contains(c.partitionOf[slot]) { return false }

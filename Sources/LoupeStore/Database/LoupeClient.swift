@@ -83,6 +83,15 @@ public actor LoupeClient {
                           loadIndexes: Bool) throws -> CollectionState {
         let state = CollectionState(id: c.id, name: c.name, schema: c.schema, changeSeq: c.changeSeq,
                                     nextAutoID: c.nextAutoID, partitions: try sqlite.partitions(collectionID: c.id))
+        // The graph files are read and checked on another thread while the rows load (each is a few
+        // hundred MB at 100k rows of 512-d vectors); only mapping their rids to slots waits for the rows.
+        let reading = loadIndexes ? IndexFile.jobs(state, directory: indexDirectory) : []
+        let graphs = PreparedGraphs()
+        let group = DispatchGroup()
+        if !reading.isEmpty {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) { graphs.value = reading.map(IndexFile.prepare) }
+        }
+        defer { group.wait() }
         try sqlite.read { db in
             let table = SQLiteStore.rowsTable(c.id)
             let maxRidEver = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) ?? 0
@@ -102,8 +111,14 @@ public actor LoupeClient {
                 state.openedFrom = .rowFileAndSQLite
             }
         }
-        if loadIndexes { IndexFile.loadAll(into: state, directory: indexDirectory) }
+        group.wait()
+        if loadIndexes { IndexFile.finishAll(graphs.value, into: state) }
         return state
+    }
+
+    /// Graph files read on another thread, handed back after `DispatchGroup.wait`.
+    final class PreparedGraphs: @unchecked Sendable {
+        var value: [IndexFile.Prepared?] = []
     }
 
     /// Adds every pending row to its graph and writes the index files (for a reader, nothing: its graphs

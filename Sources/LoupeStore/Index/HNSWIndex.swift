@@ -134,6 +134,14 @@ final class HNSWIndex: @unchecked Sendable {
         randomState &+= UInt64(count)
     }
 
+    /// Frees the upper-layer lists a file load put in the first `count` nodes before it was abandoned.
+    func discardPrepared(count prepared: Int) {
+        for n in count..<min(prepared, capacity) {
+            upper[n]?.deallocate()
+            upper[n] = nil
+        }
+    }
+
     /// A copy that can grow while this graph keeps answering searches: builds never touch a graph that
     /// searches may be reading (the owner swaps in the grown copy when it is done).
     func copy() -> HNSWIndex {

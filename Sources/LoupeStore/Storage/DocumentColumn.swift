@@ -1,3 +1,5 @@
+import Foundation
+
 /// The scalar and dynamic fields of every slot: decoded rows, or rows still in their compact binary form
 /// (as the row file holds them) and decoded on first use.
 ///
@@ -43,12 +45,12 @@ final class DocumentColumn: @unchecked Sendable {
         return row
     }
 
-    /// The named top-level fields of `slot` (nil: every field), without decoding the others.
-    func fields(_ names: Set<String>?, of slot: Int) -> Row {
+    /// The selected top-level fields of `slot` (nil: every field), without decoding the others.
+    func fields(_ selection: DocumentCodec.Selection?, of slot: Int) -> Row {
         if let row = rows[slot] { return row }
-        guard let names else { return self[slot] }
+        guard let selection else { return self[slot] }
         return bytes.withUnsafeBytes { raw in
-            (try? DocumentCodec.decode(UnsafeRawBufferPointer(rebasing: raw[spans[slot]]), only: names)) ?? [:]
+            (try? DocumentCodec.decode(UnsafeRawBufferPointer(rebasing: raw[spans[slot]]), only: selection)) ?? [:]
         }
     }
 
@@ -75,6 +77,21 @@ enum DocumentCodec {
     }
 
     struct Damaged: Error {}
+
+    /// Field names to decode, kept as UTF-8 so keys are compared without making strings.
+    struct Selection: Sendable {
+        let names: [(text: String, utf8: [UInt8])]
+
+        init(_ names: some Sequence<String>) { self.names = names.map { ($0, Array($0.utf8)) } }
+
+        /// The selected name whose UTF-8 is `key`, if any.
+        func match(_ key: UnsafeRawBufferPointer) -> String? {
+            for name in names where name.utf8.count == key.count {
+                if name.utf8.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return name.text }
+            }
+            return nil
+        }
+    }
 
     static func encode(_ row: Row, into out: inout [UInt8]) {
         put(UInt32(row.count), &out)
@@ -133,8 +150,8 @@ enum DocumentCodec {
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
     }
 
-    /// A document's fields: all of them, or only those in `only`.
-    static func decode(_ raw: UnsafeRawBufferPointer, only: Set<String>? = nil) throws -> Row {
+    /// A document's fields: all of them, or only those `only` selects.
+    static func decode(_ raw: UnsafeRawBufferPointer, only: Selection? = nil) throws -> Row {
         var reader = Reader(raw: raw)
         let row = try reader.entries(only: only)
         guard reader.offset == raw.count else { throw Damaged() }
@@ -162,17 +179,17 @@ enum DocumentCodec {
             String(decoding: try bytes(count), as: UTF8.self)
         }
 
-        /// A u32 count and that many entries (keys in `only`, or all).
-        mutating func entries(only: Set<String>?) throws -> Row {
+        /// A u32 count and that many entries (keys `only` selects, or all).
+        mutating func entries(only: Selection?) throws -> Row {
             let count = Int(try take(UInt32.self))
             guard count <= (raw.count - offset) / 5 else { throw Damaged() }  // an entry is at least 5 bytes
             var row = Row(minimumCapacity: only == nil ? count : 0)
             for _ in 0..<count {
-                let key = try string(Int(try take(UInt32.self)))
-                if let only, !only.contains(key) {
-                    try skipValue()
+                let keyBytes = try bytes(Int(try take(UInt32.self)))
+                if let only {
+                    if let key = only.match(keyBytes) { row[key] = try value() } else { try skipValue() }
                 } else {
-                    row[key] = try value()
+                    row[String(decoding: keyBytes, as: UTF8.self)] = try value()
                 }
             }
             return row

@@ -79,56 +79,88 @@ enum IndexFile {
         }
     }
 
-    /// Loads every graph file that matches the collection; others are left for a rebuild.
-    static func loadAll(into c: CollectionState, directory: String) {
-        for (i, graph) in c.graphs.enumerated() {
-            guard let graph else { continue }
-            if (try? load(into: c, field: i, graph: graph, directory: directory)) != true {
-                // Start from an empty graph: the next search or flush indexes every row.
-                c.graphs[i] = HNSWIndex(dimension: graph.code.dimension, metric: graph.code.metric,
-                                        storage: graph.code.storage, m: graph.m, efConstruction: graph.efConstruction)
-                c.indexedSlots[i] = 0
-                c.orphanNodes[i] = 0
-            }
+    /// One graph file to read: where it is, the header it must start with, and the graph to fill.
+    struct Job: @unchecked Sendable {
+        var field: Int
+        var path: String
+        var expectedPrefix: [UInt64]
+        var graph: HNSWIndex
+    }
+
+    /// A graph file read and checked, its structure copied into the graph; its labels wait for the rows.
+    struct Prepared: @unchecked Sendable {
+        var job: Job
+        var file: MappedFile
+        var layout: IndexFileLayout
+    }
+
+    /// The graph files `c` would load. Computed before the rows are, so reading the files (`prepare`,
+    /// which touches nothing of `c`) can run beside loading the rows.
+    static func jobs(_ c: CollectionState, directory: String) -> [Job] {
+        c.graphs.enumerated().compactMap { i, graph in
+            guard let graph else { return nil }
+            return Job(field: i, path: path(c, field: i, directory: directory),
+                       expectedPrefix: Array(header(c, field: i, graph: graph, lastRid: 0)[0..<8]), graph: graph)
         }
     }
 
-    /// Reads one graph; returns false (leaving `graph` untouched) when the file is missing or does not fit.
-    static func load(into c: CollectionState, field: Int, graph: HNSWIndex, directory: String) throws -> Bool {
-        let file = path(c, field: field, directory: directory)
-        guard let data = FileManager.default.contents(atPath: file) else { return false }
-        let expected = header(c, field: field, graph: graph, lastRid: 0)
-        return data.withUnsafeBytes { raw -> Bool in
-            guard let layout = try? IndexFileLayout.parse(raw, nodeStride: graph.nodeStride, m: graph.m,
-                                                          expectedPrefix: Array(expected[0..<8])),
-                layout.lastRid <= c.maxRidEver
-            else { return false }
-            let count = layout.count
-            graph.reserve(count)
-            graph.blocks.copyMemory(from: raw.baseAddress! + layout.blocksOffset, byteCount: count * graph.nodeStride)
-            var orphans = 0
-            for n in 0..<count {
-                let rid = raw.loadUnaligned(fromByteOffset: layout.ridsOffset + n * 8, as: Int64.self)
-                // Nodes are mostly in rid order, so the next slot is the usual answer.
-                let guess = n < c.rids.count && c.rids[n] == rid ? n : c.slot(ofRid: rid)
-                if let slot = guess { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
-            }
-            for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: layout.levelsOffset + n * 4, as: Int32.self) }
-            var offset = layout.upperOffset
-            for n in 0..<count where graph.levels[n] > 0 {
-                let ints = Int(graph.levels[n]) * (1 + graph.m)
-                let p = UnsafeMutablePointer<Int32>.allocate(capacity: ints)
-                for k in 0..<ints { p[k] = raw.loadUnaligned(fromByteOffset: offset + k * 4, as: Int32.self) }
-                graph.upper[n] = p
-                offset += ints * 4
-            }
-            graph.restore(count: count, entryPoint: layout.entryPoint, maxLevel: layout.maxLevel)
-            // Slots up to the last covered rid are in the graph; later ones are indexed on the next build.
-            c.indexedSlots[field] = c.rids.firstIndex { $0 > layout.lastRid } ?? c.rids.count
-            c.orphanNodes[field] = orphans
-            c.savedSeq[field] = c.changeSeq
-            return true
+    /// Maps and checks one graph file and copies its blocks, levels and upper layers into the job's graph;
+    /// nil when the file is missing or does not fit (the graph may then hold garbage: `finishAll` replaces it).
+    static func prepare(_ job: Job) -> Prepared? {
+        guard let file = MappedFile(path: job.path) else { return nil }
+        let raw = file.bytes
+        let graph = job.graph
+        guard let layout = try? IndexFileLayout.parse(raw, nodeStride: graph.nodeStride, m: graph.m,
+                                                      expectedPrefix: job.expectedPrefix)
+        else { return nil }
+        let count = layout.count
+        graph.reserve(count)
+        graph.blocks.copyMemory(from: raw.baseAddress! + layout.blocksOffset, byteCount: count * graph.nodeStride)
+        for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: layout.levelsOffset + n * 4, as: Int32.self) }
+        var offset = layout.upperOffset
+        for n in 0..<count where graph.levels[n] > 0 {
+            let ints = Int(graph.levels[n]) * (1 + graph.m)
+            let p = UnsafeMutablePointer<Int32>.allocate(capacity: ints)
+            UnsafeMutableRawPointer(p).copyMemory(from: raw.baseAddress! + offset, byteCount: ints * 4)
+            graph.upper[n] = p
+            offset += ints * 4
         }
+        return Prepared(job: job, file: file, layout: layout)
+    }
+
+    /// Maps each prepared graph's rids to slots and installs it; graphs without a usable file start empty.
+    static func finishAll(_ prepared: [Prepared?], into c: CollectionState) {
+        let ready = Dictionary(prepared.compactMap { $0 }.map { ($0.job.field, $0) }, uniquingKeysWith: { a, _ in a })
+        for (i, graph) in c.graphs.enumerated() {
+            guard let graph else { continue }
+            if let p = ready[i], p.job.graph === graph, finish(p, into: c) { continue }
+            // Start from an empty graph: the next search or flush indexes every row.
+            if let p = ready[i] { p.job.graph.discardPrepared(count: p.layout.count) }
+            c.graphs[i] = HNSWIndex(dimension: graph.code.dimension, metric: graph.code.metric,
+                                    storage: graph.code.storage, m: graph.m, efConstruction: graph.efConstruction)
+            c.indexedSlots[i] = 0
+            c.orphanNodes[i] = 0
+        }
+    }
+
+    /// Labels a prepared graph's nodes with the slots of their rids; false when the file claims rows the
+    /// database never had.
+    static func finish(_ p: Prepared, into c: CollectionState) -> Bool {
+        let layout = p.layout, graph = p.job.graph, raw = p.file.bytes
+        guard layout.lastRid <= c.maxRidEver else { return false }
+        var orphans = 0
+        for n in 0..<layout.count {
+            let rid = raw.loadUnaligned(fromByteOffset: layout.ridsOffset + n * 8, as: Int64.self)
+            // Nodes are mostly in rid order, so the node's own number is the usual slot.
+            let guess = n < c.rids.count && c.rids[n] == rid ? n : c.slot(ofRid: rid)
+            if let slot = guess { graph.labels[n] = Int64(slot) } else { graph.labels[n] = -1; orphans += 1 }
+        }
+        graph.restore(count: layout.count, entryPoint: layout.entryPoint, maxLevel: layout.maxLevel)
+        // Slots up to the last covered rid are in the graph; later ones are indexed on the next build.
+        c.indexedSlots[p.job.field] = c.rids.firstIndex { $0 > layout.lastRid } ?? c.rids.count
+        c.orphanNodes[p.job.field] = orphans
+        c.savedSeq[p.job.field] = c.changeSeq
+        return true
     }
 
     static func removeAll(_ c: CollectionState, directory: String) {

@@ -5,7 +5,7 @@
 /// trapping on a conversion or reading out of bounds later. Pure: it reads only the bytes it is given, so
 /// it is also the fuzz target for index files (`scripts/fuzz index-file`).
 struct IndexFileLayout: Equatable {
-    static let magic: UInt64 = 0x324E_4845_5055_4F4C  // "LOUPEHN2"
+    static let magic: UInt64 = 0x334E_4845_5055_4F4C  // "LOUPEHN3"
     static let trailer: UInt64 = 0x444E_4545_5055_4F4C  // "LOUPEEND"
     static let headerWords = 12
     /// Levels above this are refused (a graph of 2^60 nodes at M=2 would not reach it).
@@ -34,35 +34,54 @@ struct IndexFileLayout: Equatable {
         return sum.value
     }
 
-    /// 64-bit multiply-xor over 8-byte little-endian words, then the tail bytes; fed in pieces of any size.
+    /// 64-bit multiply-xor in four lanes over 32-byte blocks, then the tail bytes; fed in pieces of any size.
     struct Checksum {
-        private var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        // Four independent lanes, one per 8-byte word of each 32-byte block, so the multiplies overlap
+        // (one lane runs at a multiply's latency per word; four run at memory speed).
+        private var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xCBF2_9CE4_8422_2325, 0x8422_2325_CBF2_9CE4,
+                                                                 0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F)
         private var pending: [UInt8] = []
+        private var length: UInt64 = 0
+        private static let prime: UInt64 = 0x0000_0100_0000_01B3
 
         mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            length &+= UInt64(bytes.count)
             var start = 0
-            while !pending.isEmpty && start < bytes.count {
-                pending.append(bytes[start])
-                start += 1
-                if pending.count == 8 {
-                    let w = pending.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                    mix(w)
-                    pending.removeAll(keepingCapacity: true)
+            if !pending.isEmpty {
+                while pending.count < 32 && start < bytes.count {
+                    pending.append(bytes[start])
+                    start += 1
                 }
+                guard pending.count == 32 else { return }
+                pending.withUnsafeBytes { mixBlocks($0) }
+                pending.removeAll(keepingCapacity: true)
             }
-            let words = (bytes.count - start) / 8
-            for i in 0..<words { mix(bytes.loadUnaligned(fromByteOffset: start + i * 8, as: UInt64.self)) }
-            for i in (start + words * 8)..<bytes.count { pending.append(bytes[i]) }
+            let whole = (bytes.count - start) / 32 * 32
+            mixBlocks(UnsafeRawBufferPointer(rebasing: bytes[start..<start + whole]))
+            for i in (start + whole)..<bytes.count { pending.append(bytes[i]) }
         }
 
-        private mutating func mix(_ word: UInt64) {
-            hash = (hash ^ word) &* 0x0000_0100_0000_01B3
-            hash ^= hash >> 29
+        private mutating func mixBlocks(_ bytes: UnsafeRawBufferPointer) {
+            var (a, b, c, d) = lanes
+            var offset = 0
+            while offset < bytes.count {
+                a = (a ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* Self.prime
+                b = (b ^ bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)) &* Self.prime
+                c = (c ^ bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)) &* Self.prime
+                d = (d ^ bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)) &* Self.prime
+                a ^= a >> 29
+                b ^= b >> 29
+                c ^= c >> 29
+                d ^= d >> 29
+                offset += 32
+            }
+            lanes = (a, b, c, d)
         }
 
         var value: UInt64 {
-            var h = hash
-            for byte in pending { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            var h = length
+            for lane in [lanes.0, lanes.1, lanes.2, lanes.3] { h = ((h ^ lane) &* Self.prime) ^ (h >> 29) }
+            for byte in pending { h = (h ^ UInt64(byte)) &* Self.prime }
             return h
         }
     }

@@ -22,8 +22,7 @@ import Darwin
 /// change under a row id (an upsert is a delete and an insert), so a snapshot can only be behind, never
 /// wrong. A damaged file (checksum, counts, ordering) is ignored.
 ///
-/// Layout: a header of u64s, then sections, each padded to 32 bytes so the checksum runs on whole
-/// 32-byte blocks: row ids; primary keys (i64s, or end offsets and UTF-8); partition names and one u32
+/// Layout: a header of u64s, then sections, each padded to 32 bytes: row ids; primary keys (i64s, or end offsets and UTF-8); partition names and one u32
 /// per row; document end offsets and documents; the vectors of each vector field; checksum; trailer.
 enum RowFile {
     static let magic: UInt64 = 0x3157_5245_5055_4F4C  // "LOUPERW1"
@@ -110,13 +109,12 @@ enum RowFile {
         c.rowFileSeq = c.changeSeq
     }
 
-    /// Streams sections to a file, each padded with zeros to a whole number of 32-byte blocks, and
-    /// checksums what it writes.
+    /// Streams sections to a file, each padded with zeros to a whole number of 32-byte blocks (so every
+    /// section starts aligned when the file is mapped), and checksums what it writes.
     final class SectionWriter {
         private let file: UnsafeMutablePointer<FILE>
-        private var checksum = BlockChecksum()
-        private var block = [UInt8](repeating: 0, count: 32)
-        private var pending = 0
+        private var checksum = IndexFileLayout.Checksum()
+        private var sectionBytes = 0
         private var ok = true
 
         init?(path: String) {
@@ -127,34 +125,17 @@ enum RowFile {
         func append(_ raw: UnsafeRawBufferPointer) {
             guard raw.count > 0 else { return }
             if fwrite(raw.baseAddress!, 1, raw.count, file) != raw.count { ok = false }
-            var start = 0
-            if pending > 0 {
-                while pending < 32 && start < raw.count {
-                    block[pending] = raw[start]
-                    pending += 1
-                    start += 1
-                }
-                guard pending == 32 else { return }
-                block.withUnsafeBytes { checksum.update($0) }
-                pending = 0
-            }
-            let whole = (raw.count - start) / 32 * 32
-            checksum.update(UnsafeRawBufferPointer(rebasing: raw[start..<start + whole]))
-            for i in start + whole..<raw.count {
-                block[pending] = raw[i]
-                pending += 1
-            }
+            checksum.update(raw)
+            sectionBytes += raw.count
         }
 
         /// Pads the current section to a whole block.
         func endSection() {
-            guard pending > 0 else { return }
-            let padding = 32 - pending
-            for i in pending..<32 { block[i] = 0 }
-            block.withUnsafeBytes { checksum.update($0) }
-            let zeros = [UInt8](repeating: 0, count: padding)
-            if fwrite(zeros, 1, padding, file) != padding { ok = false }
-            pending = 0
+            let padding = (32 - sectionBytes % 32) % 32
+            sectionBytes = 0
+            guard padding > 0 else { return }
+            [UInt8](repeating: 0, count: padding).withUnsafeBytes { append($0) }
+            sectionBytes = 0
         }
 
         func section<T>(_ array: [T]) {
@@ -191,8 +172,8 @@ enum RowFile {
     /// - Parameter maxRidEver: the largest row id SQLite has assigned in the collection.
     static func read(_ c: CollectionState, directory: String, maxRidEver: Int64) -> Snapshot? {
         let file = path(c, directory: directory)
-        guard let data = try? Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) else { return nil }
-        return data.withUnsafeBytes { raw in try? parse(raw, c, maxRidEver: maxRidEver) }
+        guard let mapped = MappedFile(path: file) else { return nil }
+        return try? parse(mapped.bytes, c, maxRidEver: maxRidEver)
     }
 
     struct Damaged: Error {}
@@ -202,9 +183,9 @@ enum RowFile {
               raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self) == trailer
         else { throw Damaged() }
         let body = UnsafeRawBufferPointer(rebasing: raw[0..<raw.count - 16])
-        var checksum = BlockChecksum()
-        checksum.update(body)
-        guard checksum.value == raw.loadUnaligned(fromByteOffset: raw.count - 16, as: UInt64.self) else { throw Damaged() }
+        guard IndexFileLayout.checksum(body) == raw.loadUnaligned(fromByteOffset: raw.count - 16, as: UInt64.self) else {
+            throw Damaged()
+        }
         var reader = SectionReader(raw: body)
         let expected = header(c, count: 0)
         let head: [UInt64] = try reader.section(count: expected.count)
@@ -276,37 +257,5 @@ enum RowFile {
             offset += padded
             return out
         }
-    }
-}
-
-/// A 64-bit checksum over whole 32-byte blocks: four independent FNV-style lanes (one per 8-byte word
-/// of a block), so it runs at memory speed instead of one multiply's latency per word.
-struct BlockChecksum {
-    private var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xCBF2_9CE4_8422_2325, 0x8422_2325_CBF2_9CE4, 0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F)
-
-    /// Mixes in `bytes`, a whole number of 32-byte blocks.
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count % 32 == 0, "BlockChecksum takes whole blocks")
-        let prime: UInt64 = 0x0000_0100_0000_01B3
-        var (a, b, c, d) = lanes
-        var offset = 0
-        while offset < bytes.count {
-            a = (a ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* prime
-            b = (b ^ bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)) &* prime
-            c = (c ^ bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)) &* prime
-            d = (d ^ bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)) &* prime
-            a ^= a >> 29
-            b ^= b >> 29
-            c ^= c >> 29
-            d ^= d >> 29
-            offset += 32
-        }
-        lanes = (a, b, c, d)
-    }
-
-    var value: UInt64 {
-        var h: UInt64 = 0
-        for lane in [lanes.0, lanes.1, lanes.2, lanes.3] { h = (h ^ lane) &* 0x0000_0100_0000_01B3 }
-        return h ^ (h >> 32)
     }
 }
