@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LoupeStore
 
 /// The bounded pool where Loupe's heavy work runs: model passes, picture decoding and preprocessing.
 ///
@@ -61,7 +62,12 @@ public final class ComputeExecutor: @unchecked Sendable {
     ///   - cpuSlots: CPU jobs at once (default: the cores this process may use).
     public init(modelSlots: Int = 1, cpuSlots: Int = ProcessInfo.processInfo.activeProcessorCount) {
         pools = [Pool(slots: max(1, modelSlots)), Pool(slots: max(1, cpuSlots))]
+        background = BackgroundThreads(count: max(1, modelSlots) + max(1, cpuSlots))
     }
+
+    /// Where bulk jobs run: threads at a lower scheduling priority, one per slot (so a started job never
+    /// waits for a thread), made on first use.
+    private let background: BackgroundThreads
 
     /// Jobs waiting for a slot, by lane (for metrics and tests).
     public func waiting(_ resource: Resource) -> [Lane: Int] {
@@ -87,11 +93,13 @@ public final class ComputeExecutor: @unchecked Sendable {
                 let job = Job(
                     id: id,
                     start: {
-                        DispatchQueue.global(qos: lane == .interactive ? .userInitiated : .utility).async {
+                        let work: @Sendable () -> Void = {
                             let result = Result { try body() }
                             self.finished(resource)
                             continuation.resume(with: result)
                         }
+                        // Bulk work gives way to searches on a busy machine (see `WorkerThreads`).
+                        if lane == .interactive { DispatchQueue.global(qos: .userInitiated).async(execute: work) } else { self.background.submit(work) }
                     },
                     cancel: { continuation.resume(throwing: CancellationError()) })
                 enqueue(job, resource: resource, lane: lane)
@@ -140,5 +148,41 @@ public final class ComputeExecutor: @unchecked Sendable {
             return nil
         }
         job?.cancel()
+    }
+}
+
+/// A fixed set of threads at background priority, started on first use, taking jobs in order.
+private final class BackgroundThreads: @unchecked Sendable {
+    private let count: Int
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var started = false
+
+    init(count: Int) { self.count = count }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        if !started {
+            started = true
+            for index in 0..<count {
+                let thread = Thread { [self] in work() }
+                thread.name = "loupe-bulk-\(index)"
+                thread.start()
+            }
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        WorkerThreads.lowerCurrentThread()
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
     }
 }

@@ -61,7 +61,7 @@ extension LoupeClient {
     {
         let graph = base.copy()
         vectors.withUnsafeBufferPointer { all in
-            graph.add(all.baseAddress! + from * dimension, labels: (from..<to).map { Int64($0) }, threads: threads)
+            graph.add(all.baseAddress! + from * dimension, labels: (from..<to).map { Int64($0) }, threads: threads, background: true)
         }
         return graph
     }

@@ -170,7 +170,7 @@ final class HNSWIndex: @unchecked Sendable {
     /// Adds `n` vectors (row-major, already unit length for COSINE) with their labels.
     ///
     /// - Parameter threads: worker threads; 1 gives a reproducible graph.
-    func add(_ vectors: UnsafePointer<Float>, labels newLabels: [Int64], threads: Int) {
+    func add(_ vectors: UnsafePointer<Float>, labels newLabels: [Int64], threads: Int, background: Bool = false) {
         let n = newLabels.count
         guard n > 0 else { return }
         let first = count
@@ -206,7 +206,7 @@ final class HNSWIndex: @unchecked Sendable {
         defer { next.deallocate() }
         let total = count
         nonisolated(unsafe) let base = vectors
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        WorkerThreads.run(threads, background: background) { _ in
             var scratch = SearchScratch(dimension: dim, capacity: total)
             while true {
                 let i = Int(loupe_fetch_add(next, 1))
