@@ -67,13 +67,16 @@ public actor LoupeClient {
         let indexDirectory = (path as NSString).appendingPathComponent("index")
         sqlite = try SQLiteStore(path: (path as NSString).appendingPathComponent("loupe.sqlite"),
                                  readOnly: configuration.readOnly)
+        // Read before anything is loaded: a commit made while the collections load changes it, so the
+        // first call catches up with that commit too (read after, it would hide the commit for good).
+        let version = configuration.readOnly ? try sqlite.dataVersion() : -1
         var loaded: [String: CollectionState] = [:]
         for stored in try sqlite.loadCollections() {
             loaded[stored.name] = try Self.openState(stored, sqlite: sqlite, indexDirectory: indexDirectory,
                                                      loadIndexes: configuration.persistIndexes)
         }
         collections = loaded
-        if configuration.readOnly { dataVersion = try sqlite.dataVersion() }
+        dataVersion = version
     }
 
     nonisolated var indexDirectory: String { (path as NSString).appendingPathComponent("index") }
@@ -95,6 +98,10 @@ public actor LoupeClient {
         try sqlite.read { db in
             let table = SQLiteStore.rowsTable(c.id)
             let maxRidEver = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) ?? 0
+            // The change sequence of the rows this transaction reads (another writer may have committed
+            // since `c` was read): the mirror is of this state, and the snapshot is compared with it.
+            state.changeSeq = try Int64.fetchOne(db, sql: "SELECT change_seq FROM collections WHERE id = ?", arguments: [c.id])
+                ?? c.changeSeq
             guard loadIndexes, let snapshot = RowFile.read(state, directory: indexDirectory, maxRidEver: maxRidEver) else {
                 try state.load(from: db)
                 return
@@ -104,7 +111,7 @@ public actor LoupeClient {
             state.maxRidEver = maxRidEver
             state.openedFrom = .rowFile
             let rowCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? -1
-            if snapshot.changeSeq != c.changeSeq || rowCount != state.liveCount {
+            if snapshot.changeSeq != state.changeSeq || rowCount != state.liveCount {
                 try state.refresh(from: db)
                 // The mirror now reflects SQLite, not the file: the next flush writes a new one.
                 state.rowFileSeq = -1
