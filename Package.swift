@@ -63,12 +63,13 @@ let package = Package(
         .target(
             name: "Loupe",
             dependencies: [
-                "LoupeCLIP", "LoupeMedia", "LoupeTensor", "LoupeStore",
+                "LoupeCLIP", "LoupeMedia", "LoupeTensor", "LoupeStore", "LoupeMilvus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: [milvusAvailability]
         ),
         // The demo library and the shape painter: what `make demo` and the tests index. Not a product.
         .target(name: "LoupeFixtures", dependencies: ["Loupe", "LoupeMedia"]),
@@ -111,7 +112,7 @@ let package = Package(
         .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
         .testTarget(
             name: "LoupeMilvusTests",
-            dependencies: ["LoupeMilvus", "LoupeStore"],
+            dependencies: ["LoupeMilvus", "LoupeStore", "Loupe", "LoupeFixtures", "LoupeMedia"],
             swiftSettings: [milvusAvailability]
         ),
         .testTarget(name: "LoupeMediaTests", dependencies: ["CFFmpeg", "LoupeMedia", "LoupeCLIP"]),

@@ -32,7 +32,8 @@ extension MilvusClient {
         return MilvusCollectionDescription(
             name: reply.collectionName.isEmpty ? name : reply.collectionName, schema: schema.loupeSchema,
             milvusTypes: types, collectionID: reply.collectionID, shards: Int(reply.shardsNum),
-            consistency: MilvusConsistency(reply.consistencyLevel))
+            consistency: MilvusConsistency(reply.consistencyLevel),
+            properties: Dictionary(reply.properties.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
     }
 
     func describe(_ name: String) async throws -> (Milvus_Proto_Milvus_DescribeCollectionResponse, MilvusCollectionSchema) {
@@ -60,8 +61,10 @@ extension MilvusClient {
     /// - Parameters:
     ///   - shards: shards (virtual channels) to spread writes over.
     ///   - consistency: the collection's default consistency for searches and queries.
+    ///   - properties: collection properties (key-value text the server keeps with the collection).
     public func createCollection(_ name: String, schema: CollectionSchema, shards: Int = 1,
-                                 consistency: MilvusConsistency = .bounded) async throws {
+                                 consistency: MilvusConsistency = .bounded,
+                                 properties: [String: String] = [:]) async throws {
         try await connect()
         let proto = try MilvusCollectionSchema.proto(for: schema, name: name)
         var request = Milvus_Proto_Milvus_CreateCollectionRequest()
@@ -70,6 +73,7 @@ extension MilvusClient {
         request.schema = try proto.serializedBytes()
         request.shardsNum = Int32(shards)
         request.consistencyLevel = consistency.proto
+        request.properties = properties.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value) }
         schemaCache[name] = nil
         _ = try await unary("CreateCollection", collection: name) { service, md, options in
             try await service.createCollection(request, metadata: md, options: options)

@@ -41,6 +41,8 @@ public struct MilvusCollectionDescription: Sendable {
     public var collectionID: Int64
     public var shards: Int
     public var consistency: MilvusConsistency
+    /// The collection's properties (milvus-lite keeps these but not the description).
+    public var properties: [String: String] = [:]
 }
 
 /// A vector index to build (Milvus `CreateIndex` parameters).

@@ -62,6 +62,8 @@ public final class LoupeServer: Sendable {
             milvus.maxSearchResults = configuration.limits.maxSearchResults
             milvus.maxQueryVectors = configuration.limits.maxQueryVectors
             milvus.register(on: router)
+        } else {
+            MilvusRoutes.registerForwardingRefusal(on: router, location: library.store.location)
         }
         return router
     }

@@ -5,13 +5,25 @@ import LoupeTensor
 
 /// Options every library command shares: where the data lives and which model embeds it.
 struct LibraryOptions: ParsableArguments {
-    @Option(name: .long, help: "The database folder.")
+    @Option(name: .long, help: "The database folder (with --milvus: the folder for local state only).")
     var data = "loupe-data"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep the library on a Milvus server or cluster (default: $LOUPE_MILVUS_URI).",
+        discussion: "http://host:19530, https://host[:port] (TLS) or host:port.", valueName: "uri"))
+    var milvus: String?
+
+    @Option(name: .customLong("milvus-token"), help: ArgumentHelp(
+        "Milvus API key or user:password (default: $MILVUS_TOKEN).", valueName: "token"))
+    var milvusToken: String?
+
+    @Option(name: .customLong("milvus-db"), help: ArgumentHelp("The Milvus database (default: default).", valueName: "name"))
+    var milvusDatabase: String?
 
     @Option(name: .long, help: "A CLIP model folder, or owner/name of a pulled model.")
     var model = HubRepository.defaultCLIP.id
 
-    @Option(name: .long, help: "The collection inside the database.")
+    @Option(name: .long, help: "The collection inside the database (or on the Milvus server).")
     var collection = "media"
 
     @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")
@@ -31,6 +43,17 @@ struct LibraryOptions: ParsableArguments {
     ///   creating an empty one.
     func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil, mustExist: Bool = false,
               configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
+        if let milvus = milvusURI {
+            var configuration = MediaLibrary.Configuration()
+            configure(&configuration)
+            // The token is a secret: it goes to the server only, never into a message or a log. On Milvus the
+            // mode only decides whether a missing collection is created, so `mustExist` opens as a reader would.
+            return try await MediaLibrary.open(
+                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase,
+                collection: collection, mode: mustExist ? .reader : mode,
+                embedder: try embedder ?? self.embedder(), dataDirectory: URL(fileURLWithPath: data),
+                configuration: configuration)
+        }
         if mustExist && !FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).appendingPathComponent("loupe.sqlite").path) {
             throw ValidationError("no library at '\(data)' (no loupe.sqlite there): run 'loupe index' first, or pass --data DIR")
         }
@@ -39,6 +62,13 @@ struct LibraryOptions: ParsableArguments {
         configure(&configuration)
         return try await MediaLibrary.open(at: URL(fileURLWithPath: data), mode: mode, embedder: try embedder ?? self.embedder(),
                                            configuration: configuration)
+    }
+
+    /// The Milvus server the library lives on: `--milvus`, else `$LOUPE_MILVUS_URI`; nil for the embedded store.
+    var milvusURI: String? { milvus.flatMap { $0.isEmpty ? nil : $0 } ?? Self.environment("LOUPE_MILVUS_URI") }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Opens the library, runs `body`, and closes it however `body` ends.

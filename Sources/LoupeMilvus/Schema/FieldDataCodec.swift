@@ -173,13 +173,13 @@ enum FieldDataCodec {
     // MARK: columns to rows
 
     /// Rows from columns, keyed by field name. `$meta` is spread into its keys; `wanted` (the output
-    /// fields asked for, empty or containing `*` for all) picks which dynamic keys are kept.
+    /// fields asked for, empty or containing `*` or `$meta` for all) picks which dynamic keys are kept.
     static func rows(from columns: [Milvus_Proto_Schema_FieldData], count: Int? = nil, wanted: [String] = [])
         throws -> [Row]
     {
         let n = try count ?? columns.map { try values(of: $0).count }.max() ?? 0
         var rows = [Row](repeating: [:], count: n)
-        let all = wanted.isEmpty || wanted.contains("*")
+        let all = wanted.isEmpty || wanted.contains("*") || wanted.contains(dynamicFieldName)
         let wantedSet = Set(wanted)
         for c in columns {
             let vals = try values(of: c)

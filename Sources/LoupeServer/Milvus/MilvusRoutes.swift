@@ -57,6 +57,16 @@ struct MilvusRoutes {
         post(entities, "hybrid_search") { try await hybridSearch($0) }
     }
 
+    /// For a library on a Milvus cluster: every Milvus REST call is answered with Milvus's "unimplemented"
+    /// code and where to send it instead. Loupe does not forward them: the cluster speaks REST itself
+    /// (from Milvus 2.4), with its own authentication, which Loupe's token must not stand in for.
+    static func registerForwardingRefusal(on router: Router<LoupeRequestContext>, location: String) {
+        router.post("v2/vectordb/**") { _, _ in
+            MilvusReply.failure(code: 10, message: "this Loupe server keeps its library on the Milvus server \(location); "
+                                + "it does not answer Milvus REST calls: send them to that server")
+        }
+    }
+
     /// One parsed Milvus request.
     struct Call: Sendable {
         let body: MilvusRequestBody
