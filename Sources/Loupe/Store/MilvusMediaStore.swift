@@ -304,20 +304,7 @@ public final class MilvusMediaStore: MediaStore {
 
     /// Hits in score order, at most `size` per value of `field` and `groups` values in all (LoupeStore's rule).
     static func group(_ hits: [SearchHit], by field: String, groups: Int, size: Int) -> [SearchHit] {
-        var taken: [FieldValue: Int] = [:]
-        var out: [SearchHit] = []
-        for hit in hits {
-            let key = hit.fields[field] ?? .null
-            if let n = taken[key] {
-                guard n < size else { continue }
-                taken[key] = n + 1
-            } else {
-                guard taken.count < groups else { continue }
-                taken[key] = 1
-            }
-            out.append(hit)
-        }
-        return out
+        GroupBy.take(hits, groups: groups, size: size) { $0.fields[field] ?? .null }
     }
 
     // MARK: Upkeep

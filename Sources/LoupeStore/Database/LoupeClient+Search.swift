@@ -203,20 +203,7 @@ extension LoupeClient {
 
     func group(_ c: CollectionState, _ hits: [(slot: Int, distance: Float)], by field: String, groups: Int,
                size: Int) -> [(slot: Int, distance: Float)] {
-        var taken: [FieldValue: Int] = [:]
-        var out: [(slot: Int, distance: Float)] = []
-        for h in hits {
-            let key = groupKey(c, h.slot, field)
-            if let n = taken[key] {
-                guard n < size else { continue }
-                taken[key] = n + 1
-            } else {
-                guard taken.count < groups else { continue }
-                taken[key] = 1
-            }
-            out.append(h)
-        }
-        return out
+        GroupBy.take(hits, groups: groups, size: size) { groupKey(c, $0.slot, field) }
     }
 
     func groupCount(_ c: CollectionState, _ hits: [(slot: Int, distance: Float)], _ field: String) -> Int {

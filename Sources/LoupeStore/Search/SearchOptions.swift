@@ -116,3 +116,24 @@ public enum Ranker: Sendable, Hashable {
     /// to [0, 1] with Milvus's arctan normalisation (similarities up, distances down).
     case weighted([Double], normalizeScores: Bool = true)
 }
+
+/// Milvus's group-by rule, shared by every store that searches with `groupByField`.
+public enum GroupBy {
+    /// `hits` (in score order) keeping at most `size` per key and `groups` keys in all.
+    public static func take<Hit>(_ hits: [Hit], groups: Int, size: Int, key: (Hit) -> FieldValue) -> [Hit] {
+        var taken: [FieldValue: Int] = [:]
+        var out: [Hit] = []
+        for hit in hits {
+            let k = key(hit)
+            if let n = taken[k] {
+                guard n < size else { continue }
+                taken[k] = n + 1
+            } else {
+                guard taken.count < groups else { continue }
+                taken[k] = 1
+            }
+            out.append(hit)
+        }
+        return out
+    }
+}
