@@ -199,7 +199,10 @@ extension LoupeClient {
         return true
     }
 
-    func groupKey(_ c: CollectionState, _ slot: Int, _ field: String) -> FieldValue { c.documents.fields(DocumentCodec.Selection([field]), of: slot)[field] ?? .null }
+    /// The group-by value of a slot. Selections are cached per field name: this runs once per candidate.
+    func groupKey(_ c: CollectionState, _ slot: Int, _ field: String) -> FieldValue {
+        c.documents.fields(c.documents.selection(field), of: slot)[field] ?? .null
+    }
 
     func group(_ c: CollectionState, _ hits: [(slot: Int, distance: Float)], by field: String, groups: Int,
                size: Int) -> [(slot: Int, distance: Float)] {

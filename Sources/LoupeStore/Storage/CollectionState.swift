@@ -199,12 +199,21 @@ final class CollectionState: @unchecked Sendable {
 
     /// The slot holding row id `rid`, if any (slots are in rid order).
     func slot(ofRid rid: Int64) -> Int? {
+        let low = firstSlot(atOrAfterRid: rid)
+        return low < rids.count && rids[low] == rid ? low : nil
+    }
+
+    /// The first slot whose rid is above `rid` (the slot count when there is none).
+    func firstSlot(afterRid rid: Int64) -> Int { rid == .max ? rids.count : firstSlot(atOrAfterRid: rid + 1) }
+
+    /// The first slot whose rid is at least `rid`: a binary search, slots being in rid order.
+    private func firstSlot(atOrAfterRid rid: Int64) -> Int {
         var low = 0, high = rids.count
         while low < high {
             let mid = (low + high) / 2
             if rids[mid] < rid { low = mid + 1 } else { high = mid }
         }
-        return low < rids.count && rids[low] == rid ? low : nil
+        return low
     }
 
     /// Row documents from their JSON text, in order; on several threads when there are many.

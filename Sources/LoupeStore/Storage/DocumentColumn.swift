@@ -14,7 +14,18 @@ final class DocumentColumn: @unchecked Sendable {
     /// Per slot: its encoded document in `bytes` (empty once decoded, or for rows appended decoded).
     private var spans: [Range<Int>] = []
 
+    /// One-field selections by name (group-by asks for the same field for every candidate).
+    private var selections: [String: DocumentCodec.Selection] = [:]
+
     var count: Int { rows.count }
+
+    /// The selection of the single field `name`.
+    func selection(_ name: String) -> DocumentCodec.Selection {
+        if let cached = selections[name] { return cached }
+        let made = DocumentCodec.Selection([name])
+        selections[name] = made
+        return made
+    }
 
     func append(_ row: Row) {
         rows.append(row)
@@ -24,7 +35,8 @@ final class DocumentColumn: @unchecked Sendable {
     /// Appends `count` encoded documents: `buffer` holds them back to back, `ends[i]` is where the i-th ends.
     func appendEncoded(_ buffer: [UInt8], ends: [Int]) {
         let base = bytes.count
-        bytes.append(contentsOf: buffer)
+        // The usual case, a fresh mirror, takes the buffer as it is (no second copy at open).
+        if bytes.isEmpty { bytes = buffer } else { bytes.append(contentsOf: buffer) }
         var start = 0
         rows.reserveCapacity(rows.count + ends.count)
         spans.reserveCapacity(spans.count + ends.count)

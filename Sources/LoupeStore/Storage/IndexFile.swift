@@ -157,7 +157,7 @@ enum IndexFile {
         }
         graph.restore(count: layout.count, entryPoint: layout.entryPoint, maxLevel: layout.maxLevel)
         // Slots up to the last covered rid are in the graph; later ones are indexed on the next build.
-        c.indexedSlots[p.job.field] = c.rids.firstIndex { $0 > layout.lastRid } ?? c.rids.count
+        c.indexedSlots[p.job.field] = c.firstSlot(afterRid: layout.lastRid)
         c.orphanNodes[p.job.field] = orphans
         c.savedSeq[p.job.field] = c.changeSeq
         return true
