@@ -157,6 +157,45 @@ struct LibraryEndToEndTests {
         #expect(classes.filter { $0.colour == .blue && $0.shape == .circle }.count >= 2, "\(classes.map { "\($0.colour) \($0.shape)" })")
     }
 
+    @Test("autocut 1 keeps each colour-shape query's class from the top 10 and drops at least 80% of the rest")
+    func autocutKeepsTheClass() async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+        let truth = Dictionary(uniqueKeysWithValues: pictures.map { ($0.url.path, ($0.colour, $0.shape)) })
+        func shows(_ result: SearchResult, _ colour: ShapeColour, _ shape: ShapeKind) -> Bool {
+            if result.item.scope == .clip, let start = result.item.start, let end = result.item.end {
+                // A moment shows the scene it mostly covers.
+                let middle = (start + end) / 2
+                return DemoLibrary.videoScenes.contains { middle >= $0.0 && middle < $0.1 && $0.2 == shape && $0.3 == colour }
+            }
+            return truth[result.item.path].map { $0 == (colour, shape) } ?? false
+        }
+        var figures: [String] = []
+        for colour in ShapeColour.allCases {
+            for shape in ShapeKind.allCases {
+                // Pictures and video moments in one ranking, as the page shows them.
+                var request = SearchRequest(.text("a \(colour.rawValue) \(shape.rawValue)"), limit: 100)
+                let all = try await library.search(request).results
+                request.autocut = 1
+                let response = try await library.search(request)
+                let kept = Set(response.results.map(\.item.id))
+                #expect(response.results.map(\.item.id) == Array(all.prefix(kept.count)).map(\.item.id), "autocut keeps a prefix")
+                #expect(response.cutByAutocut == all.count - kept.count)
+                let matchingTop = all.prefix(10).filter { shows($0, colour, shape) }
+                let others = all.filter { !shows($0, colour, shape) }
+                let keptMatching = matchingTop.filter { kept.contains($0.item.id) }.count
+                let droppedOthers = others.filter { !kept.contains($0.item.id) }.count
+                let topOthers = all.prefix(10).filter { !shows($0, colour, shape) }
+                let droppedTopOthers = topOthers.filter { !kept.contains($0.item.id) }.count
+                figures.append("\(colour.rawValue) \(shape.rawValue): kept \(keptMatching)/\(matchingTop.count) matching of the top 10, "
+                               + "dropped \(droppedOthers)/\(others.count) others (\(droppedTopOthers)/\(topOthers.count) of the top 10's), "
+                               + "\(kept.count) kept")
+                #expect(keptMatching == matchingTop.count, "\(figures.last!): scores \(all.prefix(10).map(\.score))")
+                #expect(Double(droppedOthers) >= 0.8 * Double(others.count), "\(figures.last!): scores \(all.prefix(10).map(\.score))")
+            }
+        }
+        print("autocut 1 on the shapes library:\n" + figures.joined(separator: "\n"))
+    }
+
     @Test("re-indexing an unchanged folder embeds nothing")
     func reindexUnchanged() async throws {
         let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()

@@ -68,8 +68,11 @@ public struct MediaItem: Sendable, Hashable {
     }
 }
 
-/// A search hit: the item and its cosine similarity to the query.
+/// A search hit: the item, its cosine similarity to the query, and its relevance group.
 public struct SearchResult: Sendable, Hashable {
     public var item: MediaItem
     public var score: Float
+    /// The autocut group: 0 before the ranking's first score cliff, 1 up to the second, ... (`Autocut`).
+    /// Pictures and video moments share one ranking, so they share groups.
+    public var relevance = 0
 }

@@ -192,28 +192,40 @@ public final class MediaLibrary: Sendable {
         if let minimum = request.minScore, !minimum.isFinite {
             throw LoupeError(.invalidArgument, "the minimum score must be a finite number")
         }
+        guard (0...Autocut.maximum).contains(request.autocut) else {
+            throw LoupeError(.invalidArgument, "autocut \(request.autocut) must be within 0...\(Autocut.maximum) (0 keeps every result)",
+                             input: "autocut")
+        }
         let filter = try request.filter.compiled(scopes: request.includeWholeVideos ? [.image, .clip, .video] : [.image, .clip])
         let query = try await ComputeExecutor.$lane.withValue(.interactive) { try await embed(request.terms) }
         let embedded = clock.now
         // The store counts groups (files), each holding up to `momentsPerVideo` hits, in score order: the
         // first `offset + limit` hits of that list are the best ones with at most that many per video.
+        // Relevance groups are judged on the top `Autocut.window` hits whatever the page, so every page of
+        // one search agrees on where the cliffs are.
         let wanted = request.offset + request.limit
-        var options = SearchOptions(limit: wanted, outputFields: MediaSchema.outputFields, ef: request.ef)
+        let fetched = max(wanted, Autocut.window)
+        var options = SearchOptions(limit: fetched, outputFields: MediaSchema.outputFields, ef: request.ef)
         options.expression = filter
         options.annsField = MediaSchema.vector
         options.groupByField = MediaSchema.path
         options.groupSize = request.momentsPerVideo
-        let hits = try await store.search(configuration.collection, vector: query, options: options)
-            .prefix(wanted).dropFirst(request.offset)
-        let results = try hits.compactMap { hit -> SearchResult? in
+        let ranking = Array(try await store.search(configuration.collection, vector: query, options: options).prefix(fetched))
+        let groups = Autocut.groups(ranking.map(\.distance))
+        let kept = Autocut.kept(groups, autocut: request.autocut)
+        let page = request.offset..<min(wanted, ranking.count)
+        let shown = request.offset..<max(request.offset, min(wanted, ranking.count, kept))
+        let results = try shown.compactMap { index -> SearchResult? in
+            let hit = ranking[index]
             if let minimum = request.minScore, hit.distance < minimum { return nil }
             var row = hit.fields
             row[MediaSchema.id] = hit.id
-            return SearchResult(item: try MediaItem(row: row), score: hit.distance)
+            return SearchResult(item: try MediaItem(row: row), score: hit.distance, relevance: groups[index])
         }
         let finished = clock.now
-        return SearchResponse(results: results, timings: SearchTimings(embedding: embedded - started, search: finished - embedded,
-                                                                       total: finished - started))
+        return SearchResponse(results: results, cutByAutocut: max(0, page.count - shown.count),
+                              timings: SearchTimings(embedding: embedded - started, search: finished - embedded,
+                                                     total: finished - started))
     }
 
     /// The unit query vector of weighted inputs.

@@ -140,6 +140,9 @@ public struct SearchRequest: Sendable {
     public var includeWholeVideos = false
     /// HNSW search breadth; larger is slower and more exact.
     public var ef: Int?
+    /// Keep only the first N relevance groups: results end at the N-th score cliff (see `Autocut`), never
+    /// below `Autocut.minimumKept` results. 0 (the default) keeps every result; at most `Autocut.maximum`.
+    public var autocut = 0
 
     public init(_ input: SearchInput, limit: Int = 10) {
         terms = [(1, input)]
@@ -158,6 +161,8 @@ public struct SearchRequest: Sendable {
 /// What a search found, and where the time went.
 public struct SearchResponse: Sendable {
     public var results: [SearchResult]
+    /// Results of the requested page that autocut left out (0 when autocut is off or cut nothing there).
+    public var cutByAutocut = 0
     public var timings: SearchTimings
 }
 
