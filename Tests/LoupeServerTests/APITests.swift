@@ -112,6 +112,29 @@ struct APITests {
         #expect(results(scored).allSatisfy { ($0["score"] as? Double ?? 0) >= 0.99 })
     }
 
+    @Test("autocut: results end after the red circles, each with its relevance group, and the rest is counted")
+    func autocut() async throws {
+        let server = try await SharedServer.shared.get()
+        let (status, all) = try await server.json(.POST, "/api/search", ["text": "a red circle", "k": 50])
+        #expect(status == 200)
+        let every = results(all)
+        #expect(every.count == server.pictures.count + 1 && all["cut_by_autocut"] as? Int == 0)
+        #expect(every.allSatisfy { $0["relevance"] is Int && $0["score"] is Double })
+        let (_, cut) = try await server.json(.POST, "/api/search", ["text": "a red circle", "k": 50, "autocut": 1])
+        let kept = results(cut)
+        // Two red-circle pictures a class here, and the video's red-circle moment.
+        #expect(kept.map { $0["id"] as? Int } == every.prefix(kept.count).map { $0["id"] as? Int })
+        #expect(kept.allSatisfy { ($0["name"] as? String ?? "").hasPrefix("red-circle") || $0["start"] is Double },
+                "\(kept.map { $0["name"] ?? "" })")
+        #expect(kept.count == 3 && cut["cut_by_autocut"] as? Int == every.count - 3, "\(kept.count) kept")
+        #expect(kept.allSatisfy { $0["relevance"] as? Int == 0 })
+        #expect(every.dropFirst(3).allSatisfy { ($0["relevance"] as? Int ?? 0) >= 1 })
+        let (_, viaGet) = try await server.json(.GET, "/api/search?q=a%20red%20circle&k=50&autocut=1")
+        #expect(results(viaGet).count == 3)
+        let (badStatus, bad) = try await server.json(.GET, "/api/search?q=x&autocut=lots")
+        #expect(badStatus == 400 && errorMessage(bad).contains("autocut 'lots'"), "\(errorMessage(bad))")
+    }
+
     @Test("more like this: an item as the query finds its own class")
     func moreLikeThis() async throws {
         let server = try await SharedServer.shared.get()
@@ -182,6 +205,11 @@ struct APITests {
             (#"{"terms": [{"weight": 99, "text": "x"}]}"#, 400, "weight"),
             (#"{"image_url": "file:///etc/passwd"}"#, 400, "http(s)"),
             (#"{"item": 987654}"#, 404, "987654"),
+            (#"{"text": "x", "autocut": -1}"#, 400, "autocut -1"),
+            (#"{"text": "x", "autocut": 64}"#, 400, "autocut 64"),
+            (#"{"text": "x", "autocut": 9223372036854775807}"#, 400, "autocut 9223372036854775807"),
+            (#"{"text": "x", "autocut": 1e300}"#, 400, "autocut"),
+            (#"{"text": "x", "autocut": "one"}"#, 400, "autocut"),
         ]
         for (body, status, needle) in cases {
             let answer = try await server.send(.POST, "/api/search", body: Data(body.utf8))

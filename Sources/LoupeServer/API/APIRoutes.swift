@@ -88,7 +88,8 @@ struct APIRoutes {
         server.metrics.searches.record(response.timings.total)
         return try JSONBody.response(encoding: ResultsJSON(
             tookMS: (response.timings.total.seconds * 1e4).rounded() / 10,
-            results: response.results.map { ItemJSON($0.item, score: $0.score) }))
+            results: response.results.map { ItemJSON($0.item, score: $0.score, relevance: $0.relevance) },
+            cutByAutocut: response.cutByAutocut))
     }
 
     // MARK: Indexing
@@ -297,6 +298,8 @@ struct APIRoutes {
     struct ItemJSON: Encodable {
         var id: Int64
         var score: Float?
+        /// The autocut group of a search result (0 before the first score cliff); nil outside searches.
+        var relevance: Int?
         var path, name, kind, scope, modified, sha256: String
         var size: Int64
         var metadata: [String: String]
@@ -306,13 +309,14 @@ struct APIRoutes {
         var mediaURL, thumbnailURL: String
 
         enum CodingKeys: String, CodingKey {
-            case id, score, path, name, kind, scope, modified, sha256, size, metadata, source, start, end, duration
+            case id, score, relevance, path, name, kind, scope, modified, sha256, size, metadata, source, start, end, duration
             case width, height, mediaURL = "media_url", thumbnailURL = "thumbnail_url"
         }
 
-        init(_ item: MediaItem, score: Float?) {
+        init(_ item: MediaItem, score: Float?, relevance: Int? = nil) {
             id = item.id
             self.score = score
+            self.relevance = relevance
             path = item.path
             name = item.name
             kind = item.kind.rawValue
@@ -335,7 +339,9 @@ struct APIRoutes {
     struct ResultsJSON: Encodable {
         var tookMS: Double
         var results: [ItemJSON]
-        enum CodingKeys: String, CodingKey { case tookMS = "took_ms", results }
+        /// Results of the page that autocut left out (0 when it is off or cut nothing there).
+        var cutByAutocut: Int
+        enum CodingKeys: String, CodingKey { case tookMS = "took_ms", results, cutByAutocut = "cut_by_autocut" }
     }
 
     static func queryItems(_ request: Request) -> [String: String] {

@@ -6,7 +6,7 @@ import LoupeMedia
 ///
 /// ```json
 /// {"text": "a red silk robe", "terms": [{"weight": -0.5, "text": "a person"}],
-///  "type": "image", "folder": "/photos/2024", "after": "2024-01-01", "k": 24, "min_score": 0.2}
+///  "type": "image", "folder": "/photos/2024", "after": "2024-01-01", "k": 24, "min_score": 0.2, "autocut": 1}
 /// ```
 struct SearchQuery: Decodable {
     struct Term: Decodable {
@@ -41,11 +41,34 @@ struct SearchQuery: Decodable {
     var minScore: Float?
     var includeWholeVideos: Bool?
     var ef: Int?
+    /// Keep the first N relevance groups (0: every result).
+    var autocut: Count?
 
     enum CodingKeys: String, CodingKey {
-        case text, item, terms, filter, type, folder, after, before, k, offset, ef
+        case text, item, terms, filter, type, folder, after, before, k, offset, ef, autocut
         case imageURL = "image_url", minScore = "min_score", includeWholeVideos = "include_whole_videos"
         case momentsPerVideo = "moments_per_video"
+    }
+
+    /// A count that may arrive as any JSON number: 1e300 is refused with a message naming the field, where
+    /// decoding it as `Int` directly would report the body as not JSON at all.
+    struct Count: Decodable {
+        var value: Int
+
+        init(value: Int) { self.value = value }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Int.self) {
+                self.value = value
+                return
+            }
+            let number = try container.decode(Double.self)
+            guard number.isFinite, number.rounded() == number, abs(number) < 1e15 else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(number) is not an integer within 0...\(Autocut.maximum)")
+            }
+            value = Int(number)
+        }
     }
 
     /// A date given as `2024-05-01`, a full ISO 8601 timestamp, or Unix seconds.
@@ -84,6 +107,10 @@ struct SearchQuery: Decodable {
         k = try queryItems["k"].map { Int(try Self.integer($0, name: "k")) }
         offset = try queryItems["offset"].map { Int(try Self.integer($0, name: "offset")) }
         momentsPerVideo = try queryItems["moments_per_video"].map { Int(try Self.integer($0, name: "moments_per_video")) }
+        autocut = try queryItems["autocut"].map { text in
+            guard let value = Int(text) else { throw APIError.badRequest("autocut '\(text)' is not an integer") }
+            return Count(value: value)
+        }
         after = try queryItems["after"].map { try DateBound(text: $0, name: "after") }
         before = try queryItems["before"].map { try DateBound(text: $0, name: "before") }
         minScore = try queryItems["min_score"].map { value in
@@ -166,6 +193,10 @@ struct SearchQuery: Decodable {
             request.minScore = minScore
         }
         request.includeWholeVideos = includeWholeVideos ?? false
+        request.autocut = autocut?.value ?? 0
+        guard (0...Autocut.maximum).contains(request.autocut) else {
+            throw APIError.badRequest("autocut \(request.autocut) must be within 0...\(Autocut.maximum) (0 keeps every result)")
+        }
         if let ef {
             guard (1...4096).contains(ef) else { throw APIError.badRequest("ef \(ef) must be within 1...4096") }
             request.ef = ef
