@@ -10,7 +10,8 @@ struct SearchCommand: AsyncParsableCommand {
             Terms take an optional weight: --add 2:sunset --subtract 0.5:people. A term that is an existing \
             file or an http(s) URL is an image (or, with @START-END seconds after a video path, a video clip); \
             anything else is text. Video results are moments, grouped by video, best moment first \
-            (--moments N shows up to N moments of one video).
+            (--moments N shows up to N moments of one video). --autocut N ends the results at the N-th score \
+            cliff (never below 4 results); --json gives each result's relevance group either way.
             """)
 
     @Argument(help: "The text to search for.")
@@ -52,6 +53,9 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Drop results below this score.")
     var minScore: Float?
 
+    @Option(name: .long, help: "End the results at the N-th score cliff (0: off; at least 4 results are kept).")
+    var autocut = 0
+
     @Flag(name: .long, help: "Print JSON (see README for the shape).")
     var json = false
 
@@ -74,6 +78,9 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
         if let minScore, !minScore.isFinite { throw ValidationError("--min-score must be a finite number") }
+        if !(0...Autocut.maximum).contains(autocut) {
+            throw ValidationError("--autocut \(autocut) must be within 0...\(Autocut.maximum) (0 keeps every result)")
+        }
         for (name, value) in [("--after", after), ("--before", before)] {
             if let value, MediaFilter.date(value) == nil {
                 throw ValidationError("\(name) '\(value)' is not a date (use 2024-05-01, ISO 8601 or Unix seconds)")
@@ -101,6 +108,7 @@ struct SearchCommand: AsyncParsableCommand {
             request.minScore = minScore
             request.offset = offset
             request.momentsPerVideo = moments
+            request.autocut = autocut
             let clock = ContinuousClock()
             let started = clock.now
             let embedder = try library.embedder()
@@ -119,6 +127,9 @@ struct SearchCommand: AsyncParsableCommand {
                     for (rank, result) in results.enumerated() {
                         print(SearchCommand.describe(result, rank: offset + rank + 1))
                     }
+                }
+                if response.cutByAutocut > 0 {
+                    FileHandle.standardError.write(Data("\(response.cutByAutocut) more below the score cliff (--autocut 0 shows them)\n".utf8))
                 }
                 if let grid {
                     try Data(try opened.contactSheet(results)).write(to: URL(fileURLWithPath: grid))
@@ -146,9 +157,10 @@ struct SearchCommand: AsyncParsableCommand {
 }
 
 /// The stable JSON of `loupe search --json`:
-/// `{"results": [{"rank", "score", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
+/// `{"results": [{"rank", "score", "relevance", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
 /// "width", "height", "duration_s", "metadata": {...}}], "timings_ms": {"model_load", "open", "embed",
-/// "search", "total"}}` with nulls where a value does not apply.
+/// "search", "total"}}` with nulls where a value does not apply. `score` is the raw cosine; `relevance` is the
+/// result's autocut group (0 before the first score cliff, see `Autocut`).
 enum SearchJSON {
     /// Where a search command's time went.
     struct Timings {
@@ -170,7 +182,7 @@ enum SearchJSON {
             func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
             func integer(_ value: Int?) -> String { value.map { "\($0)" } ?? "null" }
             let metadata = item.metadata.keys.sorted().map { "\(EmbeddingJSON.quote($0)): \(EmbeddingJSON.quote(item.metadata[$0]!))" }
-            return "{\"rank\": \(firstRank + rank), \"score\": \(result.score), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
+            return "{\"rank\": \(firstRank + rank), \"score\": \(result.score), \"relevance\": \(result.relevance), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
                 + "\"name\": \(EmbeddingJSON.quote(item.name)), \"kind\": \"\(item.kind.rawValue)\", \"scope\": \"\(item.scope.rawValue)\", "
                 + "\"start_s\": \(number(item.start)), \"end_s\": \(number(item.end)), \"thumb_s\": \(number(item.thumbnailTime)), "
                 + "\"width\": \(integer(item.width)), \"height\": \(integer(item.height)), \"duration_s\": \(number(item.duration)), "
