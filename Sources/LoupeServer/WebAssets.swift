@@ -177,7 +177,7 @@ button:disabled { opacity: 0.4; cursor: default; border-color: var(--border); }
 .filter #folder { width: 9rem; }
 .filter.toggle { cursor: pointer; }
 .filter.toggle input { accent-color: var(--accent); margin: 0; }
-.more { display: flex; justify-content: center; margin: 1.25rem 0 0.5rem; }
+.more { display: flex; justify-content: center; gap: 0.75rem; margin: 1.25rem 0 0.5rem; }
 .more .button[hidden] { display: none; }
 .button.danger { color: var(--minus); }
 .button.danger:hover, .button.danger.armed { border-color: var(--minus); background: var(--danger-soft); }
@@ -232,6 +232,11 @@ main { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
   font-variant-numeric: tabular-nums; font-weight: 600; color: var(--accent); background: var(--accent-soft);
   padding: 0 0.4rem; border-radius: 6px;
 }
+/* The score with a bar: its share of the best result's score; results below a score cliff are dimmer. */
+.caption .relevance { display: inline-flex; align-items: center; gap: 0.3rem; }
+.relevance-bar { display: inline-block; width: 2.6rem; height: 0.35rem; border-radius: 3px; background: var(--accent-soft); overflow: hidden; }
+.relevance-bar span { display: block; height: 100%; background: var(--accent); opacity: 0.55; }
+.relevance.top .relevance-bar span { opacity: 1; }
 .card-actions {
   position: absolute; right: 0.5rem; top: 0.5rem; z-index: 3; display: flex; gap: 0.3rem;
   opacity: 0; transition: opacity 0.15s;
@@ -389,6 +394,8 @@ const state = {
   after: "",
   before: "",
   moments: false,     // several moments of one video in search results
+  showAll: false,     // results below the first score cliff too ("Show all results"); a new query resets it
+  cut: 0,             // results of the first page that autocut left out
   results: [],
   total: null,        // items matching the filters when browsing the library
   hasMore: false,     // another page may follow
@@ -516,6 +523,8 @@ function filtersActive() {
 
 function searchBody(offset = 0) {
   const body = { k: RESULTS };
+  // Results end at the first score cliff unless the person asked to see them all.
+  if (!state.showAll) body.autocut = 1;
   if (offset) body.offset = offset;
   if (state.moments) body.moments_per_video = MOMENTS_PER_VIDEO;
   if (state.text.trim()) body.text = state.text.trim();
@@ -540,7 +549,9 @@ function browsePath(offset = 0) {
 }
 
 /** Runs the search (or lists the library); with `append`, fetches the next page after the results shown. */
-async function runSearch({ append = false } = {}) {
+async function runSearch({ append = false, showAll = false } = {}) {
+  // Any new search starts cut at the first cliff again; only "Show all results" lifts the cut.
+  if (!append) state.showAll = showAll;
   // A page is appended only to results of the query as it stands; otherwise this is a new search.
   if (append && freshSearchDue) append = false;
   if (!append) freshSearchDue = true;
@@ -553,7 +564,7 @@ async function runSearch({ append = false } = {}) {
   syncURL();
   setBusy(true);
   try {
-    let results, took = null, total = null;
+    let results, took = null, total = null, cut = 0;
     if (hasQuery()) {
       let body = searchBody(offset);
       if (state.image) {
@@ -565,6 +576,7 @@ async function runSearch({ append = false } = {}) {
       const answer = await api("/api/search", { method: "POST", body, signal: controller.signal });
       results = answer.results;
       took = answer.took_ms;
+      cut = answer.cut_by_autocut || 0;
     } else {
       const answer = await api(browsePath(offset), { signal: controller.signal });
       results = answer.items;
@@ -575,7 +587,9 @@ async function runSearch({ append = false } = {}) {
     state.results = append ? state.results.concat(results) : results;
     state.total = total;
     state.browsing = !hasQuery();
-    state.hasMore = state.browsing ? state.results.length < total : results.length === RESULTS;
+    if (!append) state.cut = cut;
+    // A cut list has ended: its next page would be below the cliff too.
+    state.hasMore = state.browsing ? state.results.length < total : cut === 0 && results.length === RESULTS;
     showError(null);
     renderResults(took);
   } catch (error) {
@@ -583,6 +597,7 @@ async function runSearch({ append = false } = {}) {
     if (!append) {
       state.results = [];
       state.hasMore = false;
+      state.cut = 0;
       renderResults(null);
     }
     showError(error);
@@ -677,12 +692,39 @@ function renderResults(took) {
       filtersActive() ? el("button", { class: "button", type: "button", onclick: clearFilters }, "Clear filters") : null,
     );
   } else {
-    count.textContent = `${plural(results.length, "result")}${took != null ? ` · ${took} ms` : ""}`;
+    count.textContent = `${plural(results.length, "result")}${typeCounts(results)}${took != null ? ` · ${took} ms` : ""}`;
   }
 
   results.forEach((result, index) => list.append(resultCard(result, index)));
   $("#more").hidden = !state.hasMore || !results.length;
+  const showAll = $("#show-all");
+  showAll.hidden = state.browsing || !state.cut || !results.length;
+  showAll.textContent = state.cut ? `Show all results (${state.cut.toLocaleString()} more below the score cliff)` : "Show all results";
   updateFolderSuggestions();
+}
+
+/** Pictures and video moments share one ranking; the count line says how many of each it holds. */
+function typeCounts(results) {
+  const moments = results.filter(isMoment).length;
+  const videos = results.filter((result) => result.kind === "video" && !isMoment(result)).length;
+  const pictures = results.length - moments - videos;
+  const parts = [pictures ? plural(pictures, "picture") : null, moments ? plural(moments, "video moment") : null,
+    videos ? plural(videos, "video") : null].filter(Boolean);
+  return parts.length > 1 || (parts.length === 1 && !pictures) ? ` · ${parts.join(", ")}` : "";
+}
+
+/** The score as a bar (its share of the best score of the search) with a tooltip that explains both numbers. */
+function relevanceBar(result) {
+  const best = state.results.length && state.results[0].score != null ? state.results[0].score : result.score;
+  const share = best > 0 ? Math.min(1, Math.max(0, result.score / best)) : 0;
+  const group = result.relevance != null ? result.relevance : 0;
+  const title = `Score ${result.score.toFixed(3)}: cosine similarity of this item to the query (1 = the same; `
+    + `unrelated items score near 0). The bar compares it with the best result. `
+    + (group === 0 ? "Above the first sharp drop in score: among the most relevant."
+      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`);
+  return el("span", { class: `relevance${group === 0 ? " top" : ""}`, title, dataset: { relevance: String(group) } },
+    el("span", { class: "relevance-bar", "aria-hidden": "true" }, el("span", { style: `width:${(share * 100).toFixed(0)}%` })),
+    el("span", { class: "score" }, result.score.toFixed(3)));
 }
 
 function resultCard(result, index) {
@@ -703,7 +745,7 @@ function resultCard(result, index) {
   el("span", { class: "caption" },
     el("span", { class: "name", title: result.path }, result.name),
     el("span", { class: "facts" },
-      result.score != null ? el("span", { class: "score", title: "Similarity to the query (cosine)" }, result.score.toFixed(3)) : null,
+      result.score != null ? relevanceBar(result) : null,
       el("span", {}, cardFacts(result)))));
   const actions = el("div", { class: "card-actions" },
     el("button", { type: "button", class: "pill", title: "More like this", "aria-label": `More like ${result.name}`,
@@ -1234,6 +1276,7 @@ function wire() {
     if (hasQuery()) runSearch();
   });
   $("#more").addEventListener("click", () => runSearch({ append: true }));
+  $("#show-all").addEventListener("click", () => runSearch({ showAll: true }));
 
   const dialog = $("#detail");
   $("#detail-close").addEventListener("click", () => dialog.close());
@@ -1378,7 +1421,11 @@ start();
       <div id="error" class="banner error" role="alert" hidden></div>
       <div id="empty" class="empty" hidden></div>
       <ol id="results" class="grid" aria-label="Results"></ol>
-      <div class="more"><button type="button" class="button" id="more" hidden>Show more</button></div>
+      <div class="more">
+        <button type="button" class="button" id="show-all" hidden
+                title="Results end where the scores drop sharply (a score cliff); this shows the ones below it">Show all results</button>
+        <button type="button" class="button" id="more" hidden>Show more</button>
+      </div>
     </section>
 
     <section id="view-index" hidden aria-labelledby="index-heading">
@@ -1490,7 +1537,8 @@ start();
           "moments_per_video": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 1, "description": "How many moments of one video may appear (1: each video once, at its best moment)."},
           "min_score": {"type": "number", "minimum": -1, "maximum": 1},
           "include_whole_videos": {"type": "boolean", "default": false},
-          "ef": {"type": "integer", "minimum": 1, "maximum": 4096}
+          "ef": {"type": "integer", "minimum": 1, "maximum": 4096},
+          "autocut": {"type": "integer", "minimum": 0, "maximum": 63, "default": 0, "description": "Keep the first N relevance groups: results end at the N-th score cliff, a drop of at least 12% of the spread of the top 64 scores and twice the spread of the group above it; never fewer than 3 results. 0 keeps every result."}
         }
       },
       "Item": {
@@ -1499,6 +1547,7 @@ start();
         "properties": {
           "id": {"type": "integer"},
           "score": {"type": "number", "description": "Cosine similarity (search results only)."},
+          "relevance": {"type": "integer", "minimum": 0, "description": "The autocut group (search results only): 0 before the ranking's first score cliff, 1 up to the second, ... Pictures and video moments share one ranking."},
           "path": {"type": "string"},
           "name": {"type": "string"},
           "source": {"type": "string", "description": "The URL an item was fetched from."},
@@ -1521,6 +1570,7 @@ start();
         "type": "object",
         "properties": {
           "took_ms": {"type": "number"},
+          "cut_by_autocut": {"type": "integer", "minimum": 0, "description": "Results of this page that autocut left out (0 when autocut is off)."},
           "results": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
         }
       },
@@ -1594,7 +1644,8 @@ start();
           {"name": "before", "in": "query", "schema": {"type": "string"}, "description": "Modified before."},
           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
           {"name": "moments_per_video", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1024}},
-          {"name": "min_score", "in": "query", "schema": {"type": "number"}}
+          {"name": "min_score", "in": "query", "schema": {"type": "number"}},
+          {"name": "autocut", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 63}}
         ],
         "responses": {
           "200": {"description": "Results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},

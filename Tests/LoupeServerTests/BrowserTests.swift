@@ -22,6 +22,47 @@ struct BrowserTests {
         }
     }
 
+    @Test("the page ends 'a red circle' at the score cliff: only the red circles and their moment, until 'Show all results'")
+    func autocutPage() async throws {
+        let server = try await TestServer.start()
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/?q=a+red+circle"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.waitUntil("/result/.test(document.querySelector('#count').textContent)", "results for 'a red circle'")
+            let names = try await page.string("[...document.querySelectorAll('#results .card .name')].map(n => n.textContent).join('|')")
+            let badges = try await page.string("[...document.querySelectorAll('#results .badge')].map(n => n.textContent).join('|')")
+            let shown = names.split(separator: "|").map(String.init)
+            let redCircles = server.pictures.filter { $0.colour == .red && $0.shape == .circle }.map(\.url.lastPathComponent)
+            #expect(Set(shown) == Set(redCircles + ["scenes.mp4"]), "the default page shows \(shown)")
+            // The video result is its red-circle moment (8-12 s).
+            #expect(badges.contains("0:08") && badges.contains("0:12"), "the moment shown is \(badges)")
+            let count = try await page.string("document.querySelector('#count').textContent")
+            #expect(count.contains("2 pictures") && count.contains("1 video moment"), "count line: \(count)")
+            // Each score has a bar and a tooltip that explains it.
+            let tooltip = try await page.string("document.querySelector('#results .relevance').title")
+            #expect(tooltip.contains("cosine similarity") && tooltip.contains("sharp drop"), "tooltip: \(tooltip)")
+            let width = try await page.number("parseFloat(document.querySelector('#results .relevance-bar span').style.width)")
+            #expect(width == 100, "the best result's bar is full, not \(width)%")
+            let button = try await page.string("document.querySelector('#show-all').hidden ? '' : document.querySelector('#show-all').textContent")
+            #expect(button.contains("Show all results") && button.contains("\(server.pictures.count + 1 - 3) more"), "button: '\(button)'")
+            try await waitForThumbnails(page)
+            try await page.screenshot("10-autocut", into: Self.screenshots)
+
+            try await page.click("#show-all")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === \(server.pictures.count + 1)",
+                                     "every result after 'Show all results'")
+            #expect(try await page.string("String(document.querySelector('#show-all').hidden)") == "true")
+            let lower = try await page.string("document.querySelectorAll('#results .relevance')[3].title")
+            #expect(lower.contains("Below"), "a result under the cliff says so: \(lower)")
+            try await page.screenshot("11-show-all", into: Self.screenshots)
+
+            // A new query is cut again.
+            try await page.evaluate("document.querySelector('#q').focus(); document.querySelector('#q').select()")
+            try await page.type("a blue square")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length === 3", "'a blue square' cut at its cliff")
+        }
+    }
+
     @Test("search as you type, by keyboard, by an uploaded picture, and play a video moment")
     func searchFlows() async throws {
         let server = try await TestServer.start()

@@ -37,6 +37,8 @@ const state = {
   after: "",
   before: "",
   moments: false,     // several moments of one video in search results
+  showAll: false,     // results below the first score cliff too ("Show all results"); a new query resets it
+  cut: 0,             // results of the first page that autocut left out
   results: [],
   total: null,        // items matching the filters when browsing the library
   hasMore: false,     // another page may follow
@@ -164,6 +166,8 @@ function filtersActive() {
 
 function searchBody(offset = 0) {
   const body = { k: RESULTS };
+  // Results end at the first score cliff unless the person asked to see them all.
+  if (!state.showAll) body.autocut = 1;
   if (offset) body.offset = offset;
   if (state.moments) body.moments_per_video = MOMENTS_PER_VIDEO;
   if (state.text.trim()) body.text = state.text.trim();
@@ -188,7 +192,9 @@ function browsePath(offset = 0) {
 }
 
 /** Runs the search (or lists the library); with `append`, fetches the next page after the results shown. */
-async function runSearch({ append = false } = {}) {
+async function runSearch({ append = false, showAll = false } = {}) {
+  // Any new search starts cut at the first cliff again; only "Show all results" lifts the cut.
+  if (!append) state.showAll = showAll;
   // A page is appended only to results of the query as it stands; otherwise this is a new search.
   if (append && freshSearchDue) append = false;
   if (!append) freshSearchDue = true;
@@ -201,7 +207,7 @@ async function runSearch({ append = false } = {}) {
   syncURL();
   setBusy(true);
   try {
-    let results, took = null, total = null;
+    let results, took = null, total = null, cut = 0;
     if (hasQuery()) {
       let body = searchBody(offset);
       if (state.image) {
@@ -213,6 +219,7 @@ async function runSearch({ append = false } = {}) {
       const answer = await api("/api/search", { method: "POST", body, signal: controller.signal });
       results = answer.results;
       took = answer.took_ms;
+      cut = answer.cut_by_autocut || 0;
     } else {
       const answer = await api(browsePath(offset), { signal: controller.signal });
       results = answer.items;
@@ -223,7 +230,9 @@ async function runSearch({ append = false } = {}) {
     state.results = append ? state.results.concat(results) : results;
     state.total = total;
     state.browsing = !hasQuery();
-    state.hasMore = state.browsing ? state.results.length < total : results.length === RESULTS;
+    if (!append) state.cut = cut;
+    // A cut list has ended: its next page would be below the cliff too.
+    state.hasMore = state.browsing ? state.results.length < total : cut === 0 && results.length === RESULTS;
     showError(null);
     renderResults(took);
   } catch (error) {
@@ -231,6 +240,7 @@ async function runSearch({ append = false } = {}) {
     if (!append) {
       state.results = [];
       state.hasMore = false;
+      state.cut = 0;
       renderResults(null);
     }
     showError(error);
@@ -325,12 +335,39 @@ function renderResults(took) {
       filtersActive() ? el("button", { class: "button", type: "button", onclick: clearFilters }, "Clear filters") : null,
     );
   } else {
-    count.textContent = `${plural(results.length, "result")}${took != null ? ` · ${took} ms` : ""}`;
+    count.textContent = `${plural(results.length, "result")}${typeCounts(results)}${took != null ? ` · ${took} ms` : ""}`;
   }
 
   results.forEach((result, index) => list.append(resultCard(result, index)));
   $("#more").hidden = !state.hasMore || !results.length;
+  const showAll = $("#show-all");
+  showAll.hidden = state.browsing || !state.cut || !results.length;
+  showAll.textContent = state.cut ? `Show all results (${state.cut.toLocaleString()} more below the score cliff)` : "Show all results";
   updateFolderSuggestions();
+}
+
+/** Pictures and video moments share one ranking; the count line says how many of each it holds. */
+function typeCounts(results) {
+  const moments = results.filter(isMoment).length;
+  const videos = results.filter((result) => result.kind === "video" && !isMoment(result)).length;
+  const pictures = results.length - moments - videos;
+  const parts = [pictures ? plural(pictures, "picture") : null, moments ? plural(moments, "video moment") : null,
+    videos ? plural(videos, "video") : null].filter(Boolean);
+  return parts.length > 1 || (parts.length === 1 && !pictures) ? ` · ${parts.join(", ")}` : "";
+}
+
+/** The score as a bar (its share of the best score of the search) with a tooltip that explains both numbers. */
+function relevanceBar(result) {
+  const best = state.results.length && state.results[0].score != null ? state.results[0].score : result.score;
+  const share = best > 0 ? Math.min(1, Math.max(0, result.score / best)) : 0;
+  const group = result.relevance != null ? result.relevance : 0;
+  const title = `Score ${result.score.toFixed(3)}: cosine similarity of this item to the query (1 = the same; `
+    + `unrelated items score near 0). The bar compares it with the best result. `
+    + (group === 0 ? "Above the first sharp drop in score: among the most relevant."
+      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`);
+  return el("span", { class: `relevance${group === 0 ? " top" : ""}`, title, dataset: { relevance: String(group) } },
+    el("span", { class: "relevance-bar", "aria-hidden": "true" }, el("span", { style: `width:${(share * 100).toFixed(0)}%` })),
+    el("span", { class: "score" }, result.score.toFixed(3)));
 }
 
 function resultCard(result, index) {
@@ -351,7 +388,7 @@ function resultCard(result, index) {
   el("span", { class: "caption" },
     el("span", { class: "name", title: result.path }, result.name),
     el("span", { class: "facts" },
-      result.score != null ? el("span", { class: "score", title: "Similarity to the query (cosine)" }, result.score.toFixed(3)) : null,
+      result.score != null ? relevanceBar(result) : null,
       el("span", {}, cardFacts(result)))));
   const actions = el("div", { class: "card-actions" },
     el("button", { type: "button", class: "pill", title: "More like this", "aria-label": `More like ${result.name}`,
@@ -882,6 +919,7 @@ function wire() {
     if (hasQuery()) runSearch();
   });
   $("#more").addEventListener("click", () => runSearch({ append: true }));
+  $("#show-all").addEventListener("click", () => runSearch({ showAll: true }));
 
   const dialog = $("#detail");
   $("#detail-close").addEventListener("click", () => dialog.close());
