@@ -40,6 +40,8 @@ import Testing
             (["search", "--add", "1:\(video.path)@1e300-1e301"], "1e9"), (["search", "--add", "1:\(video.path)@5-inf"], "1e9"),
             (["dedup", "--threshold", "nan"], "--threshold"), (["index", "/nonexistent", "--fps", "inf"], "--fps"),
             (["index", "/nonexistent", "--segment-seconds", "inf"], "--segment-seconds"),
+            (["search", "red", "--autocut=-1"], "--autocut -1"), (["search", "red", "--autocut", "64"], "--autocut 64"),
+            (["search", "red", "--autocut", "99999999999999999999"], "--autocut"),
         ]
         for (arguments, expected) in cases {
             let answer = try run(arguments)
