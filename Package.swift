@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "LoupeServer",
             dependencies: [
-                "Loupe", "LoupeMedia", "LoupeStore",
+                "Loupe", "LoupeMedia", "LoupeStore", "LoupeMilvus",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "LoupeServerTests",
             dependencies: [
-                "LoupeServer", "Loupe", "LoupeFixtures", "LoupeMedia", "LoupeStore",
+                "LoupeServer", "Loupe", "LoupeFixtures", "LoupeMedia", "LoupeMilvus", "LoupeStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

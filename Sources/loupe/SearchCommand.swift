@@ -111,14 +111,22 @@ struct SearchCommand: AsyncParsableCommand {
             request.autocut = autocut
             let clock = ContinuousClock()
             let started = clock.now
-            let embedder = try library.embedder()
-            let loaded = clock.now
-            try await library.withLibrary(.reader, embedder: embedder) { opened in
-                let opening = loaded.duration(to: clock.now)
+            let library = self.library
+            let opened: MediaLibrary, opening: LibraryOptions.OpenTimings
+            if library.milvusURI == nil {
+                // The model loads while the store opens.
+                (opened, opening) = try await library.openLoadingModel(.reader, configuration: library.configuration())
+            } else {
+                let embedder = try library.embedder()
+                let loaded = clock.now
+                opened = try await library.open(.reader, embedder: embedder)
+                opening = .init(modelLoad: loaded - started, open: loaded.duration(to: clock.now))
+            }
+            try await opened.closing { opened in
                 let response = try await opened.search(request)
                 let results = response.results
                 if json {
-                    let timings = SearchJSON.Timings(modelLoad: loaded - started, open: opening, search: response.timings,
+                    let timings = SearchJSON.Timings(modelLoad: opening.modelLoad, open: opening.open, search: response.timings,
                                                      total: started.duration(to: clock.now))
                     print(SearchJSON.render(results, firstRank: offset + 1, timings: timings))
                 } else if results.isEmpty {

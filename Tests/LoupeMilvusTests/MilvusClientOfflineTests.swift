@@ -41,7 +41,7 @@ struct MilvusClientOfflineTests {
     @Test("a server that is not there is an unavailable error naming its address, within the deadline")
     func serverDown() async throws {
         // A port that was free a moment ago: bind, read it, close.
-        let port = try freeLoopbackPort()
+        let port = try MilvusTestServer.closedLoopbackPort()
         var config = try MilvusConfiguration(uri: "http://127.0.0.1:\(port)")
         config.timeout = .seconds(3)
         let client = try MilvusClient(configuration: config)
@@ -52,21 +52,5 @@ struct MilvusClientOfflineTests {
         #expect(error.description.contains("127.0.0.1:\(port)"), "names the server: \(error)")
         #expect(clock.now - start < .seconds(10), "gave up within the deadline")
         await client.close()
-    }
-
-    private func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw MilvusError(.server, "socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw MilvusError(.server, "bind() failed") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import LoupeFixtures
 import Testing
 
@@ -62,6 +65,128 @@ struct MilvusCommandLineTests {
         #expect(removed.status == 0 && removed.output.contains("(1 rows)"), "remove on \(kind): \(removed.output) \(removed.errors)")
         let after = try await Self.output(["search", "a red circle", "-k", "18", "--json"] + common + flags)
         #expect(after.status == 0 && !after.output.contains(red.url.path), "the removed file is gone on \(kind)")
+    }
+
+    @Test("two loupe index processes filling one collection from two folders at once leave every file once",
+          arguments: MilvusTestServer.Kind.allCases)
+    func concurrentIndexers(kind: MilvusTestServer.Kind) async throws {
+        let server = try MilvusTestServer.running(kind)
+        let collection = "loupe_cli_two_\(kind)"
+        try await server.withClient { client in
+            if try await client.hasCollection(collection) { try await client.dropCollection(collection) }
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-milvus-two-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folders = [root.appendingPathComponent("media/a"), root.appendingPathComponent("media/b")]
+        var expected: [String] = []
+        for folder in folders { expected += try DemoLibrary.generate(into: folder, perClass: 2, video: false).map(\.url.path) }
+        let token = MilvusMediaStoreTests.token(server)
+        let flags = ["--milvus", server.uri] + (token.map { ["--milvus-token", $0] } ?? [])
+        // Two workers, as on two machines: each with its own local folder, both creating the collection.
+        func index(_ i: Int) async throws -> Answer {
+            try await Self.output(["index", folders[i].path, "--model", MilvusMediaStoreTests.modelDirectory.path,
+                                   "--data", root.appendingPathComponent("local-\(i)").path, "--collection", collection] + flags)
+        }
+        async let first = index(0)
+        async let second = index(1)
+        let answers = try await [first, second]
+        for answer in answers {
+            #expect(answer.status == 0, "an indexer failed on \(kind): \(answer.errors)")
+            #expect(answer.output.contains("36 new"), "\(answer.output)")
+        }
+        let paths = try await server.withClient { client in
+            try await client.query(collection, filter: "id > 0", outputFields: ["path"], limit: 1000).compactMap { $0["path"]?.stringValue }
+        }
+        #expect(paths.count == expected.count, "\(paths.count) rows for \(expected.count) files on \(kind)")
+        #expect(paths.sorted() == expected.sorted(), "every file once on \(kind)")
+    }
+
+    @Test("a server that is not there fails the command with a clear error naming it, and a later run indexes everything")
+    func serverDown() async throws {
+        let server = try MilvusTestServer.running(.lite)
+        let collection = "loupe_cli_down"
+        try await server.withClient { client in
+            if try await client.hasCollection(collection) { try await client.dropCollection(collection) }
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-milvus-down-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let media = root.appendingPathComponent("media")
+        _ = try DemoLibrary.generate(into: media, perClass: 1, video: false)
+        let common = ["index", media.path, "--model", MilvusMediaStoreTests.modelDirectory.path, "--data", root.appendingPathComponent("local").path,
+                      "--collection", collection]
+        // A port nothing listens on: bound, then closed.
+        let closed = try MilvusTestServer.closedLoopbackPort()
+        let down = try await Self.output(common + ["--milvus", "http://127.0.0.1:\(closed)"])
+        #expect(down.status != 0)
+        #expect(down.errors.contains("127.0.0.1:\(closed)"), "the error names the server: \(down.errors)")
+        #expect(!down.errors.contains("Fatal error") && !down.errors.contains("Stack dump"), "\(down.errors)")
+        let up = try await Self.output(common + ["--milvus", server.uri])
+        #expect(up.status == 0 && up.output.contains("18 new"), "\(up.output) \(up.errors)")
+    }
+
+    @Test("loupe serve --milvus answers the page's API from Milvus and refuses Milvus REST calls, naming the server")
+    func serveOnMilvus() async throws {
+        let server = try MilvusTestServer.running(.milvus)
+        let collection = "loupe_cli_serve"
+        try await server.withClient { client in
+            if try await client.hasCollection(collection) { try await client.dropCollection(collection) }
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-milvus-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let media = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: media, perClass: 1, video: false)
+        let common = ["--model", MilvusMediaStoreTests.modelDirectory.path, "--data", root.appendingPathComponent("local").path,
+                      "--collection", collection, "--milvus", server.uri] + (MilvusMediaStoreTests.token(server).map { ["--milvus-token", $0] } ?? [])
+        let indexed = try await Self.output(["index", media.path] + common)
+        #expect(indexed.status == 0, "\(indexed.errors)")
+
+        let serve = Process()
+        serve.executableURL = try Self.binary()
+        serve.arguments = ["serve", "--port", "0", "--log-level", "warning"] + common
+        let output = Pipe()
+        serve.standardOutput = output
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer {
+            serve.terminate()
+            serve.waitUntilExit()
+        }
+        let port = try #require(await Self.listeningPort(output.fileHandleForReading), "loupe serve printed no port")
+        func post(_ path: String, _ body: String) async throws -> (status: Int, body: String) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = "POST"
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(body.utf8)
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+        let found = try await post("/api/search", #"{"text": "a red circle", "k": 3}"#)
+        let red = try #require(pictures.first { $0.colour == .red && $0.shape == .circle })
+        #expect(found.status == 200 && found.body.contains(red.url.path), "\(found.status) \(found.body)")
+        let refused = try await post("/v2/vectordb/collections/list", "{}")
+        #expect(refused.body.contains("\"code\":10") || refused.body.contains("\"code\": 10"), "\(refused.body)")
+        #expect(refused.body.contains("127.0.0.1:\(server.grpcPort)"), "the refusal names the Milvus server: \(refused.body)")
+    }
+
+    /// The port from `loupe serve`'s "listening on HOST:PORT" line, read off the cooperative pool; nil if
+    /// the process ends without one.
+    static func listeningPort(_ output: FileHandle) async -> Int? {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var text = ""
+                while true {
+                    let chunk = output.availableData
+                    if chunk.isEmpty { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                    if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+                       let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                        continuation.resume(returning: port)
+                        return
+                    }
+                }
+                continuation.resume(returning: nil)
+            }
+        }
     }
 
     @Test("a wrong --milvus-token fails with an authentication error and is never printed")

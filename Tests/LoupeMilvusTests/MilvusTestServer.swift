@@ -65,6 +65,23 @@ struct MilvusTestServer: Sendable, CustomStringConvertible {
                                 authEnabled: state["auth"] == "true")
     }
 
+    /// A loopback port nothing listens on: one that was free a moment ago (bound, read, closed).
+    static func closedLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw MilvusError(.server, "socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw MilvusError(.server, "bind() failed") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
     /// The last 40 lines of a log file, headed by its path.
     private static func tail(_ path: String) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(\(path): unreadable)" }

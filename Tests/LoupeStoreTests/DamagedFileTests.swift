@@ -67,7 +67,8 @@ import Testing
     @Test func layoutChecksRefuseHostileStructure() throws {
         let m = 4, stride = 64
         func parse(_ words: [UInt64], extra: [UInt8] = []) -> IndexFileLayout.Invalid? {
-            var bytes = words.withUnsafeBytes { Array($0) } + extra
+            // The twelve header words, then the four reserved ones.
+            var bytes = (words + [0, 0, 0, 0]).withUnsafeBytes { Array($0) } + extra
             let sum = bytes.withUnsafeBytes { IndexFileLayout.checksum($0) }
             bytes += withUnsafeBytes(of: sum) { Array($0) } + withUnsafeBytes(of: IndexFileLayout.trailer) { Array($0) }
             do {

@@ -81,6 +81,43 @@ import Testing
         }
     }
 
+    @Test func aCollectionIsSearchedWhereItIsMappedAndCopiedAtItsFirstChange() async throws {
+        let dir = TemporaryDirectory()
+        let expected = try await Self.fill(dir)
+        let queries = Self.rows(1000..<1010, seed: 8).map { $0["vector"]!.vectorValue! }
+        // What the same searches find on a mirror read from SQLite, with a graph built in memory.
+        let hidden = dir.path + "/index.hidden"
+        try FileManager.default.copyItem(atPath: dir.path + "/index", toPath: hidden)
+        try FileManager.default.removeItem(atPath: dir.path + "/index")
+        let fromSQLite = try Self.reader(dir)
+        let options = SearchOptions(limit: 10, outputFields: ["path"])
+        #expect(await fromSQLite.openedFrom("c") == .sqlite)
+        let reference = try await fromSQLite.search("c", vectors: queries, options: options)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/index"), "a reader writes no derived files")
+        try FileManager.default.moveItem(atPath: hidden, toPath: dir.path + "/index")
+
+        let writer = try Self.writer(dir)
+        #expect(await writer.openedFrom("c") == .rowFile)
+        #expect(await writer.isMapped("c")! == (vectors: true, graph: true))
+        let mapped = try await writer.search("c", vectors: queries, options: options)
+        #expect(mapped.map { $0.map(\.id) } == reference.map { $0.map(\.id) })
+        #expect(try await Self.everything(writer, "c") == expected)
+        // The first insert copies the vectors; the graph build grows a copy of the mapped graph.
+        let added = Self.rows(400..<3000, seed: 10)
+        try await writer.insert("c", added)
+        try await writer.flush()
+        #expect(await writer.isMapped("c")! == (vectors: false, graph: false))
+        let all = try await Self.everything(writer, "c")
+        #expect(all.count == expected.count + added.count)
+        #expect(Array(all.prefix(expected.count)) == expected, "the mapped rows survive the copy")
+        let exact = try await writer.search("c", vectors: [added[7]["vector"]!.vectorValue!], options: SearchOptions(limit: 1))
+        #expect(exact[0].first?.id == 407)
+        try await writer.close()
+        let reopened = try Self.reader(dir)
+        #expect(await reopened.isMapped("c")! == (vectors: true, graph: true))
+        #expect(try await Self.everything(reopened, "c") == all)
+    }
+
     @Test func aStaleRowFileIsCaughtUpFromSQLite() async throws {
         let dir = TemporaryDirectory()
         _ = try await Self.fill(dir)

@@ -93,6 +93,13 @@ public final class MediaLibrary: Sendable {
     ///   without a library; `StoreError(.locked)` for a second writer.
     public static func open(at directory: URL, mode: Mode = .writer, embedder: any Embedder,
                             configuration: Configuration = Configuration()) async throws -> MediaLibrary {
+        try await open(store: try openStore(at: directory, mode: mode), mode: mode, embedder: embedder,
+                       configuration: configuration, dataDirectory: directory)
+    }
+
+    /// The embedded store at `directory`, opened as `open(at:)` opens it; for callers that load the model
+    /// meanwhile, then pass both to `open(store:)`.
+    public static func openStore(at directory: URL, mode: Mode) throws -> EmbeddedMediaStore {
         if mode == .reader {
             let database = directory.appendingPathComponent("loupe.sqlite").path
             guard FileManager.default.fileExists(atPath: database) else {
@@ -100,9 +107,7 @@ public final class MediaLibrary: Sendable {
                                  input: directory.path)
             }
         }
-        let store = try EmbeddedMediaStore(directory: directory, readOnly: mode == .reader)
-        return try await open(store: store, mode: mode, embedder: embedder, configuration: configuration,
-                              dataDirectory: directory)
+        return try EmbeddedMediaStore(directory: directory, readOnly: mode == .reader)
     }
 
     /// Opens a library on a store (an embedded database already open, or another `MediaStore`).

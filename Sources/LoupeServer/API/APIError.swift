@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Loupe
 import LoupeMedia
+import LoupeMilvus
 import LoupeStore
 
 /// An error answered as `{"error": {"code": "...", "message": "..."}}` with a fitting HTTP status.
@@ -66,6 +67,18 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
                 busy.headers[.retryAfter] = "1"
                 return busy
             default: return APIError(.internalServerError, "storage_error", error.description)
+            }
+        case let error as LoupeMilvus.MilvusError:
+            // The library is on a Milvus server (`serve --milvus`): its failures are upstream failures,
+            // except what the request itself got wrong.
+            switch error.code {
+            case .notFound: return APIError(.notFound, "not_found", error.description)
+            case .invalidArgument: return APIError(.badRequest, "invalid_argument", error.description)
+            case .unavailable, .deadlineExceeded, .rateLimited, .notLoaded:
+                var busy = APIError(.serviceUnavailable, "upstream_unavailable", error.description)
+                busy.headers[.retryAfter] = "1"
+                return busy
+            default: return APIError(.badGateway, "upstream_error", error.description)
             }
         case let error as HTTPError:
             return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)

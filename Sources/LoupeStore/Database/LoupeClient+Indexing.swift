@@ -56,7 +56,7 @@ extension LoupeClient {
     }
 
     /// `base` with slots `from..<to` added, as a new graph (`base` itself is left as searches see it).
-    nonisolated static func grow(_ base: HNSWIndex, vectors: [Float], dimension: Int, from: Int, to: Int, threads: Int)
+    nonisolated static func grow(_ base: HNSWIndex, vectors: VectorColumn, dimension: Int, from: Int, to: Int, threads: Int)
         -> HNSWIndex
     {
         let graph = base.copy()

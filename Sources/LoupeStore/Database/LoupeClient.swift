@@ -299,4 +299,9 @@ public actor LoupeClient {
 extension LoupeClient {
     /// Where a collection's rows came from when it was opened (for tests and diagnostics).
     func openedFrom(_ name: String) -> CollectionState.OpenedFrom? { collections[name]?.openedFrom }
+
+    /// Whether the first vector field's values and graph blocks are still read from the mapped files.
+    func isMapped(_ name: String) -> (vectors: Bool, graph: Bool)? {
+        collections[name].map { ($0.vectors.first?.isMapped ?? false, $0.graphs.first??.blocksAreMapped ?? false) }
+    }
 }

@@ -27,6 +27,9 @@ final class HNSWIndex: @unchecked Sendable {
     private(set) var levels: UnsafeMutablePointer<Int32>
     private(set) var upper: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     private(set) var locks: UnsafeMutablePointer<UInt8>
+    /// The index file `blocks` points into, when the layer-0 blocks were adopted from one instead of
+    /// copied (`adoptBlocks`); nil when they are this graph's own allocation.
+    private var blocksFile: MappedFile?
     private let globalLock = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
     /// Whether every node's label is its own number (graphs built in slot order), so filters can skip
     /// the label lookup: one random memory access less per node checked.
@@ -55,7 +58,7 @@ final class HNSWIndex: @unchecked Sendable {
 
     deinit {
         for i in 0..<count { upper[i]?.deallocate() }
-        blocks.deallocate()
+        if blocksFile == nil { blocks.deallocate() }
         labels.deallocate()
         levels.deallocate()
         upper.deallocate()
@@ -78,8 +81,14 @@ final class HNSWIndex: @unchecked Sendable {
         guard newCapacity > capacity else { return }
         let newBlocks = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * nodeStride, alignment: 64)
         newBlocks.copyMemory(from: blocks, byteCount: count * nodeStride)
-        blocks.deallocate()
+        if blocksFile == nil { blocks.deallocate() }
+        blocksFile = nil
         blocks = newBlocks
+        reserveNodeArrays(newCapacity)
+    }
+
+    /// Grows the per-node arrays other than the blocks.
+    private func reserveNodeArrays(_ newCapacity: Int) {
         func grow<T>(_ p: UnsafeMutablePointer<T>, fill: T) -> UnsafeMutablePointer<T> {
             let q = UnsafeMutablePointer<T>.allocate(capacity: newCapacity)
             q.moveInitialize(from: p, count: count)
@@ -124,6 +133,22 @@ final class HNSWIndex: @unchecked Sendable {
         let u = (Double(z >> 11) + 0.5) / Double(1 << 53)
         return Int32(min(-log(u) * levelMultiplier, 30))
     }
+
+    /// Makes room for `count` nodes whose layer-0 blocks are read in place from `file` at `offset`
+    /// (64-byte aligned, `count * nodeStride` bytes). The mapping is read-only, which holds because a graph
+    /// never changes its existing blocks without growing first (`add` reserves, and `reserve` copies the
+    /// blocks into memory of its own); builds grow a copy anyway (`copy`), so a graph loaded to be searched
+    /// never copies them at all.
+    func adoptBlocks(count: Int, from file: MappedFile, offset: Int) {
+        precondition(self.count == 0 && offset % 64 == 0 && offset + count * nodeStride <= file.bytes.count)
+        if blocksFile == nil { blocks.deallocate() }
+        blocks = UnsafeMutableRawPointer(mutating: file.bytes.baseAddress! + offset)
+        blocksFile = file
+        if count > capacity { reserveNodeArrays(count) }
+    }
+
+    /// Whether the layer-0 blocks are still the index file's (`adoptBlocks`).
+    var blocksAreMapped: Bool { blocksFile != nil }
 
     /// Sets the node count and entry after the arrays were filled from an index file.
     func restore(count: Int, entryPoint: Int32, maxLevel: Int32) {

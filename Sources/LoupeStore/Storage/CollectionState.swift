@@ -23,7 +23,7 @@ final class CollectionState: @unchecked Sendable {
     var liveCount = 0
     var slotOfKey: [FieldValue: Int] = [:]
     /// Per vector field (declaration order): slots * dimension floats.
-    var vectors: [[Float]]
+    var vectors: [VectorColumn]
     /// Per vector field: the graph (nil for FLAT) and how many slots it covers.
     var graphs: [HNSWIndex?]
     var indexedSlots: [Int]
@@ -59,7 +59,7 @@ final class CollectionState: @unchecked Sendable {
         self.nextAutoID = nextAutoID
         self.partitions = Set(partitions)
         let vectorFields = schema.vectorFields
-        vectors = vectorFields.map { _ in [] }
+        vectors = vectorFields.map { _ in VectorColumn() }
         graphs = vectorFields.map { f in
             guard let ix = f.index, ix.kind == .hnsw else { return nil }
             return HNSWIndex(dimension: f.dimension!, metric: f.metric ?? .cosine, storage: ix.storage, m: ix.m,
@@ -135,7 +135,7 @@ final class CollectionState: @unchecked Sendable {
             try loadRows(from: db, afterRid: afterRid)
         } catch {
             // Leave the mirror as it was: no vector without its row.
-            for i in vectors.indices { vectors[i].removeSubrange(loaded[i]...) }
+            for i in vectors.indices { vectors[i].truncate(to: loaded[i]) }
             throw error
         }
     }

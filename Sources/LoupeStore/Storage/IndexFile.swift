@@ -17,7 +17,7 @@ import Darwin
 /// before anything is copied).
 /// Files are written to a temporary name, fsynced, and renamed, so a crash leaves the old file or the new.
 enum IndexFile {
-    static let magic = IndexFileLayout.magic  // "LOUPEHN2": version 2 adds the checksum before the trailer
+    static let magic = IndexFileLayout.magic
     static let trailer = IndexFileLayout.trailer
 
     static func path(_ c: CollectionState, field: Int, directory: String) -> String {
@@ -29,7 +29,7 @@ enum IndexFile {
         return [magic, UInt64(bitPattern: c.id), UInt64(f.dimension!), UInt64(MetricType.allCases.firstIndex(of: graph.code.metric)!),
                 UInt64(VectorStorage.allCases.firstIndex(of: graph.code.storage)!), UInt64(graph.m), UInt64(graph.efConstruction),
                 UInt64(graph.nodeStride), UInt64(graph.count), UInt64(bitPattern: Int64(graph.maxLevel)),
-                UInt64(bitPattern: Int64(graph.entryPoint)), UInt64(bitPattern: lastRid)]
+                UInt64(bitPattern: Int64(graph.entryPoint)), UInt64(bitPattern: lastRid), 0, 0, 0, 0]
     }
 
     static func saveAll(_ c: CollectionState, directory: String) throws {
@@ -114,8 +114,8 @@ enum IndexFile {
                                                       expectedPrefix: job.expectedPrefix)
         else { return nil }
         let count = layout.count
-        graph.reserve(count)
-        graph.blocks.copyMemory(from: raw.baseAddress! + layout.blocksOffset, byteCount: count * graph.nodeStride)
+        // The blocks (most of the file) are searched where they are mapped; the rest is small and copied.
+        graph.adoptBlocks(count: count, from: file, offset: layout.blocksOffset)
         for n in 0..<count { graph.levels[n] = raw.loadUnaligned(fromByteOffset: layout.levelsOffset + n * 4, as: Int32.self) }
         var offset = layout.upperOffset
         for n in 0..<count where graph.levels[n] > 0 {

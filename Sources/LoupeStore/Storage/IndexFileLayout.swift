@@ -5,9 +5,11 @@
 /// trapping on a conversion or reading out of bounds later. Pure: it reads only the bytes it is given, so
 /// it is also the fuzz target for index files (`scripts/fuzz index-file`).
 struct IndexFileLayout: Equatable {
-    static let magic: UInt64 = 0x334E_4845_5055_4F4C  // "LOUPEHN3"
+    static let magic: UInt64 = 0x344E_4845_5055_4F4C  // "LOUPEHN4": version 4 pads the header to 128 bytes
     static let trailer: UInt64 = 0x444E_4545_5055_4F4C  // "LOUPEEND"
-    static let headerWords = 12
+    /// Twelve words of header, then four reserved (zero), so the layer-0 blocks that follow start on a
+    /// 64-byte boundary of the mapped file and are searched in place (`HNSWIndex.adoptBlocks`).
+    static let headerWords = 16
     /// Levels above this are refused (a graph of 2^60 nodes at M=2 would not reach it).
     static let maxLevel = 64
 

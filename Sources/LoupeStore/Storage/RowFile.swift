@@ -165,7 +165,7 @@ enum RowFile {
         var partitionOfRow: [UInt32]
         var documents: [UInt8]
         var documentEnds: [Int]
-        var vectors: [[Float]]
+        var vectors: [VectorColumn]
     }
 
     /// Reads the row file of `c` if it exists and holds up; nil otherwise (the caller loads from SQLite).
@@ -173,12 +173,14 @@ enum RowFile {
     static func read(_ c: CollectionState, directory: String, maxRidEver: Int64) -> Snapshot? {
         let file = path(c, directory: directory)
         guard let mapped = MappedFile(path: file) else { return nil }
-        return try? parse(mapped.bytes, c, maxRidEver: maxRidEver)
+        return try? parse(mapped, c, maxRidEver: maxRidEver)
     }
 
     struct Damaged: Error {}
 
-    static func parse(_ raw: UnsafeRawBufferPointer, _ c: CollectionState, maxRidEver: Int64) throws -> Snapshot {
+    /// Checks and reads `file`; the vectors stay in the mapping (see `VectorColumn`), the rest is copied.
+    static func parse(_ file: MappedFile, _ c: CollectionState, maxRidEver: Int64) throws -> Snapshot {
+        let raw = file.bytes
         guard raw.count >= 16, raw.count % 32 == 16,
               raw.loadUnaligned(fromByteOffset: raw.count - 8, as: UInt64.self) == trailer
         else { throw Damaged() }
@@ -221,9 +223,10 @@ enum RowFile {
         guard partitionOfRow.allSatisfy({ Int($0) < names.count }) else { throw Damaged() }
         let documentEnds: [Int64] = try reader.section(count: count)
         let documents: [UInt8] = try reader.section(count: Int(try checkedEnds(documentEnds)))
-        var vectors: [[Float]] = []
+        var vectors: [VectorColumn] = []
         for field in c.schema.vectorFields.indices {
-            vectors.append(try reader.section(count: count * c.dimension(field)))
+            let floats = count * c.dimension(field)
+            vectors.append(VectorColumn(mapping: file, offset: try reader.skip(count: floats, of: Float.self), count: floats))
         }
         guard reader.offset == body.count else { throw Damaged() }
         return Snapshot(changeSeq: changeSeq, rids: rids, keys: keys, partitionNames: names, partitionOfRow: partitionOfRow,
@@ -246,16 +249,22 @@ enum RowFile {
         var offset = 0
 
         mutating func section<T>(count: Int) throws -> [T] {
+            let start = try skip(count: count, of: T.self)
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: raw[start..<start + count * MemoryLayout<T>.stride]))
+                initialized = count
+            }
+        }
+
+        /// Steps over a section of `count` values of `T`; returns where it starts.
+        mutating func skip<T>(count: Int, of _: T.Type) throws -> Int {
             guard count >= 0, count <= raw.count else { throw Damaged() }
             let bytes = count * MemoryLayout<T>.stride
             let padded = (bytes + 31) / 32 * 32
             guard padded <= raw.count - offset else { throw Damaged() }
-            let out = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + bytes]))
-                initialized = count
-            }
-            offset += padded
-            return out
+            defer { offset += padded }
+            return offset
         }
     }
 }
