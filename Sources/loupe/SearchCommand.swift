@@ -11,7 +11,7 @@ struct SearchCommand: AsyncParsableCommand {
             file or an http(s) URL is an image (or, with @START-END seconds after a video path, a video clip); \
             anything else is text. Video results are moments, grouped by video, best moment first \
             (--moments N shows up to N moments of one video). --autocut N ends the results at the N-th score \
-            cliff (never below 4 results); --json gives each result's relevance group either way.
+            cliff (never below \(Autocut.minimumKept) results); --json gives each result's relevance group either way.
             """)
 
     @Argument(help: "The text to search for.")
@@ -53,7 +53,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Drop results below this score.")
     var minScore: Float?
 
-    @Option(name: .long, help: "End the results at the N-th score cliff (0: off; at least 4 results are kept).")
+    @Option(name: .long, help: "End the results at the N-th score cliff (0: off; at least \(Autocut.minimumKept) results are kept).")
     var autocut = 0
 
     @Flag(name: .long, help: "Print JSON (see README for the shape).")
