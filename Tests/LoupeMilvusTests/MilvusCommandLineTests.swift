@@ -124,6 +124,47 @@ struct MilvusCommandLineTests {
         #expect(up.status == 0 && up.output.contains("18 new"), "\(up.output) \(up.errors)")
     }
 
+    @Test("a server that goes away mid-index fails the command with a clear error; a rerun keeps what was written and indexes the rest, once",
+          arguments: MilvusTestServer.Kind.allCases)
+    func serverGoneMidIndex(kind: MilvusTestServer.Kind) async throws {
+        let server = try MilvusTestServer.running(kind)
+        let collection = "loupe_cli_cut_\(kind)"
+        try await server.withClient { client in
+            if try await client.hasCollection(collection) { try await client.dropCollection(collection) }
+        }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-milvus-cut-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let media = root.appendingPathComponent("media")
+        // 216 pictures: seven batches (32 a batch), each written before the progress line that counts it.
+        let pictures = try DemoLibrary.generate(into: media, perClass: 12, video: false)
+        let total = pictures.count
+        let token = MilvusMediaStoreTests.token(server)
+        let common = ["index", media.path, "--model", MilvusMediaStoreTests.modelDirectory.path,
+                      "--data", root.appendingPathComponent("local").path, "--collection", collection]
+            + (token.map { ["--milvus-token", $0] } ?? [])
+        // The first run reaches the server through a relay, cut when the first batch is reported written,
+        // six batches of embedding before the end: to the client that is a server killed mid-index
+        // (connections reset, then refused).
+        let relay = try TCPRelay(to: try #require(URLComponents(string: server.uri)?.port))
+        let cut = try await Self.output(common + ["--milvus", "http://127.0.0.1:\(relay.port)"]) { line in
+            if line.hasPrefix("index: 32/\(total) files") { relay.cut() }
+        }
+        #expect(cut.status != 0, "the run whose server went away must fail: \(cut.output)")
+        #expect(cut.errors.contains("127.0.0.1:\(relay.port)"), "the error names the server: \(cut.errors)")
+        #expect(!cut.errors.contains("Fatal error") && !cut.errors.contains("Stack dump"), "\(cut.errors)")
+
+        let rerun = try await Self.output(common + ["--milvus", server.uri])
+        #expect(rerun.status == 0, "the rerun failed on \(kind): \(rerun.errors)")
+        // "scanned 216 files: N new, 0 changed, M unchanged, ...": the acknowledged batch is kept, the rest added.
+        let counts = rerun.output.firstMatch(of: /(\d+) new, 0 changed, (\d+) unchanged/)
+        let added = counts.flatMap { Int($0.1) } ?? -1, kept = counts.flatMap { Int($0.2) } ?? -1
+        #expect(kept >= 32 && kept < total && added + kept == total, "the rerun embeds only what is missing: \(rerun.output)")
+        let paths = try await server.withClient { client in
+            try await client.query(collection, filter: "id > 0", outputFields: ["path"], limit: 1000).compactMap { $0["path"]?.stringValue }
+        }
+        #expect(paths.sorted() == pictures.map(\.url.path).sorted(), "every file once on \(kind): \(paths.count) rows")
+    }
+
     @Test("loupe serve --milvus answers the page's API from Milvus and refuses Milvus REST calls, naming the server")
     func serveOnMilvus() async throws {
         let server = try MilvusTestServer.running(.milvus)
@@ -204,9 +245,11 @@ struct MilvusCommandLineTests {
     }
 
     /// Runs `loupe` with `arguments` off the cooperative pool (it waits for the process) and collects stdout
-    /// and stderr (stderr to a file, so neither pipe can fill up while the other is read). The Milvus
-    /// variables of the test's own environment are removed: only what the test passes counts.
-    static func output(_ arguments: [String], environment: [String: String] = [:]) async throws -> Answer {
+    /// and stderr, each drained by a thread of its own so neither pipe can fill up. `watch` sees each line
+    /// of stderr as it is written. The Milvus variables of the test's own environment are removed: only
+    /// what the test passes counts.
+    static func output(_ arguments: [String], environment: [String: String] = [:],
+                       watch: (@Sendable (String) -> Void)? = nil) async throws -> Answer {
         let executable = try binary()
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
@@ -219,22 +262,31 @@ struct MilvusCommandLineTests {
                     env["MILVUS_TOKEN"] = nil
                     env.merge(environment) { _, new in new }
                     process.environment = env
-                    let errorFile = FileManager.default.temporaryDirectory
-                        .appendingPathComponent("loupe-cli-stderr-\(UUID().uuidString)")
-                    FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-                    defer { try? FileManager.default.removeItem(at: errorFile) }
-                    let errors = try FileHandle(forWritingTo: errorFile)
-                    let output = Pipe()
+                    let output = Pipe(), errors = Pipe()
                     process.standardOutput = output
                     process.standardError = errors
                     try process.run()
+                    let drained = DispatchGroup()
+                    nonisolated(unsafe) var errorBytes = Data()
+                    drained.enter()
+                    Thread.detachNewThread {
+                        var pending = Data()
+                        while case let chunk = errors.fileHandleForReading.availableData, !chunk.isEmpty {
+                            errorBytes.append(chunk)
+                            pending.append(chunk)
+                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                                watch?(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                                pending = Data(pending[(newline + 1)...])
+                            }
+                        }
+                        drained.leave()
+                    }
                     let out = output.fileHandleForReading.readDataToEndOfFile()
+                    drained.wait()
                     process.waitUntilExit()
-                    try errors.close()
-                    let err = (try? Data(contentsOf: errorFile)) ?? Data()
                     continuation.resume(returning: Answer(status: process.terminationStatus,
                                                           output: String(decoding: out, as: UTF8.self),
-                                                          errors: String(decoding: err, as: UTF8.self)))
+                                                          errors: String(decoding: errorBytes, as: UTF8.self)))
                 } catch {
                     continuation.resume(throwing: error)
                 }
