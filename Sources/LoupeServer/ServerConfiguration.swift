@@ -24,7 +24,7 @@ public struct ServerConfiguration: Sendable {
     public var jobsDirectory: URL?
     /// Bounds on what one request or client can cost (see `RequestLimits`).
     public var limits = RequestLimits()
-    /// `--allow-library-admin`: lets Milvus REST drop or release the library's own collection.
+    /// `--allow-library-admin`: lets Milvus REST drop, release or write to the library's own collection.
     public var allowsLibraryAdmin = false
 
     public init() {}

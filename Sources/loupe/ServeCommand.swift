@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let searches and indexing fetch URLs on private and loopback addresses.")
     var allowPrivateURLs = false
 
-    @Flag(help: "Let Milvus REST clients drop or release the library's own collection (refused by default).")
+    @Flag(help: "Let Milvus REST clients drop, release or write to the library's own collection (refused by default).")
     var allowLibraryAdmin = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")

@@ -131,15 +131,21 @@ struct HardeningTests {
         await server.stop()
     }
 
-    @Test("row 4: Milvus REST cannot drop or release the library's collection")
+    @Test("row 4: Milvus REST cannot drop, release or write to the library's collection")
     func libraryCollection() async throws {
         let server = try await TestServer.start(video: false)
         let count = try await Self.itemCount(server)
         let name = server.library.configuration.collection
-        for call in ["collections/drop", "collections/release"] {
-            let answer = try await server.json(.POST, "/v2/vectordb/" + call, ["collectionName": name])
+        let row: [String: Any] = ["path": "/nowhere.png", "vector": [Float](repeating: 0.1, count: 64)]
+        let calls: [(String, [String: Any])] = [
+            ("collections/drop", [:]), ("collections/release", [:]),
+            ("entities/insert", ["data": [row]]), ("entities/upsert", ["data": [row]]),
+            ("entities/delete", ["filter": "id > 0"]), ("entities/delete", ["id": [1]]),
+        ]
+        for (call, body) in calls {
+            let answer = try await server.json(.POST, "/v2/vectordb/" + call, body.merging(["collectionName": name]) { $1 })
             #expect(answer.object["code"] as? Int == 1401, "\(call): \(answer.object)")
-            #expect((answer.object["message"] as? String ?? "").contains("--allow-library-admin"))
+            #expect((answer.object["message"] as? String ?? "").contains("--allow-library-admin"), "\(call): \(answer.object)")
         }
         // Other collections are the client's to drop.
         _ = try await server.json(.POST, "/v2/vectordb/collections/create", ["collectionName": "scratch", "dimension": 4])

@@ -265,6 +265,32 @@ struct IngestBookkeepingTests {
         #expect(top.score >= 0.99999, "score \(top.score)")
     }
 
+    @Test("indexing and searches by picture decode within the library's memory budget, one picture at a time when it is tiny")
+    func decodesWithinTheBudget() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-budget-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let folder = root.appendingPathComponent("media")
+        let pictures = try DemoLibrary.generate(into: folder, perClass: 1, video: false)
+        // A budget of one byte admits one decode at a time: the peak is then a single picture's cost.
+        let budget = DecodeBudget(capacity: 1)
+        var configuration = MediaLibrary.Configuration()
+        configuration.decodeBudget = budget
+        let library = try await MediaLibrary.open(at: root.appendingPathComponent("data"),
+                                                  embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory),
+                                                  configuration: configuration)
+        let report = try await library.index([folder.path])
+        #expect(report.added == pictures.count)
+        let costs = try pictures.map { ImageDecoder.decodingCost(of: try Data(contentsOf: $0.url)) }
+        #expect(budget.reservationsGranted == pictures.count, "every indexed picture decoded within the budget")
+        #expect(budget.peakReserved == costs.max(), "one at a time: peak \(budget.peakReserved), largest \(costs.max() ?? 0)")
+
+        let red = try #require(pictures.first { $0.colour == .red && $0.shape == .circle })
+        let byFile = try await library.search(.imageFile(red.url), limit: 1)
+        let byBytes = try await library.search(.imageData(try Data(contentsOf: red.url)), limit: 1)
+        #expect(byFile.results.first?.item.path == red.url.path && byBytes.results.first?.item.path == red.url.path)
+        #expect(budget.reservationsGranted == pictures.count + 2, "query pictures decode within the budget too")
+    }
+
     @Test("with a keyframe tolerance, a video is indexed from nearby keyframes and its moments still find their scene")
     func keyframeTolerance() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tolerance-\(UUID().uuidString)")

@@ -129,6 +129,7 @@ extension MediaLibrary {
         let imageDecoder = decoder()
         let embedder = self.embedder
         let executor = configuration.executor
+        let budget = configuration.decodeBudget
         // Decoding and the embedder's resizing run on the executor's CPU slots (bulk lane), one job per
         // file, while the embedder works on the previous batch.
         func prepare(_ batch: [ScannedFile]) -> Task<[Result<PreparedImage, Error>], Never> {
@@ -137,15 +138,23 @@ extension MediaLibrary {
                     for (index, file) in batch.enumerated() {
                         group.addTask {
                             do {
-                                return (index, .success(try await executor.run(.cpu, lane: .bulk) {
+                                let (data, sha) = try await executor.run(.cpu, lane: .bulk) {
                                     let data = try Data(contentsOf: file.url, options: .mappedIfSafe)
-                                    let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-                                    if let twin = reusable[sha] {
-                                        return PreparedImage(file: file, sha256: sha, metadata: nil, picture: nil, twin: twin)
+                                    return (data, SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+                                }
+                                if let twin = reusable[sha] {
+                                    return (index, .success(PreparedImage(file: file, sha256: sha, metadata: nil, picture: nil,
+                                                                          twin: twin)))
+                                }
+                                // Decoding waits for its memory in the budget (the process's, shared with searches
+                                // and uploads), outside the CPU slot, so a folder of huge pictures decodes in turn.
+                                let cost = ImageDecoder.decodingCost(of: data)
+                                return (index, .success(try await budget.withReservation(bytes: cost) {
+                                    try await executor.run(.cpu, lane: .bulk) {
+                                        let image = try imageDecoder.decode(data, path: file.url.path)
+                                        return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
+                                                             picture: embedder.prepare(try RGBImage(image)), twin: nil)
                                     }
-                                    let image = try imageDecoder.decode(data, path: file.url.path)
-                                    return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
-                                                         picture: embedder.prepare(try RGBImage(image)), twin: nil)
                                 }))
                             } catch {
                                 return (index, .failure(error))

@@ -50,6 +50,8 @@ public final class MediaLibrary: Sendable {
         public var remote = RemoteFetcher.Limits()
         /// Where decoding and model passes run.
         public var executor = ComputeExecutor.shared
+        /// The memory budget every picture decode waits in (the process's, which `loupe serve` sizes).
+        public var decodeBudget = DecodeBudget.shared
 
         public init() {}
     }
@@ -256,8 +258,8 @@ public final class MediaLibrary: Sendable {
             }
             return try await embedder.embed(texts: [text])[0]
         case .imageFile(let url):
-            let decoder = decoder()
-            let image = try await configuration.executor.run(.cpu) { try RGBImage(try decoder.decode(contentsOf: url)) }
+            let data = try ImageDecoder.read(url)
+            let image = try await decodePicture(data, path: url.path)
             return try await embedder.embed(images: [image])[0]
         case .imageURL(let url):
             let data = try await RemoteFetcher(limits: configuration.remote).fetch(url)
@@ -313,8 +315,7 @@ public final class MediaLibrary: Sendable {
     /// The embedding of an encoded picture in memory.
     private func vector(for input: SearchInput, path: String) async throws -> [Float] {
         guard case .imageData(let data) = input else { return try await vector(for: input) }
-        let decoder = decoder()
-        let image = try await configuration.executor.run(.cpu) { try RGBImage(try decoder.decode(data, path: path)) }
+        let image = try await decodePicture(data, path: path)
         return try await embedder.embed(images: [image])[0]
     }
 
@@ -397,6 +398,17 @@ public final class MediaLibrary: Sendable {
     /// Rows of the collection and how many the vector index covers.
     public func statistics() async throws -> MediaStoreStatistics {
         try await store.statistics(configuration.collection)
+    }
+
+    /// Decodes an encoded picture on the executor's CPU slots once the memory its decoding needs (from the
+    /// header: `ImageDecoder.decodingCost`) fits in `configuration.decodeBudget`. Searches by
+    /// picture, uploads, URLs and indexing all decode through here, so large pictures arriving at once
+    /// decode in turn instead of together. The wait holds no CPU slot.
+    func decodePicture(_ data: Data, path: String, lane: ComputeExecutor.Lane = ComputeExecutor.lane) async throws -> RGBImage {
+        let decoder = decoder()
+        return try await configuration.decodeBudget.withReservation(bytes: ImageDecoder.decodingCost(of: data)) {
+            try await configuration.executor.run(.cpu, lane: lane) { try RGBImage(try decoder.decode(data, path: path)) }
+        }
     }
 
     /// The picture decoder for indexing and for query pictures alike, so a query by an indexed file gets

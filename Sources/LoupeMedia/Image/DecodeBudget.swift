@@ -23,6 +23,7 @@ public final class DecodeBudget: @unchecked Sendable {
         var holders = 0
         var waiters: [Waiter] = []
         var peak = 0
+        var admitted = 0
     }
 
     // NSLock rather than Synchronization.Mutex, which needs macOS 15; every access goes through `locked`.
@@ -58,6 +59,9 @@ public final class DecodeBudget: @unchecked Sendable {
     /// The most bytes reserved at once so far.
     public var peakReserved: Int { locked { $0.peak } }
 
+    /// Reservations granted so far.
+    public var reservationsGranted: Int { locked { $0.admitted } }
+
     /// Runs `body` once `bytes` fit in the budget, and gives them back when it returns or throws.
     public func withReservation<T>(bytes: Int, _ body: () async throws -> T) async rethrows -> T {
         let bytes = max(0, bytes)
@@ -92,6 +96,7 @@ public final class DecodeBudget: @unchecked Sendable {
             state.waiters.removeFirst()
             state.inUse += first.bytes
             state.holders += 1
+            state.admitted += 1
             state.peak = max(state.peak, state.inUse)
             ready.append(first.continuation)
         }

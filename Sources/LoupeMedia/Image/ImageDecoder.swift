@@ -76,7 +76,9 @@ public struct ImageDecoder: Sendable {
         }
     }
 
-    static func read(_ url: URL) throws -> Data {
+    /// The bytes of an image file, mapped where that is safe; a file that cannot be read is a MediaError
+    /// naming it.
+    public static func read(_ url: URL) throws -> Data {
         do {
             return try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {

@@ -65,11 +65,9 @@ struct APIRoutes {
                     fields[part.name] = String(decoding: part.body, as: UTF8.self)
                 }
             }
-            // Decoding memory is budgeted across requests: 16 uploads of 81-MP PNGs decode in turn, not at once.
-            let cost = uploads.values.reduce(0) { $0 &+ ImageDecoder.decodingCost(of: $1) }
-            return try await DecodeBudget.shared.withReservation(bytes: cost) {
-                try await run(query ?? SearchQuery(queryItems: fields), uploads: uploads, context: context)
-            }
+            // Decoding memory is budgeted across requests (MediaLibrary decodes every picture within
+            // DecodeBudget.shared): 16 uploads of 81-MP PNGs decode in turn, not at once.
+            return try await run(query ?? SearchQuery(queryItems: fields), uploads: uploads, context: context)
         }
         let body = try await Self.collect(request, limit: configuration.maxBodyBytes, what: "request body")
         // curl -d sends JSON labelled as a form; judge by the bytes when the label is not JSON.

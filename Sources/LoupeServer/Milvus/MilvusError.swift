@@ -25,7 +25,7 @@ struct MilvusError: Error, Sendable {
     static func databaseNotFound(_ name: String) -> MilvusError {
         MilvusError(code: 800, "database not found[database=\(name)]")
     }
-    /// 1401: the collection is the library's own; Loupe refuses to drop or release it.
+    /// 1401: the collection is the library's own; Loupe refuses to drop, release or write to it.
     static func libraryCollection(_ name: String, action: String) -> MilvusError {
         MilvusError(code: 1401, "privilege not permitted: '\(name)' is the library's collection; \(action) it only on a server started with --allow-library-admin")
     }

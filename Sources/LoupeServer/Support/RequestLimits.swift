@@ -20,8 +20,9 @@ public struct RequestLimits: Sendable {
     public var maxMultipartParts = 64
     /// Paths in one `/api/index` request (after duplicates are dropped).
     public var maxIndexPaths = 1_000
-    /// Bytes of decoded pixels that uploaded query pictures may hold at once across all requests (a picture
-    /// larger than this still decodes, but only by itself). Others wait their turn (`DecodeBudget.shared`).
+    /// Bytes of decoded pixels that pictures being decoded (uploads, image URLs, query files and indexing)
+    /// may hold at once across all requests and jobs (a picture larger than this still decodes, but only by
+    /// itself). Others wait their turn (`DecodeBudget.shared`, taken in `MediaLibrary`).
     public var decodeBudgetBytes = 768 << 20
     /// Open connections in all; past it, the oldest connection still waiting for its request header is closed.
     public var maxConnections = 1_024
