@@ -27,8 +27,14 @@ public final class CLIPModel: Sendable {
     /// Images embedded per forward pass.
     public let batchSize: Int
 
-    private let vision: VisionTower
-    private let text: TextTower
+    /// The two halves of the model; each is read and packed at its first use (or by `load`).
+    public enum Tower: Sendable, Hashable, CaseIterable {
+        case text, vision
+    }
+
+    private let weights: any WeightSource
+    private let visionTower = Mutex<VisionTower?>(nil)
+    private let textTower = Mutex<TextTower?>(nil)
     private let threads: Int?
     private let pool = Mutex<[ForwardContext]>([])
 
@@ -95,10 +101,47 @@ public final class CLIPModel: Sendable {
         self.threads = threads
         self.batchSize = max(1, batchSize)
         self.name = name
-        vision = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
-                                 weights: weights, precision: precision)
-        text = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
-                             weights: weights, precision: precision)
+        self.weights = weights
+    }
+
+    /// Reads and packs `towers` now rather than at their first use, so a damaged checkpoint fails here and
+    /// the first request is not slowed by it. A process that only embeds text never loads the vision tower
+    /// (for ViT-B/32, about 350 MB packed in fp32), and indexing loads the vision tower first.
+    public func load(_ towers: Set<Tower> = Set(Tower.allCases)) throws {
+        if towers.contains(.text) { _ = try loadText() }
+        if towers.contains(.vision) { _ = try loadVision() }
+    }
+
+    /// The towers read and packed so far.
+    public var loadedTowers: Set<Tower> {
+        var loaded: Set<Tower> = []
+        if textTower.withLock({ $0 != nil }) { loaded.insert(.text) }
+        if visionTower.withLock({ $0 != nil }) { loaded.insert(.vision) }
+        return loaded
+    }
+
+    // Each tower is built once, under its own lock (a caller needing it meanwhile waits). Once packed, the
+    // checkpoint pages it was read from are handed back to the kernel: the packed copy is all that is used.
+    private func loadText() throws -> TextTower {
+        try textTower.withLock { tower in
+            if let tower { return tower }
+            let built = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
+                                      weights: weights, precision: precision)
+            weights.releasePages()
+            tower = built
+            return built
+        }
+    }
+
+    private func loadVision() throws -> VisionTower {
+        try visionTower.withLock { tower in
+            if let tower { return tower }
+            let built = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
+                                        weights: weights, precision: precision)
+            weights.releasePages()
+            tower = built
+            return built
+        }
     }
 
     /// Length of every embedding this model returns.
@@ -116,6 +159,8 @@ public final class CLIPModel: Sendable {
 
     /// Embeds token sequences (start token, tokens, end token, as `CLIPTokenizer.encode` returns them).
     public func embed(tokens: [[Int32]]) throws -> [[Float]] {
+        guard !tokens.isEmpty else { return [] }
+        let text = try loadText()
         for (index, ids) in tokens.enumerated() { try text.validate(ids, index: index) }
         // Batch sequences of similar length together: each batch runs to its longest pooled position.
         let order = tokens.indices.sorted { text.poolingIndex(tokens[$0]) < text.poolingIndex(tokens[$1]) }
@@ -137,6 +182,8 @@ public final class CLIPModel: Sendable {
 
     /// Preprocesses (like `CLIPImageProcessor`) and embeds RGB images; each result is L2-normalised.
     public func embed(images: [RGBImage]) throws -> [[Float]] {
+        guard !images.isEmpty else { return [] }
+        let vision = try loadVision()
         let side = configuration.vision.imageSize
         let perImage = 3 * side * side
         var results: [[Float]] = []
@@ -165,6 +212,8 @@ public final class CLIPModel: Sendable {
         guard count >= 0, pixelValues.count == count * perImage else {
             throw CLIPError(.invalidInput, "expected \(count) x 3 x \(size) x \(size) pixel values, got \(pixelValues.count)")
         }
+        guard count > 0 else { return [] }
+        let vision = try loadVision()
         var results: [[Float]] = []
         try withContext { context in
             try pixelValues.withUnsafeBufferPointer { all in

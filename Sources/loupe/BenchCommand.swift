@@ -38,6 +38,14 @@ struct CLIPBench: AsyncParsableCommand {
     @Option(name: .long, help: "Timed text queries.")
     var textRepeats = 50
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Write the random-weight --arch as a loadable model folder to DIR and stop (to measure loading and memory at a real size).",
+        valueName: "DIR"))
+    var writeModel: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --write-model: copy the tokenizer files from this model folder.", valueName: "DIR"))
+    var tokenizerFrom: String?
+
     func validate() throws {
         guard randomWeights else { throw ValidationError("pass --random-weights (benchmarks of downloaded models come later)") }
         guard batch >= 1, repeats >= 1, textRepeats >= 1 else { throw ValidationError("counts must be at least 1") }
@@ -45,6 +53,12 @@ struct CLIPBench: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let writeModel {
+                try CLIPModel.writeRandomCheckpoint(architecture: arch, to: URL(fileURLWithPath: writeModel),
+                                                    tokenizerFrom: tokenizerFrom.map { URL(fileURLWithPath: $0) })
+                print("wrote \(writeModel) (\(arch), seeded random weights)")
+                return
+            }
             let clock = ContinuousClock()
             var model: CLIPModel!
             let load = try clock.measure {
@@ -74,6 +88,8 @@ struct CLIPBench: AsyncParsableCommand {
             print("load_s=\(String(format: "%.2f", load.seconds)) kernels=\(model.kernelImplementations.joined(separator: ","))")
             print("text_ms_p10=\(String(format: "%.3f", latencies[latencies.count / 10])) text_ms_p90=\(String(format: "%.3f", latencies[latencies.count * 9 / 10]))")
             print("images_per_s=\(String(format: "%.2f", imagesPerSecond)) text_ms=\(String(format: "%.3f", textMs))")
+            let rss = ProcessMemory.residentMB().map { String(format: "%.0f", $0) } ?? "n/a"
+            print("rss_mb=\(rss) peak_rss_mb=\(String(format: "%.0f", ProcessMemory.peakResidentMB()))")
         }
     }
 }

@@ -45,7 +45,8 @@ struct IndexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let opened = try await library.open(.writer) { configuration in
+            // Indexing embeds pictures and frames: the text tower is never read.
+            let opened = try await library.open(.writer, embedder: try library.embedder(loading: [.vision])) { configuration in
                 configuration.batchSize = batch
                 configuration.framesPerSecond = fps
                 configuration.keyframeTolerance = keyframeTolerance

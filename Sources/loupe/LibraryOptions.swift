@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Loupe
+import LoupeCLIP
 import LoupeTensor
 
 /// Options every library command shares: where the data lives and which model embeds it.
@@ -32,9 +33,13 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
 
-    /// The model `--model` names, loaded with `--precision` and `--threads`.
-    func embedder() throws -> CLIPEmbedder {
-        try CLIPEmbedder(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+    /// The model `--model` names, loaded with `--precision` and `--threads`, with `towers` read and packed
+    /// now (a damaged checkpoint fails here); any other tower loads at its first use. A text search needs
+    /// only the text tower, indexing the vision tower first.
+    func embedder(loading towers: Set<CLIPModel.Tower> = Set(CLIPModel.Tower.allCases)) throws -> CLIPEmbedder {
+        let embedder = try CLIPEmbedder(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+        try embedder.model.load(towers)
+        return embedder
     }
 
     /// Opens the library: read-only commands as `.reader` (they work beside a running `loupe serve`),
@@ -80,13 +85,14 @@ struct LibraryOptions: ParsableArguments {
     /// Opens the embedded store while the model loads on another thread: on a 100k-row library opening
     /// takes a few hundred milliseconds, about what loading ViT-B/32 does, and a one-shot command like
     /// `loupe search` waits for the longer of the two instead of their sum.
-    func openLoadingModel(_ mode: MediaLibrary.Mode, configuration: MediaLibrary.Configuration) async throws
+    func openLoadingModel(_ mode: MediaLibrary.Mode, configuration: MediaLibrary.Configuration,
+                          towers: Set<CLIPModel.Tower> = Set(CLIPModel.Tower.allCases)) async throws
         -> (library: MediaLibrary, timings: OpenTimings)
     {
         let clock = ContinuousClock()
         let loading = Task.detached { [self] () throws -> (CLIPEmbedder, Duration) in
             let started = clock.now
-            let embedder = try self.embedder()
+            let embedder = try self.embedder(loading: towers)
             return (embedder, started.duration(to: clock.now))
         }
         let started = clock.now

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Loupe
+import LoupeCLIP
 
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -113,11 +114,14 @@ struct SearchCommand: AsyncParsableCommand {
             let started = clock.now
             let library = self.library
             let opened: MediaLibrary, opening: LibraryOptions.OpenTimings
+            // Only the towers the terms need are loaded: a text search never reads the vision weights.
+            let towers = Set(terms.compactMap { Self.tower(for: $0.1) })
             if library.milvusURI == nil {
                 // The model loads while the store opens.
-                (opened, opening) = try await library.openLoadingModel(.reader, configuration: library.configuration())
+                (opened, opening) = try await library.openLoadingModel(.reader, configuration: library.configuration(),
+                                                                       towers: towers)
             } else {
-                let embedder = try library.embedder()
+                let embedder = try library.embedder(loading: towers)
                 let loaded = clock.now
                 opened = try await library.open(.reader, embedder: embedder)
                 opening = .init(modelLoad: loaded - started, open: loaded.duration(to: clock.now))
@@ -144,6 +148,15 @@ struct SearchCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("wrote \(grid)\n".utf8))
                 }
             }
+        }
+    }
+
+    /// The model tower a term is embedded with; nil for terms that are vectors already.
+    static func tower(for input: SearchInput) -> CLIPModel.Tower? {
+        switch input {
+        case .text: .text
+        case .imageFile, .imageURL, .imageData, .videoClip, .itemClip: .vision
+        case .item, .vector: nil
         }
     }
 

@@ -70,10 +70,30 @@ struct CLIPLoadingTests {
         text["intermediate_size"] = 128
         json["text_config"] = text
         try JSONSerialization.data(withJSONObject: json).write(to: configURL)
-        let error = try #require(throws: TensorError.self) { try CLIPModel(directory: model) }
+        // The towers load at their first use (or `load`): the vision tower is fine, the text tower is not.
+        let clip = try CLIPModel(directory: model)
+        try clip.load([.vision])
+        let error = try #require(throws: TensorError.self) { try clip.load() }
+        #expect(clip.loadedTowers == [.vision])
         #expect(error.code == .shapeMismatch)
         #expect(error.tensor == "text_model.encoder.layers.0.mlp.fc1.weight")
         #expect(error.description.contains("expected shape [128, 32], found [64, 32]"))
+    }
+
+    @Test("each tower is read at its first use: text embeddings never load the vision tower, and the results do not change")
+    func towersLoadWhenUsed() throws {
+        let eager = try CLIPModel(directory: Fixtures.model("clip-tiny"))
+        try eager.load()
+        #expect(eager.loadedTowers == [.text, .vision])
+        let lazy = try CLIPModel(directory: Fixtures.model("clip-tiny"))
+        #expect(lazy.loadedTowers.isEmpty)
+        let texts = ["a photo of a cat", "a golden watch"]
+        #expect(try lazy.embed(texts: texts) == eager.embed(texts: texts))
+        #expect(lazy.loadedTowers == [.text])
+        let side = lazy.configuration.vision.imageSize
+        let pixels = (0..<(2 * 3 * side * side)).map { Float(($0 * 7919) % 255) / 127.5 - 1 }
+        #expect(try lazy.embed(pixelValues: pixels, count: 2) == eager.embed(pixelValues: pixels, count: 2))
+        #expect(lazy.loadedTowers == [.text, .vision])
     }
 
     @Test("a truncated weights file is refused, not read past its end")

@@ -2,9 +2,15 @@ import Foundation
 import LoupeTensor
 
 /// Where a model's tensors come from: checkpoint files, or seeded random values for benchmarks.
-protocol WeightSource {
+protocol WeightSource: Sendable {
     /// The tensor `name` as Float, which must have exactly `shape`.
     func floats(_ name: String, shape: [Int]) throws -> [Float]
+    /// Gives the memory holding tensors already read back to the system; later reads still work.
+    func releasePages()
+}
+
+extension WeightSource {
+    func releasePages() {}
 }
 
 /// The tensors of a Hugging Face checkpoint: `model.safetensors`, or shards listed in
@@ -38,11 +44,19 @@ struct CheckpointWeights: WeightSource {
         }
     }
 
+    func releasePages() {
+        for file in files { file.releasePages() }
+    }
+
     func floats(_ name: String, shape: [Int]) throws -> [Float] {
         guard let index = fileForTensor[name] else {
             throw TensorError(.missingTensor, "not found in the checkpoint", path: files.first?.path, tensor: name)
         }
-        return try files[index].floats(name, shape: shape)
+        let file = files[index]
+        let values = try file.floats(name, shape: shape)
+        // The model keeps its own (packed) copy: the mapped pages are not needed again.
+        if let tensor = file.tensors[name] { file.releasePages(of: tensor) }
+        return values
     }
 }
 

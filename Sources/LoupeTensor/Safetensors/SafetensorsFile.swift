@@ -82,6 +82,23 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: mapping), mappingLength) }
 
+    /// Drops the mapped pages from memory (`madvise(MADV_DONTNEED)`): once a model has packed what it read,
+    /// the file's pages would otherwise stay in the process's resident set. The mapping stays valid; a
+    /// later read faults its pages back in from the file.
+    public func releasePages() {
+        madvise(UnsafeMutableRawPointer(mutating: mapping), mappingLength, MADV_DONTNEED)
+    }
+
+    /// Drops the pages that lie wholly inside `tensor`'s bytes, once it has been read: loading a model then
+    /// holds one tensor's pages at a time rather than the whole file's.
+    public func releasePages(of tensor: TensorInfo) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + tensor.byteRange.lowerBound, end = dataStart + tensor.byteRange.upperBound
+        let first = (start + page - 1) / page * page, last = min(end, mappingLength) / page * page
+        guard page > 0, last > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: mapping + first), last - first, MADV_DONTNEED)
+    }
+
     /// Tensor names in file order of their data.
     public var names: [String] { tensors.values.sorted { $0.byteRange.lowerBound < $1.byteRange.lowerBound }.map(\.name) }
 
