@@ -11,6 +11,8 @@ checkpoints are loaded:
   model_type "siglip" and tokenizer_config.json "SiglipTokenizer", so AutoTokenizer builds the
   sentencepiece-backed SiglipTokenizer: lower-case, drop ASCII punctuation, collapse whitespace,
   strip, encode, append </s>; pad token </s>.
+- siglip-unigram-bytes/: the same with SentencePiece's byte fallback on (unknown characters
+  become <0xNN> pieces), which the SigLIP checkpoints lack but other unigram models have.
 - siglip2-bpe/: a Gemma-style byte-fallback BPE `tokenizer.json` (the text's spaces replaced by
   U+2581, no dummy prefix, digits split, <0xNN> byte tokens), as google/siglip2-base-patch16-224
   ships it. Its config.json says model_type "siglip" (the fixed-resolution SigLIP 2 checkpoints are
@@ -315,7 +317,7 @@ def cases() -> list[str]:
     return unique
 
 
-def train_unigram(directory: Path) -> None:
+def train_unigram(directory: Path, byte_fallback: bool = False) -> None:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(TRAINING_TEXT * 3),
@@ -325,6 +327,7 @@ def train_unigram(directory: Path) -> None:
         hard_vocab_limit=False,
         character_coverage=0.995,
         normalization_rule_name="nmt_nfkc",
+        byte_fallback=byte_fallback,
         # T5's and SigLIP's layout: <pad> 0, </s> 1, <unk> 2, no <s>.
         pad_id=0,
         eos_id=1,
@@ -482,6 +485,14 @@ def main() -> int:
     write_config(unigram, processor.get_piece_size(), pad_id=1, eos_id=1, bos_id=1)
     reference["siglip-unigram"] = record(unigram, texts)
 
+    # The same, with byte fallback: what the model lacks becomes <0xNN> pieces instead of <unk>.
+    unigram_bytes = OUT / "siglip-unigram-bytes"
+    unigram_bytes.mkdir(exist_ok=True)
+    train_unigram(unigram_bytes, byte_fallback=True)
+    processor = spm.SentencePieceProcessor(model_file=str(unigram_bytes / "spiece.model"))
+    write_config(unigram_bytes, processor.get_piece_size(), pad_id=1, eos_id=1, bos_id=1)
+    reference["siglip-unigram-bytes"] = record(unigram_bytes, texts)
+
     bpe = OUT / "siglip2-bpe"
     bpe.mkdir(exist_ok=True)
     train_gemma_bpe(bpe)
@@ -505,6 +516,7 @@ def main() -> int:
         "",
         "- `siglip-unigram/`: `spiece.model` (SentencePiece unigram, nmt_nfkc precompiled charsmap),",
         "  `tokenizer_config.json` (SiglipTokenizer), `config.json` (tiny random SiglipConfig).",
+        "- `siglip-unigram-bytes/`: the same trained with SentencePiece byte fallback (`<0xNN>` pieces).",
         "- `siglip2-bpe/`: `tokenizer.json` (Gemma-style byte-fallback BPE), `tokenizer_config.json`",
         "  (GemmaTokenizer), `config.json`.",
         "- `tokenizer-cases.json`: per model, `cases: [{text, raw, ids}]`; `raw` = ids without special",

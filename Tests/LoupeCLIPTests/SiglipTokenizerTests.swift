@@ -41,11 +41,13 @@ import Testing
         return found
     }
 
-    @Test func unigramMatchesTransformersSiglipTokenizerOnEveryCase() throws {
-        let reference = try Self.cases("siglip-unigram")
+    /// `siglip-unigram` maps what it lacks to `<unk>`; `siglip-unigram-bytes` to `<0xNN>` pieces.
+    @Test(arguments: ["siglip-unigram", "siglip-unigram-bytes"])
+    func unigramMatchesTransformersSiglipTokenizerOnEveryCase(model: String) throws {
+        let reference = try Self.cases(model)
         #expect(reference.tokenizer_class == "SiglipTokenizer")
         #expect(reference.cases.count >= 300)
-        let tokenizer = try SiglipTokenizer(directory: Self.directory.appendingPathComponent("siglip-unigram"))
+        let tokenizer = try SiglipTokenizer(directory: Self.directory.appendingPathComponent(model))
         let failures = Self.mismatches(reference.cases) { text in
             (tokenizer.encodeWithoutSpecialTokens(text), tokenizer.encode(text, length: reference.max_length))
         }
@@ -61,6 +63,26 @@ import Testing
             (tokenizer.encodeWithoutSpecialTokens(text), tokenizer.encode(text, length: reference.max_length))
         }
         #expect(failures.isEmpty, "\(failures.count) of \(reference.cases.count) differ:\n\(failures.prefix(15).joined(separator: "\n"))")
+    }
+
+    /// The precompiled charsmap really is applied: nmt_nfkc folds full-width letters, ligatures
+    /// and circled digits, which the raw UTF-8 would not match.
+    @Test func precompiledCharsMapAppliesNFKCRules() throws {
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent("siglip-unigram/spiece.model"))
+        let model = try SentencePieceModel(bytes: Array(data))
+        #expect(model.precompiledCharsMap.count > 1000)
+        let normalizer = SentencePieceNormalizer(
+            charsMap: try PrecompiledCharsMap(model.precompiledCharsMap), addDummyPrefix: true,
+            removeExtraWhitespaces: true, escapeWhitespaces: true)
+        func normalized(_ text: String) -> String { String(decoding: normalizer.normalize(Array(text.utf8)), as: UTF8.self) }
+        #expect(normalized("ＡＢＣ１２３") == "▁ABC123")
+        #expect(normalized("ﬁsh") == "▁fish")
+        #expect(normalized("①  ㎏") == "▁1▁kg")
+        #expect(normalized("  two   spaces  ") == "▁two▁spaces")
+        #expect(normalized("ｶﾀｶﾅ") == "▁カタカナ")
+        let plain = SentencePieceNormalizer(
+            charsMap: nil, addDummyPrefix: true, removeExtraWhitespaces: true, escapeWhitespaces: true)
+        #expect(String(decoding: plain.normalize(Array("ﬁsh".utf8)), as: UTF8.self) == "▁ﬁsh")
     }
 
     @Test func encodedTextIsAlwaysSixtyFourIdsEndingInEOSOrPadding() throws {

@@ -75,7 +75,7 @@ public struct GemmaTokenizer: Sendable {
                     switch String(decoding: key, as: UTF8.self) {
                     case "type": modelType = try reader.readString()
                     case "byte_fallback" where try reader.peekKind() == .literal:
-                        byteFallback = try Self.readBool(&reader)
+                        byteFallback = try reader.readBool()
                     case "unk_token" where try reader.peekKind() == .string: unknownToken = try reader.readString()
                     case "vocab":
                         vocabulary.reserveCapacity(300_000)
@@ -117,8 +117,8 @@ public struct GemmaTokenizer: Sendable {
                         switch String(decoding: key, as: UTF8.self) {
                         case "content": try reader.readString(into: &content)
                         case "id": id = try reader.readInteger()
-                        case "lstrip": lstrip = try Self.readBool(&reader)
-                        case "rstrip": rstrip = try Self.readBool(&reader)
+                        case "lstrip": lstrip = try reader.readBool()
+                        case "rstrip": rstrip = try reader.readBool()
                         default: try reader.skipValue()
                         }
                     }
@@ -217,10 +217,6 @@ public struct GemmaTokenizer: Sendable {
         paddingID = pad
         vocabularySize = vocabulary.count
         self.padsOnLeft = padsOnLeft
-    }
-
-    private static func readBool(_ reader: inout JSONPullReader) throws -> Bool {
-        try reader.readBool()
     }
 
     /// The ids of `text` without special tokens, truncation or padding.
