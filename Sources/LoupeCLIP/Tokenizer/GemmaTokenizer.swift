@@ -25,7 +25,8 @@ public struct GemmaTokenizer: Sendable {
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     private let byteIDs: [Int32]?
     private let unknownID: Int32?
-    private let addedTokens: [(content: [UInt8], id: Int32, lstrip: Bool, rstrip: Bool)]
+    /// Added tokens by their first byte, longest first (Gemma's files list thousands).
+    private let addedTokens: [UInt8: [(content: [UInt8], id: Int32, lstrip: Bool, rstrip: Bool)]]
     private let prefixIDs: [Int32]
     private let suffixIDs: [Int32]
 
@@ -211,7 +212,8 @@ public struct GemmaTokenizer: Sendable {
         guard let pad = vocabulary["<pad>"] else { throw CLIPError(.invalidTokenizer, "the vocabulary has no <pad>") }
         self.vocabulary = vocabulary
         self.merges = merges
-        self.addedTokens = added.sorted { $0.content.count > $1.content.count }
+        self.addedTokens = Dictionary(grouping: added, by: { $0.content[0] })
+            .mapValues { $0.sorted { $0.content.count > $1.content.count } }
         prefixIDs = prefix
         suffixIDs = suffix
         paddingID = pad
@@ -230,7 +232,7 @@ public struct GemmaTokenizer: Sendable {
         var specialAfter: [Int32?] = []
         while index < bytes.count {
             var matched: (length: Int, id: Int32, lstrip: Bool, rstrip: Bool)?
-            for token in addedTokens where bytes[index...].starts(with: token.content) {
+            for token in addedTokens[bytes[index]] ?? [] where bytes[index...].starts(with: token.content) {
                 matched = (token.content.count, token.id, token.lstrip, token.rstrip)
                 break
             }
