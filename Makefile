@@ -8,7 +8,7 @@ IMAGES := Tests/Fixtures/images
 PY := .build/bench-venv/bin/python
 BENCH_DIR := .build/bench
 
-.PHONY: demo test build bootstrap bench bench-venv bench-peers bench-ann bench-store bench-media format clean \
+.PHONY: siglip-fixtures demo test build bootstrap bench bench-venv bench-peers bench-ann bench-store bench-media format clean \
 	milvus-test-servers milvus-test-servers-stop
 
 bootstrap:
@@ -84,3 +84,8 @@ format:
 
 clean:
 	rm -rf .build
+
+# Regenerate the SigLIP tokenizer fixtures of Tests/Fixtures/siglip/ (scripts/siglip-venv makes the venv).
+siglip-fixtures:
+	scripts/siglip-venv > /dev/null
+	.build/siglip-venv/bin/python tools/make_siglip_fixtures.py

@@ -108,6 +108,16 @@ struct JSONPullReader {
         return bytes[start] == UInt8(ascii: "-") ? -value : value
     }
 
+    /// Reads `true` or `false`.
+    mutating func readBool() throws -> Bool {
+        skipWhitespace()
+        for (word, value) in [("true", true), ("false", false)] where bytes[index...].starts(with: word.utf8) {
+            index += word.utf8.count
+            return value
+        }
+        throw error("expected true or false")
+    }
+
     /// Skips one value of any kind.
     mutating func skipValue() throws {
         switch try peekKind() {
