@@ -89,8 +89,9 @@ struct LibraryOptions: ParsableArguments {
         guard let embedderName, !embedderName.isEmpty else { return recorded ?? .clip }
         let chosen = try EmbedderSpec(parsing: embedderName)
         let database = folder.appendingPathComponent("loupe.sqlite").path
-        let built = recorded ?? (milvusURI == nil && FileManager.default.fileExists(atPath: database) ? nil : chosen)
-        if let built, built != chosen {
+        // An embedded library without a record was built with CLIP.
+        let built = recorded ?? (milvusURI == nil && FileManager.default.fileExists(atPath: database) ? .clip : chosen)
+        if built != chosen {
             throw ValidationError("the library at '\(data)' (collection '\(collection)') was built with --embedder \(built), "
                                   + "so it cannot use \(chosen): its vectors are not comparable; drop --embedder, or use "
                                   + "another --data or --collection")

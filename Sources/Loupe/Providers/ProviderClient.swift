@@ -173,7 +173,7 @@ public struct ProviderClient: Sendable {
         if let body = request.body { http.body = .bytes(ByteBuffer(bytes: body)) }
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         do {
-            let response = try await HTTPClient.shared.execute(http, deadline: deadline)
+            let response = try await Self.http.execute(http, deadline: deadline)
             let buffer = try await response.body.collect(upTo: policy.maxResponseBytes)
             return .answer(status: Int(response.status.code), headers: response.headers, body: Data(buffer.readableBytesView),
                            latency: began.duration(to: clock.now))
@@ -189,6 +189,16 @@ public struct ProviderClient: Sendable {
     }
 
     private func scrub(_ text: String) -> String { credential?.scrub(text) ?? text }
+
+    /// One client for every provider, never shut down (it lives as long as the process). It does not
+    /// retry failed connections itself (AsyncHTTPClient's default would keep trying until the attempt's
+    /// deadline): a refused or unresolvable host fails the attempt at once and `send`'s backoff decides.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// A fresh id for one call (all its attempts), sent as `X-Request-Id` and logged.
     static func requestID() -> String {

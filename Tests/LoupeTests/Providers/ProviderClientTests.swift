@@ -152,9 +152,10 @@ struct ProviderClientTests {
         try await channel.close()
         var policy = RemoteCallPolicy()
         policy.maxAttempts = 3
-        // AsyncHTTPClient keeps reconnecting until an attempt's deadline: keep attempts short.
-        policy.timeout = .milliseconds(400)
+        // Long attempts: a refused connection must fail the attempt at once, not wait out its timeout.
+        policy.timeout = .seconds(30)
         let timing = VirtualRetryTiming()
+        let started = ContinuousClock.now
         do {
             _ = try await client(URL(string: "http://127.0.0.1:\(port)")!, timing: timing, policy: policy).send(Self.request)
             Issue.record("a closed port must fail")
@@ -165,6 +166,7 @@ struct ProviderClientTests {
             #expect(!"\(error)".contains(Self.key))
         }
         #expect(timing.sleeps.count == 2)
+        #expect(ContinuousClock.now - started < .seconds(10), "refused connections waited for the attempt timeout")
     }
 
     @Test func metricsCountAttemptsAndRetries() async throws {
