@@ -1,6 +1,7 @@
 import Foundation
 import LoupeFixtures
 import LoupeMedia
+@testable import Loupe
 
 /// The embedding function of the provider stand-ins: a 10-value vector with one slot per colour and per
 /// shape of the shapes world (plus a constant, so nothing is all zeros), L2-normalised.
@@ -66,7 +67,9 @@ enum ShapeFeatureEmbedding {
 
 /// A Jina `/v1/embeddings` stand-in answering with `ShapeFeatureEmbedding` vectors in Jina's shape.
 enum JinaStandIn {
-    static func reply(_ request: ProviderStandIn.Received, latency: Double? = nil) -> ProviderStandIn.Reply {
+    /// - Parameter cheap: embed pictures by their encoded length instead of looking at them, so the
+    ///   stand-in costs nothing but `latency` (for throughput measurements).
+    static func reply(_ request: ProviderStandIn.Received, latency: Double? = nil, cheap: Bool = false) -> ProviderStandIn.Reply {
         guard request.path == "/v1/embeddings", request.method == .POST else {
             return .json(["detail": "Not Found"], status: .notFound)
         }
@@ -81,6 +84,10 @@ enum JinaStandIn {
             let vector: [Float]
             if let text = input["text"] as? String {
                 vector = ShapeFeatureEmbedding.text(text)
+            } else if cheap, let encoded = input["image"] as? String {
+                var hasher = SplitMix64(seed: UInt64(encoded.utf8.count))
+                vector = ShapeFeatureEmbedding.vector(colour: ShapeColour.allCases[Int(hasher.next() % 6)],
+                                                      shape: ShapeKind.allCases[Int(hasher.next() % 3)])
             } else if let encoded = input["image"] as? String, let bytes = Data(base64Encoded: encoded),
                       let embedded = ShapeFeatureEmbedding.image(bytes)
             {
