@@ -46,7 +46,7 @@ struct IndexCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             // Indexing embeds pictures and frames: the text tower is never read.
-            let opened = try await library.open(.writer, embedder: try library.embedder(loading: [.vision])) { configuration in
+            let opened = try await library.open(.writer, towers: [.vision]) { configuration in
                 configuration.batchSize = batch
                 configuration.framesPerSecond = fps
                 configuration.keyframeTolerance = keyframeTolerance

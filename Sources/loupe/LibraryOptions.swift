@@ -33,6 +33,21 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("embedder"), help: ArgumentHelp(
+        "clip (local, the default), jina:MODEL[@DIMS] or twelvelabs:MODEL; a library keeps the one it was built with.",
+        valueName: "name"))
+    var embedderName: String?
+
+    @Option(name: .customLong("embedder-key"), help: ArgumentHelp(
+        "The remote embedder's API key (default: $JINA_API_KEY or $TWELVE_LABS_API_KEY).", valueName: "key"))
+    var embedderKey: String?
+
+    @Option(name: .customLong("embed-batch"), help: "Inputs per request to a remote embedder.")
+    var embedBatch = 16
+
+    @Option(name: .customLong("embed-concurrency"), help: "Requests in flight at once to a remote embedder.")
+    var embedConcurrency = 4
+
     /// The model `--model` names, loaded with `--precision` and `--threads`, with `towers` read and packed
     /// now (a damaged checkpoint fails here); any other tower loads at its first use. A text search needs
     /// only the text tower, indexing the vision tower first.
@@ -46,8 +61,13 @@ struct LibraryOptions: ParsableArguments {
     /// the others as the one `.writer`.
     /// - Parameter mustExist: refuse a `--data` folder without a library (readers always do), rather than
     ///   creating an empty one.
-    func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil, mustExist: Bool = false,
+    /// - Parameter towers: the CLIP towers to load now when no `embedder` is given (see `embedder(loading:)`).
+    func open(_ mode: MediaLibrary.Mode, embedder: CLIPEmbedder? = nil, towers: Set<CLIPModel.Tower> = Set(CLIPModel.Tower.allCases),
+              mustExist: Bool = false,
               configure: (inout MediaLibrary.Configuration) -> Void = { _ in }) async throws -> MediaLibrary {
+        if embedder == nil, let remote = try await remoteEmbedder() {
+            return try await open(mode, remote: remote, mustExist: mustExist, configuration: configuration(configure))
+        }
         if let milvus = milvusURI {
             var configuration = MediaLibrary.Configuration()
             configure(&configuration)
@@ -56,16 +76,63 @@ struct LibraryOptions: ParsableArguments {
             return try await MediaLibrary.open(
                 milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase,
                 collection: collection, mode: mustExist ? .reader : mode,
-                embedder: try embedder ?? self.embedder(), dataDirectory: URL(fileURLWithPath: data),
+                embedder: try embedder ?? self.embedder(loading: towers), dataDirectory: URL(fileURLWithPath: data),
                 configuration: configuration)
         }
         if mustExist && !FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).appendingPathComponent("loupe.sqlite").path) {
             throw ValidationError("no library at '\(data)' (no loupe.sqlite there): run 'loupe index' first, or pass --data DIR")
         }
         let configuration = self.configuration(configure)
-        guard let embedder else { return try await openLoadingModel(mode, configuration: configuration).library }
+        guard let embedder else { return try await openLoadingModel(mode, configuration: configuration, towers: towers).library }
         return try await MediaLibrary.open(at: URL(fileURLWithPath: data), mode: mode, embedder: embedder,
                                            configuration: configuration)
+    }
+
+    /// The embedder `--embedder` names, else the one the library recorded: nil for CLIP.
+    /// - Throws: a `ValidationError` when `--embedder` differs from the recorded one.
+    func embedderSpec() throws -> EmbedderSpec {
+        let folder = URL(fileURLWithPath: data)
+        let recorded = EmbedderRecord.read(data: folder, collection: collection)
+        guard let embedderName, !embedderName.isEmpty else { return recorded ?? .clip }
+        let chosen = try EmbedderSpec(parsing: embedderName)
+        let database = folder.appendingPathComponent("loupe.sqlite").path
+        // An embedded library without a record was built with CLIP.
+        let built = recorded ?? (milvusURI == nil && FileManager.default.fileExists(atPath: database) ? .clip : chosen)
+        if built != chosen {
+            throw ValidationError("the library at '\(data)' (collection '\(collection)') was built with --embedder \(built), "
+                                  + "so it cannot use \(chosen): its vectors are not comparable; drop --embedder, or use "
+                                  + "another --data or --collection")
+        }
+        return chosen
+    }
+
+    /// The remote embedder in use (connected, its dimension known), or nil for CLIP.
+    func remoteEmbedder() async throws -> (any Embedder)? {
+        var settings = RemoteEmbedderSettings()
+        settings.key = embedderKey
+        settings.jina.batchSize = embedBatch
+        settings.jina.concurrency = embedConcurrency
+        return try await embedderSpec().remoteEmbedder(data: URL(fileURLWithPath: data), settings: settings)
+    }
+
+    /// Opens the library with a remote embedder, and records it for later commands.
+    private func open(_ mode: MediaLibrary.Mode, remote: any Embedder, mustExist: Bool,
+                      configuration: MediaLibrary.Configuration) async throws -> MediaLibrary {
+        let folder = URL(fileURLWithPath: data)
+        let library: MediaLibrary
+        if let milvus = milvusURI {
+            library = try await MediaLibrary.open(
+                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase,
+                collection: collection, mode: mustExist ? .reader : mode, embedder: remote, dataDirectory: folder,
+                configuration: configuration)
+        } else {
+            if mustExist && !FileManager.default.fileExists(atPath: folder.appendingPathComponent("loupe.sqlite").path) {
+                throw ValidationError("no library at '\(data)' (no loupe.sqlite there): run 'loupe index' first, or pass --data DIR")
+            }
+            library = try await MediaLibrary.open(at: folder, mode: mode, embedder: remote, configuration: configuration)
+        }
+        if mode == .writer { try EmbedderRecord.write(data: folder, collection: collection, embedder: remote) }
+        return library
     }
 
     /// The library configuration for `--collection`, adjusted by `configure`.
@@ -90,6 +157,12 @@ struct LibraryOptions: ParsableArguments {
         -> (library: MediaLibrary, timings: OpenTimings)
     {
         let clock = ContinuousClock()
+        let connecting = clock.now
+        if let remote = try await remoteEmbedder() {
+            let connected = clock.now
+            let library = try await open(mode, remote: remote, mustExist: mode == .reader, configuration: configuration)
+            return (library, OpenTimings(modelLoad: connecting.duration(to: connected), open: connected.duration(to: clock.now)))
+        }
         let loading = Task.detached { [self] () throws -> (CLIPEmbedder, Duration) in
             let started = clock.now
             let embedder = try self.embedder(loading: towers)

@@ -121,10 +121,9 @@ struct SearchCommand: AsyncParsableCommand {
                 (opened, opening) = try await library.openLoadingModel(.reader, configuration: library.configuration(),
                                                                        towers: towers)
             } else {
-                let embedder = try library.embedder(loading: towers)
-                let loaded = clock.now
-                opened = try await library.open(.reader, embedder: embedder)
-                opening = .init(modelLoad: loaded - started, open: loaded.duration(to: clock.now))
+                // On Milvus (and with a remote embedder) `open` loads or connects the embedder itself.
+                opened = try await library.open(.reader, towers: towers)
+                opening = .init(modelLoad: .zero, open: started.duration(to: clock.now))
             }
             try await opened.closing { opened in
                 let response = try await opened.search(request)

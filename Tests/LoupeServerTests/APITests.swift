@@ -391,6 +391,7 @@ struct APITests {
         #expect(text.contains("loupe_index_images \(server.pictures.count)"))
         #expect(text.contains("loupe_query_embedding_seconds_count"))
         #expect(text.contains("loupe_search_seconds_count"))
+        #expect(text.contains("# TYPE loupe_provider_requests_total counter"), "calls to cloud providers are in /metrics too")
 
         let (status, spec) = try await server.json(.GET, "/openapi.json")
         #expect(status == 200 && (spec["openapi"] as? String)?.hasPrefix("3.") == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Loupe
 import Prometheus
 
 /// Prometheus metrics of one server, kept in its own registry (so tests can run several servers in one
@@ -51,7 +52,8 @@ final class ServerMetrics: Sendable {
     func render() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+        // Calls to cloud providers (remote embedders), counted process-wide by the provider clients.
+        return String(decoding: buffer, as: UTF8.self) + ProviderMetrics.shared.render()
     }
 }
 
