@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let searches and indexing fetch URLs on private and loopback addresses.")
     var allowPrivateURLs = false
 
+    @Option(help: "Also answer Milvus's gRPC protocol (pymilvus, the Milvus SDKs) on this port (0 picks a free one).")
+    var milvusPort: Int?
+
     @Flag(help: "Let Milvus REST clients drop or release the library's own collection (refused by default).")
     var allowLibraryAdmin = false
 
@@ -74,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxUploadBytes = maxUploadMB << 20
             configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
             configuration.allowsLibraryAdmin = allowLibraryAdmin
+            configuration.milvusPort = milvusPort
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
             let watchdog = ShutdownWatchdog(deadline: configuration.limits.shutdownDeadline, logger: logger)
             let host = host
@@ -81,6 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.notice("Loupe is serving http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
                 // Tests and scripts read the port from this line.
                 FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+            } onMilvusRunning: { port in
+                logger.notice("Loupe answers Milvus gRPC on \(host.contains(":") ? "[\(host)]" : host):\(port)")
+                FileHandle.standardOutput.write(Data("milvus grpc listening on \(host):\(port)\n".utf8))
             }
             // Requests have drained and jobs stopped at a batch boundary: flush the index files.
             try await library.close()
