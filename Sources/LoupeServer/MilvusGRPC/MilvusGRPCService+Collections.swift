@@ -284,14 +284,14 @@ extension MilvusGRPCService {
 
     // MARK: Flush
 
-    /// Writes pending rows into the graphs and the index files; rows are durable in SQLite already.
+    /// Nothing to do: a write is durable in SQLite when Insert returns, and searches see it at once
+    /// (rows not yet in a graph are scanned exactly). Index files are written when the server stops.
     func flush(request: Milvus_Proto_Milvus_FlushRequest, context: ServerContext) async throws
         -> Milvus_Proto_Milvus_FlushResponse
     {
         await answer("Flush") {
             try checkDatabase(request.dbName)
             for name in request.collectionNames { _ = try await schema(name) }
-            try await store.flush()
             var reply = Self.success(Milvus_Proto_Milvus_FlushResponse.self)
             reply.dbName = "default"
             let ts = Self.timestamp()
@@ -317,7 +317,6 @@ extension MilvusGRPCService {
         -> Milvus_Proto_Milvus_FlushAllResponse
     {
         await answer("FlushAll") {
-            try await store.flush()
             var reply = Self.success(Milvus_Proto_Milvus_FlushAllResponse.self)
             reply.flushAllTs = Self.timestamp()
             return reply
