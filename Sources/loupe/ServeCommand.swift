@@ -11,6 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Listens on loopback by default. Listening on another address needs --token (or LOUPE_TOKEN);
             clients then send 'Authorization: Bearer <token>'. Open http://HOST:PORT/ in a browser.
+            --milvus-port also answers Milvus's gRPC protocol there (pymilvus: MilvusClient(uri=
+            "http://HOST:PORT", token="root:<token>")).
             """)
 
     @OptionGroup var library: LibraryOptions
