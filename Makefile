@@ -21,11 +21,13 @@ build: bootstrap
 # scripts/test-with-milvus starts (installing them into venvs under .build/ once) and always stops.
 # They run in a test process of their own: in one process with the CPU-bound suites, on two cores,
 # their gRPC replies wait minutes for a free thread and the calls hit their deadlines. Both runs
-# always happen; make fails if either does.
+# always happen; make fails if either does. The gRPC tests of `serve --milvus-port` (LoupeServerTests) run
+# pymilvus scripts with the milvus-lite venv's Python, which `milvus-test-server venv lite` makes if missing.
 test: bootstrap
 	$(SWIFT) build --build-tests
 	@rc=0; \
 	scripts/test-with-milvus $(SWIFT) test --skip-build --filter LoupeMilvusTests || rc=1; \
+	scripts/milvus-test-server venv lite || rc=1; \
 	$(SWIFT) test --skip-build --skip LoupeMilvusTests || rc=1; \
 	exit $$rc
 

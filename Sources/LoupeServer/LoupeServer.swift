@@ -68,8 +68,10 @@ public final class LoupeServer: Sendable {
         return router
     }
 
-    /// An application bound to the configured address; `onRunning` receives the bound port.
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    /// An application bound to the configured address; `onRunning` receives the bound port, and
+    /// `onMilvusRunning` the Milvus gRPC port when `configuration.milvusPort` is set.
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                                onMilvusRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
         -> some ApplicationProtocol
     {
         let limits = configuration.limits
@@ -87,12 +89,32 @@ public final class LoupeServer: Sendable {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         app.addServices(jobs)
+        if let milvusPort = configuration.milvusPort {
+            app.addServices(try makeMilvusListener(port: milvusPort, onRunning: onMilvusRunning))
+        }
         return app
+    }
+
+    /// The Milvus gRPC listener over the embedded store, with the Milvus REST surface's rules.
+    func makeMilvusListener(port: Int, onRunning: @escaping @Sendable (Int) async -> Void) throws -> MilvusGRPCListener {
+        guard let embeddedStore else {
+            throw ServerError.configuration("--milvus-port needs the embedded store; this library is on the Milvus server "
+                + "\(library.store.location): point Milvus clients at that server")
+        }
+        var rules = MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes)
+        rules.protectedCollections = [library.configuration.collection]
+        rules.allowsLibraryAdmin = configuration.allowsLibraryAdmin
+        rules.maxSearchResults = configuration.limits.maxSearchResults
+        rules.maxQueryVectors = configuration.limits.maxQueryVectors
+        let service = MilvusGRPCService(store: embeddedStore, rules: rules, logger: logger)
+        return MilvusGRPCListener(service: service, host: configuration.host, port: port, token: configuration.token,
+                                  logger: logger, onRunning: onRunning)
     }
 
     /// Serves until SIGINT or SIGTERM; in-flight requests finish and running jobs stop at a batch
     /// boundary (they resume on the next start).
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await makeApplication(onRunning: onRunning).runService()
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                    onMilvusRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(onRunning: onRunning, onMilvusRunning: onMilvusRunning).runService()
     }
 }

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var limits = RequestLimits()
     /// `--allow-library-admin`: lets Milvus REST drop, release or write to the library's own collection.
     public var allowsLibraryAdmin = false
+    /// `--milvus-port`: also answer Milvus's gRPC protocol on this port (0 picks a free one); nil: off.
+    public var milvusPort: Int?
 
     public init() {}
 
@@ -38,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws {
         guard (0...65535).contains(port) else {
             throw ServerError.configuration("port \(port) is outside 0-65535")
+        }
+        if let milvusPort, !(0...65535).contains(milvusPort) {
+            throw ServerError.configuration("--milvus-port \(milvusPort) is outside 0-65535")
         }
         if !isLoopback && (token ?? "").isEmpty {
             throw ServerError.configuration(

@@ -11,6 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Listens on loopback by default. Listening on another address needs --token (or LOUPE_TOKEN);
             clients then send 'Authorization: Bearer <token>'. Open http://HOST:PORT/ in a browser.
+            --milvus-port also answers Milvus's gRPC protocol there (pymilvus: MilvusClient(uri=
+            "http://HOST:PORT", token="root:<token>")).
             """)
 
     @OptionGroup var library: LibraryOptions
@@ -36,7 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let searches and indexing fetch URLs on private and loopback addresses.")
     var allowPrivateURLs = false
 
-    @Flag(help: "Let Milvus REST clients drop, release or write to the library's own collection (refused by default).")
+    @Option(help: "Also answer Milvus's gRPC protocol (pymilvus, the Milvus SDKs) on this port (0 picks a free one).")
+    var milvusPort: Int?
+
+    @Flag(help: "Let Milvus REST and gRPC clients drop, release or write to the library's own collection (refused by default).")
     var allowLibraryAdmin = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -74,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxUploadBytes = maxUploadMB << 20
             configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
             configuration.allowsLibraryAdmin = allowLibraryAdmin
+            configuration.milvusPort = milvusPort
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
             let watchdog = ShutdownWatchdog(deadline: configuration.limits.shutdownDeadline, logger: logger)
             let host = host
@@ -81,6 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.notice("Loupe is serving http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
                 // Tests and scripts read the port from this line.
                 FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+            } onMilvusRunning: { port in
+                logger.notice("Loupe answers Milvus gRPC on \(host.contains(":") ? "[\(host)]" : host):\(port)")
+                FileHandle.standardOutput.write(Data("milvus grpc listening on \(host):\(port)\n".utf8))
             }
             // Requests have drained and jobs stopped at a batch boundary: flush the index files.
             try await library.close()

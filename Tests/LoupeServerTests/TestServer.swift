@@ -22,6 +22,8 @@ final class TestServer: Sendable {
     let library: MediaLibrary
     let server: LoupeServer
     let port: Int
+    /// The Milvus gRPC port, when the configuration asked for one (`milvusPort = 0`).
+    let milvusPort: Int?
     private let task: Task<Void, any Error>
     private let group: ServiceGroup
     let client: HTTPClient
@@ -65,13 +67,24 @@ final class TestServer: Sendable {
         let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
         self.server = server
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(configuration: .init(
-            services: [server.makeApplication { port in continuation.yield(port) }], logger: logger))
+        let (milvusPorts, milvusContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = try server.makeApplication(onRunning: { port in continuation.yield(port) },
+                                                     onMilvusRunning: { port in milvusContinuation.yield(port) })
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
         self.group = group
         task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ServerError.configuration("the test server did not start") }
         self.port = port
+        if configuration.milvusPort != nil {
+            var milvusIterator = milvusPorts.makeAsyncIterator()
+            guard let milvusPort = await milvusIterator.next() else {
+                throw ServerError.configuration("the test server's Milvus gRPC listener did not start")
+            }
+            self.milvusPort = milvusPort
+        } else {
+            milvusPort = nil
+        }
         client = HTTPClient(eventLoopGroupProvider: .singleton)
     }
 

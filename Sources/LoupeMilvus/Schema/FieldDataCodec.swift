@@ -5,7 +5,7 @@ import LoupeStore
 ///
 /// Columns are matched to fields by name, never by position: servers order fields differently
 /// (milvus-lite returns them in another order than Milvus, and the `$meta` column anywhere).
-enum FieldDataCodec {
+package enum FieldDataCodec {
     static let dynamicFieldName = "$meta"
 
     // MARK: rows to columns
@@ -201,7 +201,7 @@ enum FieldDataCodec {
     }
 
     /// The values of one column, in row order.
-    static func values(of c: Milvus_Proto_Schema_FieldData) throws -> [FieldValue] {
+    package static func values(of c: Milvus_Proto_Schema_FieldData) throws -> [FieldValue] {
         switch c.field {
         case .vectors(let v):
             switch v.data {
@@ -246,7 +246,7 @@ enum FieldDataCodec {
     }
 
     /// Primary keys from `IDs`.
-    static func ids(_ ids: Milvus_Proto_Schema_IDs) -> [FieldValue] {
+    package static func ids(_ ids: Milvus_Proto_Schema_IDs) -> [FieldValue] {
         switch ids.idField {
         case .intID(let a): return a.data.map { .int($0) }
         case .strID(let a): return a.data.map { .string($0) }

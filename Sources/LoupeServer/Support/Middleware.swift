@@ -101,16 +101,20 @@ struct AuthMiddleware: RouterMiddleware {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
-            let credential = String(parts[1])
-            if constantTimeEqual(credential, token) { return true }
-            // Milvus's `user:password`: any user name, the token as the password.
-            if let colon = credential.firstIndex(of: ":"), !token.contains(":") {
-                return constantTimeEqual(String(credential[credential.index(after: colon)...]), token)
-            }
-            return false
+            return accepts(credential: String(parts[1]), token: token)
         }
         if Self.takesQueryToken(request.uri.path), let query = request.uri.queryParameters["access_token"].map(String.init) {
             return constantTimeEqual(query, token)
+        }
+        return false
+    }
+
+    /// Whether a credential is the token, or Milvus's `user:password` with any user name and the token as
+    /// the password (the HTTP side's Bearer value and the gRPC side's `authorization` metadata alike).
+    static func accepts(credential: String, token: String) -> Bool {
+        if constantTimeEqual(credential, token) { return true }
+        if let colon = credential.firstIndex(of: ":"), !token.contains(":") {
+            return constantTimeEqual(String(credential[credential.index(after: colon)...]), token)
         }
         return false
     }
