@@ -25,13 +25,17 @@ public struct VectorSource: Sendable, Hashable, Codable {
     public var kind: Kind
     /// The embedder that computes the vector, by name (`clip`: the library's own CLIP model).
     public var embedder: String
+    /// The embedder's model when the field was created (Loupe records it), so vectors of another model
+    /// are never mixed in. Nil when not recorded.
+    public var model: String?
 
     /// The embedder a source uses when none is named: the library's CLIP model.
     public static let defaultEmbedder = "clip"
 
-    public init(field: String, kind: Kind = .image, embedder: String = VectorSource.defaultEmbedder) {
+    public init(field: String, kind: Kind = .image, embedder: String = VectorSource.defaultEmbedder, model: String? = nil) {
         self.field = field
         self.kind = kind
         self.embedder = embedder
+        self.model = model
     }
 }
