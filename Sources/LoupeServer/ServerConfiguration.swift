@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var limits = RequestLimits()
     /// `--allow-library-admin`: lets Milvus REST drop or release the library's own collection.
     public var allowsLibraryAdmin = false
+    /// `--allow-table-files`: lets table rows and searches (`/api/tables`, Milvus function fields) name
+    /// pictures by a path on this machine; otherwise only http(s) URLs and base64 are read.
+    public var allowsTableFiles = false
 
     public init() {}
 

@@ -24,17 +24,17 @@ public struct Table: Sendable {
     ///   404 URL, a file that is not a picture, an empty source): nothing of the call is written.
     ///   `StoreError` for rows the schema refuses.
     @discardableResult
-    public func insert(_ rows: [Row]) async throws -> MutationResult {
+    public func insert(_ rows: [Row], partition: String? = nil) async throws -> MutationResult {
         let filled = try await fill(rows, replacing: false)
-        return try await tables.store.insert(name, filled)
+        return try await tables.store.insert(name, filled, partition: partition)
     }
 
     /// Inserts rows, replacing rows with the same primary key. A row that leaves a sourced vector out
     /// keeps the stored vector when its source is unchanged, and gets a new one when it changed.
     @discardableResult
-    public func upsert(_ rows: [Row]) async throws -> MutationResult {
+    public func upsert(_ rows: [Row], partition: String? = nil) async throws -> MutationResult {
         let filled = try await fill(rows, replacing: true)
-        return try await tables.store.upsert(name, filled)
+        return try await tables.store.upsert(name, filled, partition: partition)
     }
 
     /// Rows matching a Milvus filter expression (all when empty), in insertion order.

@@ -69,6 +69,13 @@ public final class TableClient: Sendable {
     ///   a source that is not a VARCHAR, an existing table).
     @discardableResult
     public func createTable(_ name: String, schema: CollectionSchema) async throws -> Table {
+        try await store.createCollection(name, schema: try resolved(schema, table: name))
+        return collection(name)
+    }
+
+    /// `schema` as `createTable` stores it: sourced vector fields with their embedder's dimension and
+    /// model, COSINE and HNSW unless given (for comparing a requested schema with a stored one).
+    public func resolved(_ schema: CollectionSchema, table name: String) throws -> CollectionSchema {
         var schema = schema
         for (i, field) in schema.fields.enumerated() {
             guard var source = field.source, field.dataType == .floatVector else { continue }
@@ -84,8 +91,7 @@ public final class TableClient: Sendable {
             schema.fields[i].index = field.index ?? .hnsw
             schema.fields[i].source = source
         }
-        try await store.createCollection(name, schema: schema)
-        return collection(name)
+        return schema
     }
 
     /// Every collection of the database, sorted (tables are ordinary collections).
