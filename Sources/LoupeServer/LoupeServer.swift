@@ -65,6 +65,10 @@ public final class LoupeServer: Sendable {
         SystemRoutes(server: self).register(on: router)
         WebRoutes().register(on: router)
         APIRoutes(server: self).register(on: router)
+        if let tables {
+            TableRoutes(tables: tables, maxBodyBytes: configuration.maxBodyBytes,
+                        libraryCollection: library.configuration.collection).register(on: router)
+        }
         if let embeddedStore {
             var milvus = MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes)
             milvus.protectedCollections = [library.configuration.collection]

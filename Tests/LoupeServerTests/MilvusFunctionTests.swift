@@ -109,3 +109,53 @@ struct MilvusFunctionTests {
         #expect(bm25["code"] as? Int == 1100, "\(bm25)")
     }
 }
+
+/// `/api/tables`: Loupe's JSON face of the same tables.
+@Suite("Tables in the JSON API", .stopsTestServers)
+struct TableAPITests {
+    @Test("create, insert (base64 and paths), search with _score, describe, list, a bad row, drop")
+    func tableLifecycle() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false) { $0.allowsTableFiles = true }
+        let (created, table) = try await server.json(.POST, "/api/tables", [
+            "name": "image_items", "fields": ["image_uri:string", "label:string?"], "vectors": ["image_vec:image_uri"],
+        ])
+        #expect(created == 201, "\(table)")
+        let fields = try #require(table["fields"] as? [[String: Any]])
+        let vector = try #require(fields.first { $0["name"] as? String == "image_vec" })
+        #expect((vector["source"] as? [String: Any])?["field"] as? String == "image_uri" && vector["dimension"] as? Int == 64, "\(vector)")
+
+        var rows: [[String: Any]] = []
+        for (index, picture) in server.pictures.enumerated() {
+            let uri = index % 2 == 0 ? picture.url.path : "data:image/x;base64," + (try Data(contentsOf: picture.url)).base64EncodedString()
+            rows.append(["image_uri": uri, "label": picture.colour.rawValue])
+        }
+        let (status, inserted) = try await server.json(.POST, "/api/tables/image_items/insert", ["rows": rows])
+        #expect(status == 200 && inserted["count"] as? Int == rows.count, "\(inserted)")
+
+        let (_, found) = try await server.json(.POST, "/api/tables/image_items/search", ["query": "a red circle", "k": 2])
+        let results = try #require(found["results"] as? [[String: Any]])
+        #expect(found["kind"] as? String == "text")
+        #expect(results.first?["label"] as? String == "red" && results.first?["_score"] is Double && results.first?["id"] is Int, "\(results)")
+        let (_, filtered) = try await server.json(.POST, "/api/tables/image_items/search", [
+            "query": server.pictures[0].url.path, "k": 3, "filter": "label == \"blue\"", "output_fields": ["label"],
+        ])
+        #expect(filtered["kind"] as? String == "image_path")
+        #expect((filtered["results"] as? [[String: Any]])?.allSatisfy { $0["label"] as? String == "blue" } == true, "\(filtered)")
+
+        let (badStatus, bad) = try await server.json(.POST, "/api/tables/image_items/insert", ["rows": [
+            ["image_uri": server.root.appendingPathComponent("nope.png").path],
+        ]])
+        let error = try #require(bad["error"] as? [String: Any])
+        #expect(badStatus == 400 && error["code"] as? String == "unreadable_source", "\(bad)")
+        #expect((error["message"] as? String)?.contains("row 0, field image_vec") == true, "\(error)")
+
+        let (_, described) = try await server.json(.GET, "/api/tables/image_items", nil)
+        #expect(described["rows"] as? Int == rows.count)
+        let (_, listed) = try await server.json(.GET, "/api/tables", nil)
+        #expect(listed["tables"] as? [String] == ["image_items"], "the library's own collection is not a table: \(listed)")
+        let (libraryStatus, _) = try await server.json(.DELETE, "/api/tables/media", nil)
+        #expect(libraryStatus == 403)
+        let (dropped, _) = try await server.json(.DELETE, "/api/tables/image_items", nil)
+        #expect(dropped == 200)
+    }
+}
