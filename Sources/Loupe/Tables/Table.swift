@@ -143,22 +143,36 @@ public struct Table: Sendable {
                 let vectors = try await ComputeExecutor.$lane.withValue(.bulk) { try await embedder.embed(texts: texts) }
                 computed += zip(kept, vectors).map { ($0, $1) }
             case .image:
+                // Pictures are read a chunk ahead of the embedder (downloads and decodes of chunk n + 1 run
+                // while chunk n is embedded), and only a chunk's pictures are held at once. After a failure the
+                // rest is still read, to name every bad row, but no longer embedded.
                 let reader = SourceReader(configuration: tables.configuration)
-                let pictures = await reader.pictures(batch.map(\.source), for: embedder)
-                var images: [RGBImage] = []
-                var kept: [Job] = []
-                for (job, picture) in zip(batch, pictures) {
-                    switch picture {
-                    case .success(let image):
-                        images.append(image)
-                        kept.append(job)
-                    case .failure(let error):
-                        failures.append(failure(job.row, field, job.source, Self.reason(error)))
-                    }
+                let starts = Array(stride(from: 0, to: batch.count, by: Self.imageChunk))
+                func read(_ start: Int) -> Task<[Result<RGBImage, any Error>], Never> {
+                    let sources = batch[start..<min(start + Self.imageChunk, batch.count)].map(\.source)
+                    return Task { await ComputeExecutor.$lane.withValue(.bulk) { await reader.pictures(sources, for: embedder) } }
                 }
-                guard failures.isEmpty else { continue }
-                let vectors = try await ComputeExecutor.$lane.withValue(.bulk) { try await embedder.embed(images: images) }
-                computed += zip(kept, vectors).map { ($0, $1) }
+                var next: Task<[Result<RGBImage, any Error>], Never>? = read(starts[0])
+                defer { next?.cancel() }
+                for (n, start) in starts.enumerated() {
+                    guard let reading = next else { break }
+                    let pictures = await reading.value
+                    next = n + 1 < starts.count ? read(starts[n + 1]) : nil
+                    var images: [RGBImage] = []
+                    var kept: [Job] = []
+                    for (job, picture) in zip(batch[start...], pictures) {
+                        switch picture {
+                        case .success(let image):
+                            images.append(image)
+                            kept.append(job)
+                        case .failure(let error):
+                            failures.append(failure(job.row, field, job.source, Self.reason(error)))
+                        }
+                    }
+                    guard failures.isEmpty else { continue }
+                    let vectors = try await ComputeExecutor.$lane.withValue(.bulk) { try await embedder.embed(images: images) }
+                    computed += zip(kept, vectors).map { ($0, $1) }
+                }
             }
         }
         guard failures.isEmpty else {
@@ -167,6 +181,9 @@ public struct Table: Sendable {
         for (job, vector) in computed { rows[job.row][job.field.name] = .vector(vector) }
         return rows
     }
+
+    /// Pictures read and embedded together while a call's rows are filled.
+    static let imageChunk = 32
 
     /// An error's message without the input it names (the failure names the source itself).
     static func reason(_ error: any Error) -> String {
