@@ -23,6 +23,8 @@ public final class LoupeServer: Sendable {
     let thumbnails: ThumbnailCache
     /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
     let embeddedStore: LoupeClient?
+    /// The user's own tables in the embedded database, filled by the library's embedder (`clip`).
+    let tables: TableClient?
     /// Open connections, with the caps and header deadline of `configuration.limits`.
     let connections: ConnectionGate
 
@@ -39,6 +41,14 @@ public final class LoupeServer: Sendable {
                                      maxPerAddress: configuration.limits.maxConnectionsPerAddress)
         thumbnails = ThumbnailCache(library: library, directory: library.dataDirectory.appendingPathComponent("thumbnails"))
         embeddedStore = (library.store as? EmbeddedMediaStore)?.client
+        tables = embeddedStore.map { store in
+            var tableConfiguration = TableClient.Configuration()
+            tableConfiguration.remote = library.configuration.remote
+            tableConfiguration.maxPixels = library.configuration.maxPixels
+            tableConfiguration.executor = library.configuration.executor
+            tableConfiguration.readsFiles = configuration.allowsTableFiles
+            return TableClient(store: store, embedder: library.embedder, configuration: tableConfiguration)
+        }
         jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
     }
 
@@ -55,10 +65,15 @@ public final class LoupeServer: Sendable {
         SystemRoutes(server: self).register(on: router)
         WebRoutes().register(on: router)
         APIRoutes(server: self).register(on: router)
+        if let tables {
+            TableRoutes(tables: tables, maxBodyBytes: configuration.maxBodyBytes,
+                        libraryCollection: library.configuration.collection).register(on: router)
+        }
         if let embeddedStore {
             var milvus = MilvusRoutes(store: embeddedStore, maxBodyBytes: configuration.maxBodyBytes)
             milvus.protectedCollections = [library.configuration.collection]
             milvus.allowsLibraryAdmin = configuration.allowsLibraryAdmin
+            milvus.tables = tables
             milvus.maxSearchResults = configuration.limits.maxSearchResults
             milvus.maxQueryVectors = configuration.limits.maxQueryVectors
             milvus.register(on: router)

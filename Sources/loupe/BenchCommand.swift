@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure Loupe's speed.",
         subcommands: [CLIPBench.self, DecodeBench.self, VideoBench.self, ANNBench.self, StoreBench.self, IngestBench.self,
-                      LibraryBench.self, SearchBench.self])
+                      LibraryBench.self, SearchBench.self, TableBench.self])
 }
 
 struct CLIPBench: AsyncParsableCommand {

@@ -9,7 +9,7 @@ struct LoupeCommand: AsyncParsableCommand {
         subcommands: [
             IndexCommand.self, SearchCommand.self, RemoveCommand.self, ServeCommand.self, DedupCommand.self, ClusterCommand.self, OutliersCommand.self,
             EmbedCommand.self, ProbeCommand.self, ModelCommand.self, BenchCommand.self, StoreWriterCommand.self,
-            DemoLibraryCommand.self, GenerateCommand.self,
+            DemoLibraryCommand.self, GenerateCommand.self, TableCommand.self,
         ])
 
     static func main() async {

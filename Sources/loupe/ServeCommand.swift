@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Let Milvus REST and gRPC clients drop, release or write to the library's own collection (refused by default).")
     var allowLibraryAdmin = false
 
+    @Flag(help: "Let table rows and searches name pictures by a path on this machine (only URLs and base64 otherwise).")
+    var allowTableFiles = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -80,6 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.jobsDirectory = URL(fileURLWithPath: self.library.data).appendingPathComponent("jobs")
             configuration.allowsLibraryAdmin = allowLibraryAdmin
             configuration.milvusPort = milvusPort
+            configuration.allowsTableFiles = allowTableFiles
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
             let watchdog = ShutdownWatchdog(deadline: configuration.limits.shutdownDeadline, logger: logger)
             let host = host

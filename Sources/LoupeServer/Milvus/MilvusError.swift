@@ -1,3 +1,4 @@
+import Loupe
 import LoupeStore
 
 /// An error answered in Milvus's shape: HTTP 200 with `{"code": N, "message": ...}`.
@@ -59,6 +60,10 @@ struct MilvusError: Error, Sendable {
         switch error {
         case let error as MilvusError: return error
         case let error as StoreError: return MilvusError(error)
+        case let error as RowSourceError: return .invalidInsertData(error.description)
+        case let error as LoupeError where error.code == .network:
+            return MilvusError(code: 65535, "cannot read a source: \(error.description)")
+        case let error as LoupeError: return .invalidParameter(error.description)
         default: return MilvusError(code: 65535, "unexpected error: \(error)")
         }
     }

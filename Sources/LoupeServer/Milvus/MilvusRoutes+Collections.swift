@@ -7,7 +7,8 @@ extension MilvusRoutes {
     /// with the same schema succeeds, as in Milvus; with a different schema it is refused.
     func createCollection(_ call: Call) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
-        let schema = try MilvusSchema.collectionSchema(from: call.body)
+        var schema = try MilvusSchema.collectionSchema(from: call.body)
+        if !schema.sourcedVectorFields.isEmpty { schema = try sourcedTables(name).resolved(schema, table: name) }
         if await store.hasCollection(name) {
             guard try await store.describeCollection(name).schema == schema else {
                 throw MilvusError.invalidParameter("create duplicate collection with different parameters, collection: \(name)")

@@ -14,8 +14,15 @@ extension MilvusRoutes {
         let rows = try await rows(name, call)
         let data = try rows.rows(call.body["data"])
         let partition = try call.body.string("partitionName").flatMap { $0.isEmpty ? nil : $0 }
-        let result = replacing ? try await store.upsert(name, data, partition: partition)
-            : try await store.insert(name, data, partition: partition)
+        let result: MutationResult
+        if !rows.schema.sourcedVectorFields.isEmpty {
+            // Function outputs left out are computed from their input fields (all rows, or none, are written).
+            let table = try sourcedTables(name).collection(name)
+            result = replacing ? try await table.upsert(data, partition: partition) : try await table.insert(data, partition: partition)
+        } else {
+            result = replacing ? try await store.upsert(name, data, partition: partition)
+                : try await store.insert(name, data, partition: partition)
+        }
         let ids = result.ids.map { rows.json(key: $0) }
         return MilvusReply.success(replacing ? ["upsertCount": result.count, "upsertIds": ids]
             : ["insertCount": result.count, "insertIds": ids])

@@ -1,4 +1,5 @@
 import Hummingbird
+import Loupe
 import LoupeStore
 
 /// `/v2/vectordb/entities/{search, hybrid_search}`.
@@ -10,10 +11,10 @@ extension MilvusRoutes {
         let body = call.body
         let name = try body.requiredString("collectionName")
         let rows = try await rows(name, call)
-        let vectors = try Self.queryVectors(body)
         var options = SearchOptions(limit: try body.int("limit") ?? 100, offset: try body.int("offset") ?? 0)
-        try checkSearchSize(vectors: vectors.count, limit: options.limit, offset: options.offset)
         options.annsField = try body.string("annsField").flatMap { $0.isEmpty ? nil : $0 }
+        try checkSearchSize(vectors: try body.array("data")?.count ?? 0, limit: options.limit, offset: options.offset)
+        let vectors = try await queryVectors(body, collection: name, field: options.annsField, schema: rows.schema)
         options.filter = try body.string("filter") ?? ""
         options.filterParameters = try body.filterParameters("exprParams")
         options.outputFields = rows.outputFields(try body.strings("outputFields") ?? [])
@@ -63,6 +64,35 @@ extension MilvusRoutes {
     }
 
     // MARK: Request parts
+
+    /// `data` of a search: float vectors, or for a function field texts (and, for a picture function,
+    /// http(s) URLs or `data:` URIs of pictures) that the field's embedder turns into vectors.
+    func queryVectors(_ body: MilvusRequestBody, collection: String, field: String?, schema: CollectionSchema) async throws
+        -> [[Float]]
+    {
+        guard let data = try body.array("data"), !data.isEmpty else { throw MilvusError.missingParameter("data") }
+        guard data.contains(where: { if case .string = $0 { return true } else { return false } }) else {
+            return try Self.queryVectors(body)
+        }
+        let vectorField = field.flatMap { schema.field($0) } ?? (schema.vectorFields.count == 1 ? schema.vectorFields[0] : nil)
+        guard let vectorField, let source = vectorField.source else {
+            throw MilvusError.incorrectFormat(vectorField == nil
+                ? "annsField is required to search with text when the collection has several vector fields"
+                : "data must be a list of float vectors: '\(vectorField!.name)' has no function that embeds text")
+        }
+        let tables = try sourcedTables(collection)
+        let table = tables.collection(collection)
+        var vectors: [[Float]] = []
+        for item in data {
+            if let vector = item.floatVector { vectors.append(vector); continue }
+            guard case .string(let text) = item else {
+                throw MilvusError.incorrectFormat("data must hold texts or float vectors, not \(item.typeName)")
+            }
+            let query: TableQuery = source.kind == .text ? .text(text) : .guess(text, files: tables.configuration.readsFiles)
+            vectors.append(try await table.queryVector(query, field: vectorField))
+        }
+        return vectors
+    }
 
     /// `data`: a list of float vectors.
     static func queryVectors(_ body: MilvusRequestBody) throws(MilvusError) -> [[Float]] {

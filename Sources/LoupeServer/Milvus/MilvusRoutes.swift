@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Loupe
 import LoupeStore
 
 /// Milvus REST v2 (`/v2/vectordb/...`) over the embedded store, so a program written against Milvus's
@@ -13,6 +14,8 @@ import LoupeStore
 struct MilvusRoutes {
     let store: LoupeClient
     let maxBodyBytes: Int
+    /// Fills and searches vector fields that schema functions compute (nil: such fields are refused).
+    var tables: TableClient?
     /// Collections the server itself needs (the library's): drop and release are refused unless
     /// `allowsLibraryAdmin`.
     var protectedCollections: Set<String> = []
@@ -120,5 +123,13 @@ struct MilvusRoutes {
     func rows(_ collection: String, _ call: Call) async throws -> MilvusRows {
         let schema = try await store.describeCollection(collection).schema
         return MilvusRows(schema: schema, int64AsNumber: call.int64AsNumber)
+    }
+
+    /// The tables client for a schema with function fields.
+    func sourcedTables(_ collection: String) throws(MilvusError) -> TableClient {
+        guard let tables else {
+            throw .invalidParameter("collection \(collection) has function fields, and this server has no embedder to compute them")
+        }
+        return tables
     }
 }

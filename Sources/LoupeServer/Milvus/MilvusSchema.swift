@@ -47,13 +47,16 @@ enum MilvusSchema {
                                      indexParams: [MilvusJSON]) throws(MilvusError) -> CollectionSchema
     {
         let autoID = try schema.bool("autoID") ?? false
+        let functions = try schema.array("functions") ?? []
+        let outputs = functionOutputs(functions)
         var out: [FieldSchema] = []
         for item in fields {
             guard case .object(let members) = item else {
                 throw .incorrectFormat("schema.fields must hold objects, not \(item.typeName)")
             }
-            out.append(try field(MilvusRequestBody(members: members), autoID: autoID))
+            out.append(try field(MilvusRequestBody(members: members), autoID: autoID, functionOutputs: outputs))
         }
+        try applyFunctions(functions, to: &out)
         for item in indexParams {
             guard case .object(let members) = item else {
                 throw .incorrectFormat("indexParams must hold objects, not \(item.typeName)")
@@ -63,7 +66,9 @@ enum MilvusSchema {
         return CollectionSchema(fields: out, enableDynamicField: try schema.bool("enableDynamicField") ?? false)
     }
 
-    private static func field(_ body: MilvusRequestBody, autoID: Bool) throws(MilvusError) -> FieldSchema {
+    private static func field(_ body: MilvusRequestBody, autoID: Bool, functionOutputs: Set<String>) throws(MilvusError)
+        -> FieldSchema
+    {
         let name = try body.requiredString("fieldName")
         let typeName = try body.requiredString("dataType")
         let params = try body.object("elementTypeParams") ?? MilvusRequestBody(members: [:])
@@ -74,7 +79,9 @@ enum MilvusSchema {
         f.maxLength = try params.integerParameter("max_length")
         switch f.dataType {
         case .floatVector:
-            guard let dim = try params.integerParameter("dim") else {
+            // A function's output may leave its dimension to the embedder.
+            let dim = try params.integerParameter("dim")
+            guard dim != nil || functionOutputs.contains(name) else {
                 throw .invalidParameter("dimension is not defined in field type params of '\(name)'")
             }
             f.dimension = dim

@@ -132,6 +132,12 @@ extension LoupeClient {
             let value = row[f.name] ?? .null
             if f.dataType.isVector {
                 guard !value.isNull else {
+                    if let source = f.source {
+                        throw StoreError(.invalidArgument,
+                                         "row \(key) has no vector; it is computed from '\(source.field)' by the \(source.embedder) embedder "
+                                         + "only when rows are written through Loupe's tables (TableClient, /api/tables, loupe table)",
+                                         collection: c.name, field: f.name)
+                    }
                     throw StoreError(.invalidArgument, "row \(key) has no vector", collection: c.name, field: f.name)
                 }
                 guard case .vector(let v) = try schema.normalize(value, for: f, collection: c.name) else { continue }

@@ -53,6 +53,9 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
                     guard ix.efConstruction >= 1 else { throw fail(f.name, "efConstruction must be positive") }
                 }
                 if f.nullable { throw fail(f.name, "vector fields cannot be nullable") }
+                if let source = f.source { try validate(source, of: f, collection: collection) }
+            } else if f.source != nil {
+                throw fail(f.name, "only a vector field can have a source field")
             }
             if f.dataType == .array {
                 guard let e = f.elementType, [.bool, .int64, .double, .string].contains(e) else {
@@ -62,6 +65,28 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
             if let d = f.defaultValue, !d.isNull {
                 _ = try normalize(d, for: f, collection: collection)
             }
+        }
+    }
+
+    /// The fields a vector field's values are computed from.
+    public var sourcedVectorFields: [FieldSchema] { vectorFields.filter { $0.source != nil } }
+
+    /// A vector's source must be a VARCHAR field of the same schema, named with its embedder.
+    private func validate(_ source: VectorSource, of vector: FieldSchema, collection: String) throws {
+        func fail(_ message: String) -> StoreError {
+            StoreError(.invalidArgument, message, collection: collection, field: vector.name)
+        }
+        guard let input = field(source.field) else {
+            throw fail("the source field '\(source.field)' is not in the schema")
+        }
+        guard input.dataType == .string else {
+            throw fail("the source field '\(source.field)' is \(input.dataType.rawValue); a source must be a VARCHAR (string) field")
+        }
+        let name = source.embedder
+        guard !name.isEmpty, name.utf8.count <= 128,
+              name.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.:/".unicodeScalars.contains($0) })
+        else {
+            throw fail("the embedder name '\(name)' must be 1 to 128 letters, digits or - _ . : /")
         }
     }
 

@@ -24,11 +24,15 @@ public struct FieldSchema: Sendable, Hashable, Codable {
     public var index: IndexParams?
     /// For strings: keep a BM25 keyword index (SQLite FTS5) over this field.
     public var enableKeywordSearch: Bool
+    /// For vectors: the field and embedder the vector is computed from when a row leaves it out (see
+    /// `VectorSource`). Nil for vectors callers always supply.
+    public var source: VectorSource?
 
     public init(name: String, dataType: DataType, isPrimary: Bool = false, autoID: Bool = false,
                 nullable: Bool = false, defaultValue: FieldValue? = nil, maxLength: Int? = nil,
                 elementType: DataType? = nil, maxCapacity: Int? = nil, dimension: Int? = nil,
-                metric: MetricType? = nil, index: IndexParams? = nil, enableKeywordSearch: Bool = false) {
+                metric: MetricType? = nil, index: IndexParams? = nil, enableKeywordSearch: Bool = false,
+                source: VectorSource? = nil) {
         self.name = name
         self.dataType = dataType
         self.isPrimary = isPrimary
@@ -42,6 +46,7 @@ public struct FieldSchema: Sendable, Hashable, Codable {
         self.metric = metric
         self.index = index
         self.enableKeywordSearch = enableKeywordSearch
+        self.source = source
     }
 
     /// An int64 primary key, assigned on insert when `autoID` is true.
@@ -53,9 +58,10 @@ public struct FieldSchema: Sendable, Hashable, Codable {
         FieldSchema(name: name, dataType: .string, isPrimary: true, maxLength: maxLength)
     }
     /// A float vector field.
+    /// With `source`, rows may leave it out and Loupe's `TableClient` computes it from the source field.
     public static func vector(_ name: String = "vector", dimension: Int, metric: MetricType = .cosine,
-                              index: IndexParams = .hnsw) -> FieldSchema {
-        FieldSchema(name: name, dataType: .floatVector, dimension: dimension, metric: metric, index: index)
+                              index: IndexParams = .hnsw, source: VectorSource? = nil) -> FieldSchema {
+        FieldSchema(name: name, dataType: .floatVector, dimension: dimension, metric: metric, index: index, source: source)
     }
     /// A scalar field.
     public static func scalar(_ name: String, _ type: DataType, nullable: Bool = false,

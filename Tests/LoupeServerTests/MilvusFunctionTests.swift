@@ -1,0 +1,161 @@
+import Foundation
+import LoupeFixtures
+import Testing
+@testable import LoupeServer
+
+/// Milvus 2.6 schema functions over Loupe's sourced vectors: a collection whose vector fields are
+/// `TextEmbedding` and `LoupeImageEmbedding` outputs is created, filled without vectors, and searched
+/// with text in `data`, all through `/v2/vectordb`.
+@Suite("Milvus REST v2 functions", .stopsTestServers)
+struct MilvusFunctionTests {
+    @discardableResult
+    func call(_ server: TestServer, _ path: String, _ body: Any) async throws -> [String: Any] {
+        try await MilvusRESTTests.call(server, path, body)
+    }
+
+    static func schemaBody(_ name: String, dim: Int? = nil) -> [String: Any] {
+        var vector: [String: Any] = ["fieldName": "image_vec", "dataType": "FloatVector"]
+        if let dim { vector["elementTypeParams"] = ["dim": "\(dim)"] }
+        return [
+            "collectionName": name,
+            "schema": [
+                "autoID": true,
+                "fields": [
+                    ["fieldName": "id", "dataType": "Int64", "isPrimary": true],
+                    ["fieldName": "image_uri", "dataType": "VarChar", "elementTypeParams": ["max_length": "2048"]],
+                    ["fieldName": "caption", "dataType": "VarChar", "elementTypeParams": ["max_length": "512"]],
+                    vector,
+                    ["fieldName": "caption_vec", "dataType": "FloatVector", "elementTypeParams": ["dim": "64"]],
+                ],
+                "functions": [
+                    ["name": "image_fn", "type": "LoupeImageEmbedding", "inputFieldNames": ["image_uri"],
+                     "outputFieldNames": ["image_vec"], "params": ["provider": "clip"]],
+                    ["name": "caption_fn", "type": "TextEmbedding", "inputFieldNames": ["caption"],
+                     "outputFieldNames": ["caption_vec"], "params": [:] as [String: Any]],
+                ],
+            ] as [String: Any],
+            "indexParams": [["fieldName": "image_vec", "metricType": "COSINE", "indexName": "image_vec", "params": ["index_type": "HNSW"]],
+                            ["fieldName": "caption_vec", "metricType": "COSINE", "indexName": "caption_vec"]],
+        ]
+    }
+
+    @Test("create with functions, insert without vectors, search with text in data: they round-trip")
+    func roundTrip() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false) { $0.allowsTableFiles = true }
+        #expect(try await call(server, "collections/create", Self.schemaBody("products"))["code"] as? Int == 0)
+        // The same create again is accepted; one whose dimension is not the model's is refused.
+        #expect(try await call(server, "collections/create", Self.schemaBody("products", dim: 64))["code"] as? Int == 0)
+        let wrong = try await call(server, "collections/create", Self.schemaBody("other", dim: 512))
+        #expect(wrong["code"] as? Int == 1100 && (wrong["message"] as? String)?.contains("512 dimensions") == true, "\(wrong)")
+
+        let described = try await call(server, "collections/describe", ["collectionName": "products"])
+        let functions = try #require((described["data"] as? [String: Any])?["functions"] as? [[String: Any]])
+        #expect(Set(functions.compactMap { $0["type"] as? String }) == ["LoupeImageEmbedding", "TextEmbedding"], "\(functions)")
+        #expect(functions.contains { ($0["inputFieldNames"] as? [String]) == ["image_uri"] && ($0["outputFieldNames"] as? [String]) == ["image_vec"] })
+
+        let rows: [[String: Any]] = server.pictures.map { picture in
+            ["image_uri": picture.url.path, "caption": "a \(picture.colour.rawValue) \(picture.shape.rawValue)"]
+        }
+        let inserted = try await call(server, "entities/insert", ["collectionName": "products", "data": rows])
+        #expect((inserted["data"] as? [String: Any])?["insertCount"] as? Int == rows.count, "\(inserted)")
+
+        let search = try await call(server, "entities/search", [
+            "collectionName": "products", "annsField": "image_vec", "data": ["a red circle"], "limit": 2,
+            "outputFields": ["image_uri", "caption"],
+        ])
+        let hits = try #require(search["data"] as? [[String: Any]], "\(search)")
+        #expect(hits.count == 2 && (hits.first?["image_uri"] as? String)?.contains("red-circle") == true, "\(hits)")
+        #expect(hits.first?["distance"] is Double)
+        let byCaption = try await call(server, "entities/search", [
+            "collectionName": "products", "annsField": "caption_vec", "data": ["a blue square"], "limit": 1,
+            "outputFields": ["caption"], "filter": "caption like \"a blue%\"",
+        ])
+        #expect(((byCaption["data"] as? [[String: Any]])?.first?["caption"] as? String) == "a blue square", "\(byCaption)")
+
+        // A row whose picture cannot be read fails the call with Milvus's bad-insert-data code, naming the row.
+        let bad = try await call(server, "entities/insert", ["collectionName": "products", "data": [
+            ["image_uri": server.pictures[0].url.path, "caption": "fine"],
+            ["image_uri": server.root.appendingPathComponent("missing.png").path, "caption": "gone"],
+        ]])
+        #expect(bad["code"] as? Int == 1804 && (bad["message"] as? String)?.contains("row 1") == true, "\(bad)")
+        let count = try await call(server, "collections/get_stats", ["collectionName": "products"])
+        #expect((count["data"] as? [String: Any])?["rowCount"] as? Int == rows.count)
+    }
+
+    @Test("without --allow-table-files a path is refused, a function field without an embedder is refused, vectors still work")
+    func refusals() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false)
+        #expect(try await call(server, "collections/create", Self.schemaBody("products"))["code"] as? Int == 0)
+        let refused = try await call(server, "entities/insert", ["collectionName": "products", "data": [
+            ["image_uri": server.pictures[0].url.path, "caption": "a picture"],
+        ]])
+        #expect(refused["code"] as? Int == 1804 && (refused["message"] as? String)?.contains("cannot be read here") == true, "\(refused)")
+        // base64 pictures are read.
+        let data = try Data(contentsOf: server.pictures[0].url).base64EncodedString()
+        let ok = try await call(server, "entities/insert", ["collectionName": "products", "data": [
+            ["image_uri": "data:image/jpeg;base64," + data, "caption": "a picture"],
+        ]])
+        #expect(ok["code"] as? Int == 0, "\(ok)")
+        var body = Self.schemaBody("remote", dim: 64)
+        var schema = body["schema"] as! [String: Any]
+        schema["functions"] = [["name": "f", "type": "TextEmbedding", "inputFieldNames": ["caption"], "outputFieldNames": ["caption_vec"],
+                                "params": ["provider": "openai", "model_name": "text-embedding-3-small"]]]
+        body["schema"] = schema
+        let unknown = try await call(server, "collections/create", body)
+        #expect(unknown["code"] as? Int == 1100 && (unknown["message"] as? String)?.contains("'openai'") == true, "\(unknown)")
+        schema["functions"] = [["name": "b", "type": "BM25", "inputFieldNames": ["caption"], "outputFieldNames": ["caption_vec"]]]
+        body["schema"] = schema
+        let bm25 = try await call(server, "collections/create", body)
+        #expect(bm25["code"] as? Int == 1100, "\(bm25)")
+    }
+}
+
+/// `/api/tables`: Loupe's JSON face of the same tables.
+@Suite("Tables in the JSON API", .stopsTestServers)
+struct TableAPITests {
+    @Test("create, insert (base64 and paths), search with _score, describe, list, a bad row, drop")
+    func tableLifecycle() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false) { $0.allowsTableFiles = true }
+        let (created, table) = try await server.json(.POST, "/api/tables", [
+            "name": "image_items", "fields": ["image_uri:string", "label:string?"], "vectors": ["image_vec:image_uri"],
+        ])
+        #expect(created == 201, "\(table)")
+        let fields = try #require(table["fields"] as? [[String: Any]])
+        let vector = try #require(fields.first { $0["name"] as? String == "image_vec" })
+        #expect((vector["source"] as? [String: Any])?["field"] as? String == "image_uri" && vector["dimension"] as? Int == 64, "\(vector)")
+
+        var rows: [[String: Any]] = []
+        for (index, picture) in server.pictures.enumerated() {
+            let uri = index % 2 == 0 ? picture.url.path : "data:image/x;base64," + (try Data(contentsOf: picture.url)).base64EncodedString()
+            rows.append(["image_uri": uri, "label": picture.colour.rawValue])
+        }
+        let (status, inserted) = try await server.json(.POST, "/api/tables/image_items/insert", ["rows": rows])
+        #expect(status == 200 && inserted["count"] as? Int == rows.count, "\(inserted)")
+
+        let (_, found) = try await server.json(.POST, "/api/tables/image_items/search", ["query": "a red circle", "k": 2])
+        let results = try #require(found["results"] as? [[String: Any]])
+        #expect(found["kind"] as? String == "text")
+        #expect(results.first?["label"] as? String == "red" && results.first?["_score"] is Double && results.first?["id"] is Int, "\(results)")
+        let (_, filtered) = try await server.json(.POST, "/api/tables/image_items/search", [
+            "query": server.pictures[0].url.path, "k": 3, "filter": "label == \"blue\"", "output_fields": ["label"],
+        ])
+        #expect(filtered["kind"] as? String == "image_path")
+        #expect((filtered["results"] as? [[String: Any]])?.allSatisfy { $0["label"] as? String == "blue" } == true, "\(filtered)")
+
+        let (badStatus, bad) = try await server.json(.POST, "/api/tables/image_items/insert", ["rows": [
+            ["image_uri": server.root.appendingPathComponent("nope.png").path],
+        ]])
+        let error = try #require(bad["error"] as? [String: Any])
+        #expect(badStatus == 400 && error["code"] as? String == "unreadable_source", "\(bad)")
+        #expect((error["message"] as? String)?.contains("row 0, field image_vec") == true, "\(error)")
+
+        let (_, described) = try await server.json(.GET, "/api/tables/image_items", nil)
+        #expect(described["rows"] as? Int == rows.count)
+        let (_, listed) = try await server.json(.GET, "/api/tables", nil)
+        #expect(listed["tables"] as? [String] == ["image_items"], "the library's own collection is not a table: \(listed)")
+        let (libraryStatus, _) = try await server.json(.DELETE, "/api/tables/media", nil)
+        #expect(libraryStatus == 403)
+        let (dropped, _) = try await server.json(.DELETE, "/api/tables/image_items", nil)
+        #expect(dropped == 200)
+    }
+}
