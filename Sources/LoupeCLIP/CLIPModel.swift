@@ -120,27 +120,30 @@ public final class CLIPModel: Sendable {
         return loaded
     }
 
-    // Each tower is built once, under its own lock (a caller needing it meanwhile waits). Once packed, the
-    // checkpoint pages it was read from are handed back to the kernel: the packed copy is all that is used.
     private func loadText() throws -> TextTower {
-        try textTower.withLock { tower in
-            if let tower { return tower }
-            let built = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
-                                      weights: weights, precision: precision)
-            weights.releasePages()
-            tower = built
-            return built
+        try built(textTower) {
+            try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
+                          weights: weights, precision: precision)
         }
     }
 
     private func loadVision() throws -> VisionTower {
-        try visionTower.withLock { tower in
+        try built(visionTower) {
+            try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
+                            weights: weights, precision: precision)
+        }
+    }
+
+    /// The tower in `slot`, built by `make` the first time, under the slot's lock (a caller needing it
+    /// meanwhile waits; a build that throws is tried again next time). Once packed, the checkpoint pages it
+    /// was read from go back to the kernel: the packed copy is all that is used.
+    private func built<T: Sendable>(_ slot: borrowing Mutex<T?>, _ make: () throws -> T) throws -> T {
+        try slot.withLock { tower in
             if let tower { return tower }
-            let built = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
-                                        weights: weights, precision: precision)
+            let made = try make()
             weights.releasePages()
-            tower = built
-            return built
+            tower = made
+            return made
         }
     }
 
