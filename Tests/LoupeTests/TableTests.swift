@@ -17,7 +17,7 @@ struct ShapeTable {
     /// The `image_uri` of each picture, in `pictures` order.
     let uris: [String]
 
-    static func make(name: String = "image_items") async throws -> ShapeTable {
+    static func make(name: String = "image_items", decodeBudget: DecodeBudget = .shared) async throws -> ShapeTable {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tables-\(UUID().uuidString)")
         let pictures = try DemoLibrary.generate(into: root.appendingPathComponent("pictures"), perClass: 2, video: false)
         var files: [String: HubTestServer.File] = [:]
@@ -26,7 +26,10 @@ struct ShapeTable {
         let server = HubTestServer(repository: "x/y", files: files)
         let endpoint = try await server.start()
         let store = try LoupeClient(path: root.appendingPathComponent("data").path)
-        let tables = TableClient(store: store, embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory))
+        var configuration = TableClient.Configuration()
+        configuration.decodeBudget = decodeBudget
+        let tables = TableClient(store: store, embedder: try CLIPEmbedder(directory: ShapesLibrary.modelDirectory),
+                                 configuration: configuration)
         let table = try await tables.createTable(name, schema: CollectionSchema(fields: [
             .int64Primary("id", autoID: true),
             .scalar("image_uri", .string, maxLength: 4096),
@@ -53,6 +56,20 @@ struct ShapeTable {
 
 @Suite("Tables with sourced vectors (shapes model)", .serialized, .stopsHubServers)
 struct TableTests {
+    @Test("row sources and query pictures decode within the process's decode budget, like the media library's")
+    func decodesWithinTheBudget() async throws {
+        let budget = DecodeBudget(capacity: 1)
+        let shapes = try await ShapeTable.make(decodeBudget: budget)
+        defer { Task { await shapes.close() } }
+        try await shapes.table.insert(shapes.uris.map { ["image_uri": .string($0)] })
+        #expect(budget.reservationsGranted == 36)
+        _ = try await shapes.table.search(.guess(shapes.uris[0], files: true), limit: 3)
+        #expect(budget.reservationsGranted == 37)
+        // A budget of one byte admits one decode at a time: the peak is one picture's cost, not several.
+        let costs = try shapes.pictures.map { ImageDecoder.decodingCost(of: try Data(contentsOf: $0.url)) }
+        #expect(budget.peakReserved <= costs.max()!)
+    }
+
     @Test("36 rows inserted with only image_uri answer 'a red circle' with red circles first")
     func insertAndSearchByText() async throws {
         let shapes = try await ShapeTable.make()

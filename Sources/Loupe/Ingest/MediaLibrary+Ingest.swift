@@ -129,7 +129,7 @@ extension MediaLibrary {
         let imageDecoder = decoder()
         let embedder = self.embedder
         let executor = configuration.executor
-        let budget = configuration.decodeBudget
+        let decoding = pictureDecoding
         // Decoding and the embedder's resizing run on the executor's CPU slots (bulk lane), one job per
         // file, while the embedder works on the previous batch.
         func prepare(_ batch: [ScannedFile]) -> Task<[Result<PreparedImage, Error>], Never> {
@@ -148,13 +148,11 @@ extension MediaLibrary {
                                 }
                                 // Decoding waits for its memory in the budget (the process's, shared with searches
                                 // and uploads), outside the CPU slot, so a folder of huge pictures decodes in turn.
-                                let cost = ImageDecoder.decodingCost(of: data)
-                                return (index, .success(try await budget.withReservation(bytes: cost) {
-                                    try await executor.run(.cpu, lane: .bulk) {
-                                        let image = try imageDecoder.decode(data, path: file.url.path)
-                                        return PreparedImage(file: file, sha256: sha, metadata: image.metadata,
-                                                             picture: embedder.prepare(try RGBImage(image)), twin: nil)
-                                    }
+                                return (index, .success(try await decoding.decode(
+                                    data, path: file.url.path, with: imageDecoder, lane: .bulk
+                                ) { image in
+                                    PreparedImage(file: file, sha256: sha, metadata: image.metadata,
+                                                  picture: embedder.prepare(try RGBImage(image)), twin: nil)
                                 }))
                             } catch {
                                 return (index, .failure(error))

@@ -405,18 +405,18 @@ public final class MediaLibrary: Sendable {
     /// picture, uploads, URLs and indexing all decode through here, so large pictures arriving at once
     /// decode in turn instead of together. The wait holds no CPU slot.
     func decodePicture(_ data: Data, path: String, lane: ComputeExecutor.Lane = ComputeExecutor.lane) async throws -> RGBImage {
-        let decoder = decoder()
-        return try await configuration.decodeBudget.withReservation(bytes: ImageDecoder.decodingCost(of: data)) {
-            try await configuration.executor.run(.cpu, lane: lane) { try RGBImage(try decoder.decode(data, path: path)) }
-        }
+        try await pictureDecoding.decode(data, path: path, with: decoder(), lane: lane) { try RGBImage($0) }
+    }
+
+    /// The library's decoding setting and budget (`PictureDecoding`, shared with tables).
+    var pictureDecoding: PictureDecoding {
+        PictureDecoding(maxPixels: configuration.maxPixels, fastJPEGDecoding: configuration.fastJPEGDecoding,
+                        budget: configuration.decodeBudget, executor: configuration.executor)
     }
 
     /// The picture decoder for indexing and for query pictures alike, so a query by an indexed file gets
     /// exactly its stored vector (and a large photo dropped into a search decodes at reduced size too).
     func decoder() -> ImageDecoder {
-        var decoder = ImageDecoder()
-        decoder.configuration.maxPixels = configuration.maxPixels
-        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = side }
-        return decoder
+        pictureDecoding.decoder(inputSize: embedder.inputSize)
     }
 }

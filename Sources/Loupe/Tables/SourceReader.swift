@@ -45,24 +45,30 @@ struct SourceReader: Sendable {
         return data
     }
 
-    /// The picture at `location`, as `embedder` will look at it.
+    /// The picture at `location`, as `embedder` will look at it, decoded within the process's decode
+    /// budget like every other picture (`PictureDecoding`).
     func picture(_ location: Location, for embedder: any Embedder) async throws -> RGBImage {
-        let decoder = decoder(for: embedder)
-        let executor = configuration.executor
+        let decoding = PictureDecoding(maxPixels: configuration.maxPixels, fastJPEGDecoding: configuration.fastJPEGDecoding,
+                                       budget: configuration.decodeBudget, executor: configuration.executor)
+        let decoder = decoding.decoder(inputSize: embedder.inputSize)
+        let data: Data
+        let label: String
         switch location {
         case .file(let url):
             guard configuration.readsFiles else {
                 throw LoupeError(.invalidArgument, "files on this machine cannot be read here; give an http(s) URL or base64",
                                  input: url.path)
             }
-            return try await executor.run(.cpu) { embedder.prepare(try RGBImage(try decoder.decode(contentsOf: url))) }
+            label = url.path
+            data = try await configuration.executor.run(.cpu) { try ImageDecoder.read(url) }
         case .url(let url):
-            let data = try await RemoteFetcher(limits: configuration.remote).fetch(url)
-            let label = url.absoluteString
-            return try await executor.run(.cpu) { embedder.prepare(try RGBImage(try decoder.decode(data, path: label))) }
-        case .bytes(let data, let label):
-            return try await executor.run(.cpu) { embedder.prepare(try RGBImage(try decoder.decode(data, path: label))) }
+            data = try await RemoteFetcher(limits: configuration.remote).fetch(url)
+            label = url.absoluteString
+        case .bytes(let bytes, let name):
+            data = bytes
+            label = name
         }
+        return try await decoding.decode(data, path: label, with: decoder) { embedder.prepare(try RGBImage($0)) }
     }
 
     /// Pictures for many sources at once (at most `concurrentReads` in flight), each a picture or the
@@ -89,10 +95,4 @@ struct SourceReader: Sendable {
         return results.map { $0 ?? .failure(LoupeError(.invalidArgument, "not read")) }
     }
 
-    private func decoder(for embedder: any Embedder) -> ImageDecoder {
-        var decoder = ImageDecoder()
-        decoder.configuration.maxPixels = configuration.maxPixels
-        if configuration.fastJPEGDecoding, let side = embedder.inputSize { decoder.configuration.minimumShortSide = side }
-        return decoder
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoupeMedia
 import LoupeStore
 
 /// Your own collections ("tables", as pytidb calls them) whose vector fields fill themselves: a vector
@@ -35,6 +36,9 @@ public final class TableClient: Sendable {
         public var concurrentReads = 8
         /// Where decoding and model passes run.
         public var executor = ComputeExecutor.shared
+        /// The memory budget decodes wait in (the process's, shared with the media library's searches,
+        /// uploads and indexing).
+        public var decodeBudget = DecodeBudget.shared
         /// Most rows one insert or upsert may carry.
         public var maxRowsPerCall = 16_384
 
