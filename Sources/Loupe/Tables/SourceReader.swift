@@ -94,5 +94,4 @@ struct SourceReader: Sendable {
         }
         return results.map { $0 ?? .failure(LoupeError(.invalidArgument, "not read")) }
     }
-
 }
