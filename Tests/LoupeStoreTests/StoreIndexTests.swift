@@ -67,6 +67,29 @@ import Testing
         #expect(try await reopened.stats("g").indexedRows["vector"] == n + 1)
     }
 
+    @Test func indexingPendingRowsCoversEvenAFewAndStatsReportThem() async throws {
+        let dir = TemporaryDirectory()
+        var config = LoupeClient.Configuration()
+        config.pendingRowsBeforeIndexing = 10_000
+        config.backgroundIndexing = false
+        let client = try LoupeClient(path: dir.path, configuration: config)
+        let dim = 8, n = 300
+        let base = TestVectors.make(count: n, dimension: dim, seed: 29)
+        try await client.createCollection("p", dimension: dim, index: IndexParams(kind: .hnsw, m: 8, efConstruction: 32))
+        try await client.insert("p", (0..<n).map { ["id": .int(Int64($0)), "vector": .vector(Array(base[$0 * dim..<($0 + 1) * dim]))] })
+        try await client.delete("p", ids: [.int(0), .int(1)])
+        var stats = try await client.stats("p")
+        // Fewer rows than the threshold: nothing built them, and the deleted ones do not count as waiting.
+        #expect(stats.indexedRows["vector"] == 0)
+        #expect(stats.pendingRows["vector"] == n - 2)
+        #expect(stats.indexing.isEmpty)
+        try await client.indexPendingRows("p")
+        stats = try await client.stats("p")
+        #expect(stats.indexedRows["vector"] == n)
+        #expect(stats.pendingRows["vector"] == 0)
+        await #expect(throws: StoreError.self) { try await client.indexPendingRows("missing") }
+    }
+
     @Test func replaceSwapsTheMatchingRowsForNewOnesInOneCall() async throws {
         let dir = TemporaryDirectory()
         let client = try LoupeClient(path: dir.path)

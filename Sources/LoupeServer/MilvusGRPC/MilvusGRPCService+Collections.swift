@@ -151,6 +151,8 @@ extension MilvusGRPCService {
         await answer("LoadCollection") {
             try checkDatabase(request.dbName)
             _ = try await schema(request.collectionName)
+            // Loading is where Milvus readies a collection for search: start indexing what waits.
+            try await store.indexPendingRows(request.collectionName)
             return Milvus_Proto_Common_Status()
         }
     }
@@ -284,14 +286,17 @@ extension MilvusGRPCService {
 
     // MARK: Flush
 
-    /// Nothing to do: a write is durable in SQLite when Insert returns, and searches see it at once
-    /// (rows not yet in a graph are scanned exactly). Index files are written when the server stops.
+    /// A write is durable in SQLite when Insert returns, and searches see it at once (rows not yet in a
+    /// graph are scanned exactly). What Flush adds, as sealing segments does in Milvus, is that the rows
+    /// waiting for the graph start going into it now, however few; DescribeIndex shows the progress.
+    /// Index files are written when the server stops.
     func flush(request: Milvus_Proto_Milvus_FlushRequest, context: ServerContext) async throws
         -> Milvus_Proto_Milvus_FlushResponse
     {
         await answer("Flush") {
             try checkDatabase(request.dbName)
             for name in request.collectionNames { _ = try await schema(name) }
+            for name in request.collectionNames { try await store.indexPendingRows(name) }
             var reply = Self.success(Milvus_Proto_Milvus_FlushResponse.self)
             reply.dbName = "default"
             let ts = Self.timestamp()

@@ -80,10 +80,13 @@ extension MilvusGRPCService {
                     Self.pair("metric_type", (f.metric ?? .cosine).rawValue),
                     Self.pair("params", paramsJSON),
                 ]
+                // Rows wait for the graph only while a background build catches up (Flush, LoadCollection
+                // and searches start one); they are searched exactly meanwhile, as Milvus searches growing segments.
+                let pending = stats.pendingRows[f.name] ?? 0
                 d.totalRows = Int64(stats.rowCount)
-                d.indexedRows = Int64(stats.rowCount)
-                d.pendingIndexRows = 0
-                d.state = .finished
+                d.indexedRows = Int64(stats.rowCount - pending)
+                d.pendingIndexRows = Int64(pending)
+                d.state = stats.indexing.contains(f.name) ? .inProgress : .finished
                 reply.indexDescriptions.append(d)
             }
             guard !reply.indexDescriptions.isEmpty else {
@@ -113,9 +116,13 @@ extension MilvusGRPCService {
         -> Milvus_Proto_Milvus_GetIndexStateResponse
     {
         await answer("GetIndexState") {
-            _ = try await schema(request.collectionName)
+            let schema = try await schema(request.collectionName)
+            let stats = try await store.stats(request.collectionName)
+            let fields = schema.vectorFields.map(\.name).filter {
+                (request.fieldName.isEmpty || request.fieldName == $0) && (request.indexName.isEmpty || request.indexName == $0)
+            }
             var reply = Self.success(Milvus_Proto_Milvus_GetIndexStateResponse.self)
-            reply.state = .finished
+            reply.state = fields.contains(where: stats.indexing.contains) ? .inProgress : .finished
             return reply
         }
     }
@@ -125,9 +132,11 @@ extension MilvusGRPCService {
     {
         await answer("GetIndexBuildProgress") {
             let stats = try await store.stats(request.collectionName)
+            let target = request.indexName.isEmpty ? request.fieldName : request.indexName
+            let pending = target.isEmpty ? stats.pendingRows.values.max() ?? 0 : stats.pendingRows[target] ?? 0
             var reply = Self.success(Milvus_Proto_Milvus_GetIndexBuildProgressResponse.self)
             reply.totalRows = Int64(stats.rowCount)
-            reply.indexedRows = Int64(stats.rowCount)
+            reply.indexedRows = Int64(stats.rowCount - pending)
             return reply
         }
     }

@@ -13,6 +13,10 @@ public struct CollectionStats: Sendable, Hashable {
     public var indexedRows: [String: Int]
     /// Memory per vector of each HNSW graph, in bytes.
     public var indexBytesPerVector: [String: Double]
+    /// Live rows per vector field that wait for its graph (searched exactly meanwhile).
+    public var pendingRows: [String: Int] = [:]
+    /// Vector fields whose graph is being grown in the background now.
+    public var indexing: Set<String> = []
 }
 
 /// What insert, upsert and delete return.

@@ -24,6 +24,28 @@ extension LoupeClient {
         }
     }
 
+    /// Starts adding every pending row of every vector field of `name` to its graph, however few, and
+    /// returns at once (without background indexing: builds them before returning). Milvus's Flush calls
+    /// it, so a collection whose inserts have stopped ends up fully indexed without waiting for a search.
+    public func indexPendingRows(_ name: String) throws {
+        let c = try collection(name)
+        for field in c.graphs.indices where c.graphs[field] != nil && c.indexedSlots[field] < c.slotCount {
+            if configuration.backgroundIndexing {
+                _ = startBuild(c, field: field)
+            } else {
+                let (from, to) = (c.indexedSlots[field], c.slotCount)
+                install(Self.grow(c.graphs[field]!, vectors: c.vectors[field], dimension: c.dimension(field), from: from, to: to,
+                                  threads: configuration.buildThreads),
+                        c, field: field, from: from, to: to)
+            }
+        }
+    }
+
+    /// Whether a background build of `field` is running.
+    func isBuilding(_ c: CollectionState, field: Int) -> Bool {
+        builds[BuildKey(collection: c.id, field: field)] != nil
+    }
+
     /// Waits until every row of `field` is in its graph.
     func catchUp(_ c: CollectionState, field: Int) async {
         while c.graphs[field] != nil, c.indexedSlots[field] < c.slotCount, collections[c.name] === c {
@@ -66,10 +88,17 @@ extension LoupeClient {
         return graph
     }
 
-    /// Swaps in a grown graph, unless the collection was dropped or its graph changed meanwhile.
+    /// Swaps in a grown graph, unless the collection was dropped or its graph changed meanwhile. A
+    /// background build that finds rows arrived while it ran starts the next one at once, so the graph
+    /// catches up with an insert burst when it ends instead of waiting for the next search or insert.
     func install(_ graph: HNSWIndex, _ c: CollectionState, field: Int, from: Int, to: Int) {
         guard collections[c.name] === c, c.indexedSlots[field] == from else { return }
         c.graphs[field] = graph
         c.indexedSlots[field] = to
+        if configuration.backgroundIndexing, c.slotCount > to,
+           builds[BuildKey(collection: c.id, field: field)] == nil
+        {
+            _ = startBuild(c, field: field)
+        }
     }
 }

@@ -243,11 +243,16 @@ public actor LoupeClient {
         let c = try collection(name)
         var indexed: [String: Int] = [:]
         var bytes: [String: Double] = [:]
+        var pending: [String: Int] = [:]
+        var indexing: Set<String> = []
         for (i, f) in c.schema.vectorFields.enumerated() {
             indexed[f.name] = c.graphs[i] == nil ? c.slotCount : c.indexedSlots[i]
+            pending[f.name] = c.graphs[i] == nil ? 0 : c.live[c.indexedSlots[i]...].reduce(0) { $1 ? $0 + 1 : $0 }
             if let g = c.graphs[i] { bytes[f.name] = g.bytesPerVector }
+            if isBuilding(c, field: i) { indexing.insert(f.name) }
         }
-        return CollectionStats(rowCount: c.liveCount, indexedRows: indexed, indexBytesPerVector: bytes)
+        return CollectionStats(rowCount: c.liveCount, indexedRows: indexed, indexBytesPerVector: bytes,
+                               pendingRows: pending, indexing: indexing)
     }
 
     // MARK: - Partitions

@@ -19,7 +19,7 @@ public struct SearchOptions: Sendable, Hashable {
     public var expression: FilterExpression? = nil
     /// Fields to return with each hit (`*` for all scalar and dynamic fields).
     public var outputFields: [String]
-    /// HNSW candidate list size (default: max(limit + offset, 64)).
+    /// HNSW candidate list size (default: the field's efConstruction, at least limit + offset).
     public var ef: Int?
     /// Range search: hits must be farther than this bound (similarity above it for COSINE/IP, distance below it for L2).
     public var radius: Float?

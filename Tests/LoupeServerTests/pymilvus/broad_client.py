@@ -121,6 +121,22 @@ full_rows = [{"title": f"t{i}", "year": 1990 + i % 30, "score": i / 10, "tags": 
 auto = step("insert_auto_id", lambda: (lambda r: [r["insert_count"], len(set(r["ids"]))])(client.insert("broad_full", full_rows)))
 check("insert_auto_id", auto == [200, 200], auto)
 step("flush", lambda: client.flush("broad") or "flushed")
+
+
+def index_after_flush():
+    """Flush starts indexing what waits; describe_index reports it until every row is in the graph."""
+    deadline = time.monotonic() + 120
+    while True:
+        d = client.describe_index("broad", "vector")
+        if int(d.get("pending_index_rows", 0)) == 0 and d.get("state", "Finished") == "Finished":
+            return [int(d["total_rows"]), int(d["indexed_rows"])]
+        if time.monotonic() > deadline:
+            return ["still pending", d]
+        time.sleep(0.05)  # polling a state the server reports, not timing it
+
+
+indexed = step("index_after_flush", index_after_flush)
+check("index_after_flush", indexed == [10_000, 10_000], indexed)
 step("stats", lambda: client.get_collection_stats("broad"))
 
 step("query_filter", lambda: sorted(client.query("broad", filter="id < 5", output_fields=["n", "color"]),
