@@ -14,6 +14,12 @@ extension LoupeClient {
         guard c.graphs[field] != nil, c.slotCount - c.indexedSlots[field] > configuration.pendingRowsBeforeIndexing else {
             return
         }
+        indexPending(c, field: field)
+    }
+
+    /// Adds the pending rows of `field` to its graph: in the background, or (without background
+    /// indexing) before returning.
+    func indexPending(_ c: CollectionState, field: Int) {
         if configuration.backgroundIndexing {
             _ = startBuild(c, field: field)
         } else {
@@ -30,14 +36,7 @@ extension LoupeClient {
     public func indexPendingRows(_ name: String) throws {
         let c = try collection(name)
         for field in c.graphs.indices where c.graphs[field] != nil && c.indexedSlots[field] < c.slotCount {
-            if configuration.backgroundIndexing {
-                _ = startBuild(c, field: field)
-            } else {
-                let (from, to) = (c.indexedSlots[field], c.slotCount)
-                install(Self.grow(c.graphs[field]!, vectors: c.vectors[field], dimension: c.dimension(field), from: from, to: to,
-                                  threads: configuration.buildThreads),
-                        c, field: field, from: from, to: to)
-            }
+            indexPending(c, field: field)
         }
     }
 
@@ -95,9 +94,7 @@ extension LoupeClient {
         guard collections[c.name] === c, c.indexedSlots[field] == from else { return }
         c.graphs[field] = graph
         c.indexedSlots[field] = to
-        if configuration.backgroundIndexing, c.slotCount > to,
-           builds[BuildKey(collection: c.id, field: field)] == nil
-        {
+        if configuration.backgroundIndexing, c.slotCount > to, !isBuilding(c, field: field) {
             _ = startBuild(c, field: field)
         }
     }
