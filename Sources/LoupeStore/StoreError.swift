@@ -33,6 +33,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var field: String?
     /// The partition the problem is about, if any.
     public var partition: String?
+    /// The collection alias the problem is about, if any.
+    public var alias: String?
     /// The filter expression that failed, if any.
     public var expression: String?
     /// The 0-based character offset in `expression` where the problem was found.
@@ -41,12 +43,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String?
 
     public init(_ code: Code, _ message: String, collection: String? = nil, field: String? = nil,
-                partition: String? = nil, expression: String? = nil, position: Int? = nil, path: String? = nil) {
+                partition: String? = nil, alias: String? = nil, expression: String? = nil, position: Int? = nil,
+                path: String? = nil) {
         self.code = code
         self.message = message
         self.collection = collection
         self.field = field
         self.partition = partition
+        self.alias = alias
         self.expression = expression
         self.position = position
         self.path = path
@@ -56,6 +60,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         var parts: [String] = []
         if let path { parts.append(path) }
         if let collection { parts.append("collection '\(collection)'") }
+        if let alias { parts.append("alias '\(alias)'") }
         if let field { parts.append("field '\(field)'") }
         if let expression {
             parts.append("filter '\(expression)'" + (position.map { " at \($0)" } ?? ""))

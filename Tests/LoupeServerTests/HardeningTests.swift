@@ -141,6 +141,7 @@ struct HardeningTests {
             ("collections/drop", [:]), ("collections/release", [:]),
             ("entities/insert", ["data": [row]]), ("entities/upsert", ["data": [row]]),
             ("entities/delete", ["filter": "id > 0"]), ("entities/delete", ["id": [1]]),
+            ("aliases/create", ["aliasName": "library_alias"]),
         ]
         for (call, body) in calls {
             let answer = try await server.json(.POST, "/v2/vectordb/" + call, body.merging(["collectionName": name]) { $1 })

@@ -135,6 +135,53 @@ struct MilvusRESTTests {
                          code: 100, containing: "collection not found", "stats of a dropped collection")
     }
 
+    @Test("aliases: create, describe, list, reads and writes through one, alter, drop, and Milvus 2.3.5's codes")
+    func aliases() async throws {
+        let server = try await Self.start()
+        try await Self.createQuickSetup(server)
+        Self.expectOK(try await Self.call(server, "collections/create", ["collectionName": "rebuilt", "dimension": 5]), "create")
+        Self.expectOK(try await Self.call(server, "aliases/create", ["collectionName": "quick_setup", "aliasName": "live"]),
+                      "create alias")
+        let described = try await Self.call(server, "aliases/describe", ["aliasName": "live"])
+        let alias = described["data"] as? [String: Any] ?? [:]
+        #expect(alias["aliasName"] as? String == "live" && alias["collectionName"] as? String == "quick_setup", "\(described)")
+        #expect(try await Self.call(server, "aliases/list", ["collectionName": "quick_setup"])["data"] as? [String] == ["live"])
+        let collection = try await Self.call(server, "collections/describe", ["collectionName": "live"])
+        #expect((collection["data"] as? [String: Any])?["collectionName"] as? String == "quick_setup")
+        #expect((collection["data"] as? [String: Any])?["aliases"] as? [String] == ["live"])
+
+        let found = try await Self.call(server, "entities/search", ["collectionName": "live", "data": [Self.vectors[3]], "limit": 1])
+        #expect(Self.ids(found) == [3], "\(found)")
+        Self.expectOK(try await Self.call(server, "entities/insert", [
+            "collectionName": "live", "data": [["id": 10, "vector": Self.vectors[0], "color": "new"]],
+        ]), "insert through the alias")
+        let stats = try await Self.call(server, "collections/get_stats", ["collectionName": "quick_setup"])
+        #expect((stats["data"] as? [String: Any])?["rowCount"] as? Int == 11)
+
+        Self.expectError(try await Self.call(server, "aliases/create", ["collectionName": "rebuilt", "aliasName": "live"]),
+                         code: 1602, containing: "quick_setup", "an alias another collection has")
+        Self.expectError(try await Self.call(server, "aliases/create", ["collectionName": "quick_setup", "aliasName": "rebuilt"]),
+                         code: 1601, "an alias named as a collection")
+        Self.expectError(try await Self.call(server, "aliases/create", ["collectionName": "nothing", "aliasName": "other"]),
+                         code: 100, "an alias of a missing collection")
+        Self.expectError(try await Self.call(server, "collections/drop", ["collectionName": "live"]),
+                         code: 1100, containing: "via alias", "dropping by an alias")
+        Self.expectError(try await Self.call(server, "aliases/describe", ["aliasName": "nothing"]),
+                         code: 1600, containing: "alias not found", "describing a missing alias")
+        Self.expectError(try await Self.call(server, "aliases/create", ["collectionName": "quick_setup"]),
+                         code: 1802, "no alias name")
+
+        Self.expectOK(try await Self.call(server, "aliases/alter", ["collectionName": "rebuilt", "aliasName": "live"]), "alter")
+        let moved = try await Self.call(server, "collections/get_stats", ["collectionName": "live"])
+        #expect((moved["data"] as? [String: Any])?["rowCount"] as? Int == 0, "the alias now reads the rebuilt collection")
+        Self.expectOK(try await Self.call(server, "aliases/drop", ["aliasName": "live"]), "drop alias")
+        Self.expectOK(try await Self.call(server, "aliases/drop", ["aliasName": "live"]), "dropping a missing alias succeeds")
+        #expect(try await Self.call(server, "aliases/list", [String: Any]())["data"] as? [String] == [])
+        #expect(try await Self.call(server, "collections/has", ["collectionName": "quick_setup"])["data"] as? [String: Bool]
+                == ["has": true])
+        await server.stop()
+    }
+
     @Test("full schema with indexParams, Milvus type names, and refused types")
     func fullSchema() async throws {
         let server = try await Self.start()

@@ -71,6 +71,12 @@ struct MilvusError: Error, Sendable {
     /// Maps LoupeStore's error codes onto Milvus's.
     init(_ error: StoreError) {
         switch error.code {
+        case .notFound where error.alias != nil && error.collection == nil:
+            self = MilvusError(code: 1600, "alias not found[database=default][alias=\(error.alias ?? "")]")
+        case .alreadyExists where error.alias != nil && error.alias == error.collection:
+            self = MilvusError(code: 1601, "alias and collection name conflict[database=default][alias=\(error.alias ?? "")]: \(error.message)")
+        case .alreadyExists where error.alias != nil:
+            self = MilvusError(code: 1602, "alias already exist[database=default][alias=\(error.alias ?? "")]: \(error.message)")
         case .notFound where error.partition != nil:
             self = .partitionNotFound(error.message)
         case .notFound where error.field == nil:

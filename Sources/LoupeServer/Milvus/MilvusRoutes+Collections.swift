@@ -28,7 +28,7 @@ extension MilvusRoutes {
     /// Drops a collection; dropping one that does not exist succeeds, as in Milvus.
     func dropCollection(_ call: Call) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
-        try checkNotProtected(name, action: "drop")
+        try await checkNotProtected(name, action: "drop")
         if await store.hasCollection(name) { try await store.dropCollection(name) }
         return MilvusReply.success()
     }
@@ -54,8 +54,34 @@ extension MilvusRoutes {
     /// that must exist.
     func loadOrRelease(_ call: Call, releasing: Bool) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
-        if releasing { try checkNotProtected(name, action: "release") }
+        if releasing { try await checkNotProtected(name, action: "release") }
         guard await store.hasCollection(name) else { throw MilvusError.collectionNotFound(name) }
         return MilvusReply.success()
+    }
+}
+
+/// `/v2/vectordb/aliases/...`: create, alter, drop, describe (list is registered inline).
+extension MilvusRoutes {
+    enum AliasAction { case create, alter, drop, describe }
+
+    func aliasCall(_ call: Call, _ action: AliasAction) async throws -> Response {
+        let alias = try call.body.requiredString("aliasName")
+        switch action {
+        case .create, .alter:
+            let collection = try call.body.requiredString("collectionName")
+            try await checkNotProtected(collection, action: "alias")
+            if action == .create {
+                try await store.createAlias(alias, collection: collection)
+            } else {
+                try await store.alterAlias(alias, collection: collection)
+            }
+            return MilvusReply.success()
+        case .drop:
+            try await store.dropAlias(alias)
+            return MilvusReply.success()
+        case .describe:
+            let collection = try await store.describeAlias(alias)
+            return MilvusReply.success(["aliasName": alias, "collectionName": collection, "dbName": "default"])
+        }
     }
 }

@@ -10,7 +10,7 @@ extension MilvusRoutes {
     func write(_ call: Call, replacing: Bool) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
         // The library's rows are the indexer's: a client's row would be a picture with no file behind it.
-        try checkNotProtected(name, action: replacing ? "upsert into" : "insert into")
+        try await checkNotProtected(name, action: replacing ? "upsert into" : "insert into")
         let rows = try await rows(name, call)
         let data = try rows.rows(call.body["data"])
         let partition = try call.body.string("partitionName").flatMap { $0.isEmpty ? nil : $0 }
@@ -31,7 +31,7 @@ extension MilvusRoutes {
     /// Deletes by `filter` (with `exprParams`), or by primary key (`id`) when there is no filter.
     func delete(_ call: Call) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
-        try checkNotProtected(name, action: "delete from")
+        try await checkNotProtected(name, action: "delete from")
         let rows = try await rows(name, call)
         let filter = try call.body.string("filter") ?? ""
         let result: MutationResult

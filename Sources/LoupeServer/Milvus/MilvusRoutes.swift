@@ -50,6 +50,15 @@ struct MilvusRoutes {
         post(collections, "load") { try await loadOrRelease($0, releasing: false) }
         post(collections, "release") { try await loadOrRelease($0, releasing: true) }
 
+        let aliases = router.group("v2/vectordb/aliases")
+        post(aliases, "create") { try await aliasCall($0, .create) }
+        post(aliases, "alter") { try await aliasCall($0, .alter) }
+        post(aliases, "drop") { try await aliasCall($0, .drop) }
+        post(aliases, "describe") { try await aliasCall($0, .describe) }
+        post(aliases, "list") { call in
+            MilvusReply.success(try await store.listAliases(collection: try call.body.string("collectionName")))
+        }
+
         let entities = router.group("v2/vectordb/entities")
         post(entities, "insert") { try await write($0, replacing: false) }
         post(entities, "upsert") { try await write($0, replacing: true) }
@@ -113,10 +122,13 @@ struct MilvusRoutes {
         }
     }
 
-    /// Refuses `action` on a protected collection unless the server runs with `--allow-library-admin`.
-    func checkNotProtected(_ name: String, action: String) throws(MilvusError) {
-        guard protectedCollections.contains(name), !allowsLibraryAdmin else { return }
-        throw MilvusError.libraryCollection(name, action: action)
+    /// Refuses `action` on a protected collection (named directly or by an alias) unless the server runs
+    /// with `--allow-library-admin`.
+    func checkNotProtected(_ name: String, action: String) async throws(MilvusError) {
+        guard !protectedCollections.isEmpty, !allowsLibraryAdmin else { return }
+        let collection = await store.resolveCollectionName(name) ?? name
+        guard protectedCollections.contains(collection) else { return }
+        throw MilvusError.libraryCollection(collection, action: action)
     }
 
     /// The row converter for a collection (throws Milvus's 100 when it does not exist).

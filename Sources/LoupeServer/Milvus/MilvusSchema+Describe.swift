@@ -25,7 +25,7 @@ extension MilvusSchema {
         }
         return [
             "collectionName": description.name, "description": schema.description,
-            "autoId": schema.primaryField.autoID, "fields": fields, "functions": describeFunctions(schema), "aliases": [String](),
+            "autoId": schema.primaryField.autoID, "fields": fields, "functions": describeFunctions(schema), "aliases": description.aliases,
             "indexes": indexes, "load": "LoadStateLoaded", "shardsNum": 1,
             "partitionsNum": description.partitions.count,
             // Every read sees every write that returned before it.

@@ -51,7 +51,7 @@ extension MilvusGRPCService {
     {
         await answer("DropCollection") {
             try checkDatabase(request.dbName)
-            try rules.checkNotProtected(request.collectionName, action: "drop")
+            try await rules.checkNotProtected(request.collectionName, action: "drop")
             if await store.hasCollection(request.collectionName) { try await store.dropCollection(request.collectionName) }
             return Milvus_Proto_Common_Status()
         }
@@ -79,6 +79,7 @@ extension MilvusGRPCService {
             reply.schema = MilvusGRPCSchema.proto(description)
             reply.collectionID = Self.id(of: description.name)
             reply.collectionName = description.name
+            reply.aliases = description.aliases
             reply.dbName = "default"
             reply.shardsNum = 1
             reply.numPartitions = Int64(description.partitions.count)
@@ -117,7 +118,7 @@ extension MilvusGRPCService {
         await answer("RenameCollection") {
             try checkDatabase(request.dbName)
             try checkDatabase(request.newDbname)
-            try rules.checkNotProtected(request.oldName, action: "rename")
+            try await rules.checkNotProtected(request.oldName, action: "rename")
             guard !request.newName.isEmpty else { throw MilvusError.invalidParameter("the new collection name should not be empty") }
             try await store.renameCollection(request.oldName, to: request.newName)
             return Milvus_Proto_Common_Status()
@@ -162,7 +163,7 @@ extension MilvusGRPCService {
     {
         await answer("ReleaseCollection") {
             try checkDatabase(request.dbName)
-            try rules.checkNotProtected(request.collectionName, action: "release")
+            try await rules.checkNotProtected(request.collectionName, action: "release")
             _ = try await schema(request.collectionName)
             return Milvus_Proto_Common_Status()
         }

@@ -34,7 +34,7 @@ extension MilvusGRPCService {
     {
         try checkDatabase(database)
         // As on REST: the library's rows are the indexer's.
-        try rules.checkNotProtected(name, action: replacing ? "upsert into" : "insert into")
+        try await rules.checkNotProtected(name, action: replacing ? "upsert into" : "insert into")
         let schema = try await schema(name)
         let columns = MilvusGRPCColumns(schema: schema)
         let rows = try columns.rows(fieldsData, count: count)
@@ -55,7 +55,7 @@ extension MilvusGRPCService {
     {
         await answer("Delete") {
             try checkDatabase(request.dbName)
-            try rules.checkNotProtected(request.collectionName, action: "delete from")
+            try await rules.checkNotProtected(request.collectionName, action: "delete from")
             let schema = try await schema(request.collectionName)
             guard !request.expr.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw MilvusError.invalidParameter("the expression of delete should not be empty")

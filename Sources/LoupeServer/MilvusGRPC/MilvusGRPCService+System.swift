@@ -96,32 +96,57 @@ extension MilvusGRPCService {
                                 + "DropDatabase '\(request.dbName)' is not supported"))
     }
 
-    // MARK: Aliases: LoupeStore has none
+    // MARK: Aliases
 
+    /// Aliases are LoupeStore's own (they survive restarts and are seen by the REST surface and the CLI).
+    /// An alias onto the library's collection is an admin action, as dropping it is.
     func createAlias(request: Milvus_Proto_Milvus_CreateAliasRequest, context: ServerContext) async throws
         -> Milvus_Proto_Common_Status
     {
-        unsupported("CreateAlias (collections have no aliases in Loupe)")
+        await answer("CreateAlias") {
+            try checkDatabase(request.dbName)
+            try checkAliasRequest(request.alias, collection: request.collectionName)
+            try await rules.checkNotProtected(request.collectionName, action: "alias")
+            try await store.createAlias(request.alias, collection: request.collectionName)
+            return Milvus_Proto_Common_Status()
+        }
     }
 
     func dropAlias(request: Milvus_Proto_Milvus_DropAliasRequest, context: ServerContext) async throws
         -> Milvus_Proto_Common_Status
     {
-        unsupported("DropAlias (collections have no aliases in Loupe)")
+        await answer("DropAlias") {
+            try checkDatabase(request.dbName)
+            try checkAliasRequest(request.alias, collection: nil)
+            try await store.dropAlias(request.alias)
+            return Milvus_Proto_Common_Status()
+        }
     }
 
     func alterAlias(request: Milvus_Proto_Milvus_AlterAliasRequest, context: ServerContext) async throws
         -> Milvus_Proto_Common_Status
     {
-        unsupported("AlterAlias (collections have no aliases in Loupe)")
+        await answer("AlterAlias") {
+            try checkDatabase(request.dbName)
+            try checkAliasRequest(request.alias, collection: request.collectionName)
+            try await rules.checkNotProtected(request.collectionName, action: "alias")
+            try await store.alterAlias(request.alias, collection: request.collectionName)
+            return Milvus_Proto_Common_Status()
+        }
     }
 
     func describeAlias(request: Milvus_Proto_Milvus_DescribeAliasRequest, context: ServerContext) async throws
         -> Milvus_Proto_Milvus_DescribeAliasResponse
     {
-        var reply = Milvus_Proto_Milvus_DescribeAliasResponse()
-        reply.status = Self.status(MilvusError(code: 1600, "alias not found[database=default][alias=\(request.alias)]"))
-        return reply
+        await answer("DescribeAlias") {
+            try checkDatabase(request.dbName)
+            try checkAliasRequest(request.alias, collection: nil)
+            // Milvus 2.3.5 leaves the database name out of this reply.
+            var reply = Self.success(Milvus_Proto_Milvus_DescribeAliasResponse.self)
+            reply.alias = request.alias
+            reply.collection = try await store.describeAlias(request.alias)
+            return reply
+        }
     }
 
     func listAliases(request: Milvus_Proto_Milvus_ListAliasesRequest, context: ServerContext) async throws
@@ -129,11 +154,18 @@ extension MilvusGRPCService {
     {
         await answer("ListAliases") {
             try checkDatabase(request.dbName)
-            if !request.collectionName.isEmpty { _ = try await schema(request.collectionName) }
+            let collection = request.collectionName.isEmpty ? nil : request.collectionName
             var reply = Self.success(Milvus_Proto_Milvus_ListAliasesResponse.self)
             reply.dbName = "default"
             reply.collectionName = request.collectionName
+            reply.aliases = try await store.listAliases(collection: collection)
             return reply
         }
+    }
+
+    /// Milvus's 1100 for an empty alias or collection name, before the store is asked.
+    private func checkAliasRequest(_ alias: String, collection: String?) throws(MilvusError) {
+        guard !alias.isEmpty else { throw .invalidParameter("the alias should not be empty") }
+        if let collection, collection.isEmpty { throw .invalidParameter("collection name should not be empty") }
     }
 }

@@ -3,6 +3,8 @@ public struct CollectionDescription: Sendable, Hashable {
     public var name: String
     public var schema: CollectionSchema
     public var partitions: [String]
+    /// The collection's aliases, sorted.
+    public var aliases: [String] = []
 }
 
 /// What `stats` returns.

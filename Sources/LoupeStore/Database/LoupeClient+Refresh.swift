@@ -27,6 +27,7 @@ extension LoupeClient {
             next[stored.name] = state
         }
         collections = next
+        aliases = try sqlite.loadAliases()
         dataVersion = version
     }
 }

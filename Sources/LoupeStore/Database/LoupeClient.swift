@@ -26,6 +26,8 @@ public actor LoupeClient {
     private var lock: DatabaseLock?
     var isOpen = true
     var collections: [String: CollectionState] = [:]
+    /// Aliases and the names of the collections they stand for.
+    var aliases: [String: String] = [:]
     /// SQLite's `data_version` when a reader last caught up.
     var dataVersion: Int64 = -1
     /// Graph builds in flight, by collection id and vector field.
@@ -76,6 +78,7 @@ public actor LoupeClient {
                                                      loadIndexes: configuration.persistIndexes)
         }
         collections = loaded
+        aliases = try sqlite.loadAliases()
         dataVersion = version
     }
 
@@ -164,7 +167,9 @@ public actor LoupeClient {
     func collection(_ name: String) throws -> CollectionState {
         guard isOpen else { throw StoreError(.invalidArgument, "the client is closed", path: path) }
         try refreshIfChanged()
-        guard let c = collections[name] else { throw StoreError(.notFound, "no such collection", collection: name) }
+        guard let c = collections[name] ?? aliases[name].flatMap({ collections[$0] }) else {
+            throw StoreError(.notFound, "no such collection", collection: name)
+        }
         return c
     }
 
@@ -178,6 +183,7 @@ public actor LoupeClient {
                              collection: name)
         }
         guard collections[name] == nil else { throw StoreError(.alreadyExists, "collection exists", collection: name) }
+        try checkNotAlias(name)
         try schema.validate(collection: name)
         let id = try sqlite.createCollection(name: name, schema: schema)
         collections[name] = CollectionState(id: id, name: name, schema: schema, changeSeq: 0, nextAutoID: 1,
@@ -190,10 +196,10 @@ public actor LoupeClient {
         try createCollection(name, schema: .quick(dimension: dimension, metric: metric, index: index, autoID: autoID))
     }
 
-    /// Whether a collection named `name` exists.
+    /// Whether a collection named `name`, or an alias `name` of one, exists.
     public func hasCollection(_ name: String) -> Bool {
         try? refreshIfChanged()
-        return collections[name] != nil
+        return collections[name] != nil || aliases[name] != nil
     }
 
     /// Collection names, sorted.
@@ -202,17 +208,26 @@ public actor LoupeClient {
         return collections.keys.sorted()
     }
 
-    /// The schema and partitions of a collection.
+    /// The schema, partitions and aliases of a collection (`name` may be an alias: the description
+    /// names the collection).
     public func describeCollection(_ name: String) throws -> CollectionDescription {
         let c = try collection(name)
-        return CollectionDescription(name: name, schema: c.schema, partitions: c.partitions.sorted())
+        return CollectionDescription(name: c.name, schema: c.schema, partitions: c.partitions.sorted(),
+                                     aliases: aliases(of: c.name))
     }
 
-    /// Deletes a collection, its rows and its index files.
+    /// Deletes a collection, its rows, its index files and its aliases. An alias cannot name the
+    /// collection here (as in Milvus): dropping goes by the collection's own name.
     public func dropCollection(_ name: String) throws {
         try checkWritable()
+        try refreshIfChanged()
+        if collections[name] == nil, aliases[name] != nil {
+            throw StoreError(.invalidArgument, "cannot drop the collection via alias '\(name)'; drop the alias or name the collection",
+                             collection: name)
+        }
         let c = try collection(name)
         try sqlite.write { db in
+            try db.execute(sql: "DELETE FROM aliases WHERE collection_id = ?", arguments: [c.id])
             try db.execute(sql: "DROP TABLE \(SQLiteStore.rowsTable(c.id))")
             for f in c.schema.fields where f.enableKeywordSearch {
                 try db.execute(sql: "DROP TABLE \(SQLiteStore.keywordTable(c.id, field: f.name))")
@@ -222,20 +237,28 @@ public actor LoupeClient {
         }
         IndexFile.removeAll(c, directory: indexDirectory)
         collections[name] = nil
+        aliases = aliases.filter { $0.value != name }
     }
 
     /// Renames a collection (its rows and index files keep their internal id).
+    /// Its aliases follow it. `old` must be the collection's own name, not an alias.
     public func renameCollection(_ old: String, to new: String) throws {
         try checkWritable()
+        try refreshIfChanged()
+        if collections[old] == nil, aliases[old] != nil {
+            throw StoreError(.invalidArgument, "cannot rename the collection via alias '\(old)'", collection: old)
+        }
         let c = try collection(old)
         guard CollectionSchema.isValidName(new) else {
             throw StoreError(.invalidArgument, "invalid collection name", collection: new)
         }
         guard collections[new] == nil else { throw StoreError(.alreadyExists, "collection exists", collection: new) }
+        try checkNotAlias(new)
         try sqlite.write { db in try db.execute(sql: "UPDATE collections SET name = ? WHERE id = ?", arguments: [new, c.id]) }
         c.name = new
         collections[old] = nil
         collections[new] = c
+        aliases = aliases.mapValues { $0 == old ? new : $0 }
     }
 
     /// Row count and index coverage of a collection.

@@ -49,6 +49,9 @@ final class SQLiteStore: @unchecked Sendable {
                         collection_id INTEGER NOT NULL,
                         name TEXT NOT NULL,
                         PRIMARY KEY (collection_id, name));
+                    CREATE TABLE IF NOT EXISTS aliases (
+                        name TEXT PRIMARY KEY,
+                        collection_id INTEGER NOT NULL);
                     """)
             }
         } catch let error as DatabaseError {
@@ -140,6 +143,21 @@ final class SQLiteStore: @unchecked Sendable {
         try read { db in
             try String.fetchAll(db, sql: "SELECT name FROM partitions WHERE collection_id = ? ORDER BY name",
                                 arguments: [collectionID])
+        }
+    }
+
+    /// Aliases and the names of their collections. A database written before aliases existed has no
+    /// table for them (a reader cannot create it): it has none.
+    func loadAliases() throws -> [String: String] {
+        try read { db in
+            guard try db.tableExists("aliases") else { return [:] }
+            var aliases: [String: String] = [:]
+            for row in try GRDB.Row.fetchAll(db, sql: """
+                SELECT a.name AS alias, c.name AS collection FROM aliases a JOIN collections c ON c.id = a.collection_id
+                """) {
+                aliases[try row.decode(String.self, forColumn: "alias")] = try row.decode(String.self, forColumn: "collection")
+            }
+            return aliases
         }
     }
 }
