@@ -106,7 +106,101 @@ struct MilvusFunctionTests {
         schema["functions"] = [["name": "b", "type": "BM25", "inputFieldNames": ["caption"], "outputFieldNames": ["caption_vec"]]]
         body["schema"] = schema
         let bm25 = try await call(server, "collections/create", body)
-        #expect(bm25["code"] as? Int == 1100, "\(bm25)")
+        #expect(bm25["code"] as? Int == 1100 && (bm25["message"] as? String)?.contains("SparseFloatVector") == true, "\(bm25)")
+    }
+
+    /// Milvus 2.5's full-text search example: a VARCHAR with an analyzer, a BM25 function whose output is a
+    /// SparseFloatVector, and searches with text in `data` that name that output.
+    static func fullTextBody(_ name: String, dense: Bool) -> [String: Any] {
+        var fields: [[String: Any]] = [
+            ["fieldName": "id", "dataType": "Int64", "isPrimary": true],
+            ["fieldName": "text", "dataType": "VarChar", "elementTypeParams": ["max_length": 1000, "enable_analyzer": true]],
+            ["fieldName": "sparse", "dataType": "SparseFloatVector"],
+        ]
+        var indexes: [[String: Any]] = [["fieldName": "sparse", "metricType": "BM25", "indexType": "SPARSE_INVERTED_INDEX",
+                                         "params": ["inverted_index_algo": "DAAT_MAXSCORE"]]]
+        if dense {
+            fields.append(["fieldName": "dense", "dataType": "FloatVector", "elementTypeParams": ["dim": "2"]])
+            indexes.append(["fieldName": "dense", "metricType": "COSINE", "indexType": "AUTOINDEX"])
+        }
+        return [
+            "collectionName": name,
+            "schema": ["autoID": false, "enableDynamicField": true, "fields": fields,
+                       "functions": [["name": "text_bm25_emb", "type": "BM25", "inputFieldNames": ["text"],
+                                      "outputFieldNames": ["sparse"], "params": [:] as [String: Any]]]] as [String: Any],
+            "indexParams": indexes,
+        ]
+    }
+
+    static let documents = [
+        "information retrieval is a field of study",
+        "information retrieval focuses on finding relevant information in large datasets",
+        "data mining and information retrieval overlap in research",
+        "a recipe for lemon cake",
+    ]
+
+    @Test("BM25 functions: full-text search by the sparse output's name, describe, filters, offset, hybrid with a dense leg")
+    func fullTextSearch() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false)
+        let created = try await call(server, "collections/create", Self.fullTextBody("docs", dense: false))
+        #expect(created["code"] as? Int == 0, "\(created)")
+        let rows: [[String: Any]] = Self.documents.enumerated().map { ["id": $0.offset + 1, "text": $0.element, "n": $0.offset] }
+        let inserted = try await call(server, "entities/insert", ["collectionName": "docs", "data": rows])
+        #expect(inserted["code"] as? Int == 0, "\(inserted)")
+
+        let found = try await call(server, "entities/search", [
+            "collectionName": "docs", "data": ["data mining research"], "annsField": "sparse", "limit": 3,
+            "outputFields": ["text"], "searchParams": ["metricType": "BM25", "params": ["drop_ratio_search": 0.2]],
+        ])
+        let hits = found["data"] as? [[String: Any]] ?? []
+        #expect(hits.first?["id"] as? Int == 3 && hits.first?["text"] as? String == Self.documents[2], "\(found)")
+        #expect(hits.count == 1, "only the document with those words matches: \(found)")
+        #expect((hits.first?["distance"] as? Double ?? 0) > 0, "the distance is the BM25 score: \(found)")
+
+        // Several texts, a filter, an offset; the only searchable field needs no annsField.
+        let several = try await call(server, "entities/search", [
+            "collectionName": "docs", "data": ["information retrieval", "lemon cake"], "limit": 2, "offset": 1,
+            "filter": "n >= 1", "outputFields": ["n"],
+        ])
+        #expect(several["topks"] as? [Int] == [1, 0], "\(several)")
+        let ranked = several["data"] as? [[String: Any]] ?? []
+        #expect(ranked.count == 1 && [2, 3].contains(ranked.first?["id"] as? Int ?? 0), "\(several)")
+
+        let described = try await call(server, "collections/describe", ["collectionName": "docs"])
+        let data = described["data"] as? [String: Any] ?? [:]
+        let fields = data["fields"] as? [[String: Any]] ?? []
+        #expect(fields.map { $0["name"] as? String } == ["id", "text", "sparse"], "\(described)")
+        #expect(fields.last?["type"] as? String == "SparseFloatVector")
+        let functions = data["functions"] as? [[String: Any]] ?? []
+        #expect(functions.first?["type"] as? String == "BM25" && functions.first?["name"] as? String == "text_bm25_emb", "\(functions)")
+        #expect((data["indexes"] as? [[String: Any]])?.first?["metricType"] as? String == "BM25")
+
+        let supplied = try await call(server, "entities/insert", ["collectionName": "docs", "data": [
+            ["id": 9, "text": "more", "sparse": ["1": 0.5]],
+        ]])
+        #expect(supplied["code"] as? Int == 1804 && (supplied["message"] as? String)?.contains("BM25") == true, "\(supplied)")
+        let vectors = try await call(server, "entities/search", ["collectionName": "docs", "data": [[0.1, 0.2]], "annsField": "sparse"])
+        #expect(vectors["code"] as? Int == 1801, "a BM25 output is searched with texts: \(vectors)")
+        let metric = try await call(server, "entities/search", [
+            "collectionName": "docs", "data": ["x"], "annsField": "sparse", "searchParams": ["metricType": "IP"],
+        ])
+        #expect(metric["code"] as? Int == 1100, "\(metric)")
+
+        // Hybrid: a dense leg and a BM25 leg, fused by RRF.
+        #expect(try await call(server, "collections/create", Self.fullTextBody("mixed", dense: true))["code"] as? Int == 0)
+        let dense: [[Double]] = [[1, 0], [0.9, 0.1], [0, 1], [-1, 0]]
+        let mixedRows: [[String: Any]] = Self.documents.enumerated().map {
+            ["id": $0.offset + 1, "text": $0.element, "dense": dense[$0.offset]]
+        }
+        #expect(try await call(server, "entities/insert", ["collectionName": "mixed", "data": mixedRows])["code"] as? Int == 0)
+        let fused = try await call(server, "entities/hybrid_search", [
+            "collectionName": "mixed", "limit": 2, "outputFields": ["text"],
+            "search": [["data": [[0, 1]], "annsField": "dense", "limit": 2],
+                       ["data": ["data mining"], "annsField": "sparse", "limit": 2, "metricType": "BM25"]],
+            "rerank": ["strategy": "rrf", "params": ["k": 60]],
+        ])
+        #expect((fused["data"] as? [[String: Any]])?.first?["id"] as? Int == 3,
+                "document 3 leads both legs, so it leads the fusion: \(fused)")
     }
 }
 

@@ -13,6 +13,13 @@ extension MilvusRoutes {
         try await checkNotProtected(name, action: replacing ? "upsert into" : "insert into")
         let rows = try await rows(name, call)
         let data = try rows.rows(call.body["data"])
+        for field in rows.schema.fields {
+            guard let output = field.keywordOutput else { continue }
+            if let row = data.firstIndex(where: { $0[output.field] != nil }) {
+                throw MilvusError.invalidInsertData("row \(row): '\(output.field)' is the output of the BM25 function '\(output.function)'; "
+                                                    + "Loupe computes it from '\(field.name)', so leave it out")
+            }
+        }
         let partition = try call.body.string("partitionName").flatMap { $0.isEmpty ? nil : $0 }
         let result: MutationResult
         if !rows.schema.sourcedVectorFields.isEmpty {

@@ -14,6 +14,9 @@ extension MilvusRoutes {
         var options = SearchOptions(limit: try body.int("limit") ?? 100, offset: try body.int("offset") ?? 0)
         options.annsField = try body.string("annsField").flatMap { $0.isEmpty ? nil : $0 }
         try checkSearchSize(vectors: try body.array("data")?.count ?? 0, limit: options.limit, offset: options.offset)
+        if let keyword = Self.keywordField(options.annsField, schema: rows.schema) {
+            return try await keywordSearch(body, collection: name, field: keyword, options: options, rows: rows)
+        }
         let vectors = try await queryVectors(body, collection: name, field: options.annsField, schema: rows.schema)
         options.filter = try body.string("filter") ?? ""
         options.filterParameters = try body.filterParameters("exprParams")
@@ -61,6 +64,52 @@ extension MilvusRoutes {
                                                  outputFields: rows.outputFields(try body.strings("outputFields") ?? []),
                                                  partitionNames: try body.strings("partitionNames") ?? [])
         return Self.results(fused.map { Array($0.dropFirst(offset)) }, rows: rows)
+    }
+
+    /// A search of a BM25 output: each text in `data` ranks rows by BM25 over the function's input field.
+    func keywordSearch(_ body: MilvusRequestBody, collection: String, field: FieldSchema, options: SearchOptions,
+                       rows: MilvusRows) async throws -> Response {
+        let texts = try Self.texts(body, field: options.annsField ?? field.keywordOutput!.field)
+        for unsupported in ["groupingField", "exprParams"] where body.contains(unsupported) {
+            throw MilvusError.invalidParameter("\(unsupported) in a search of a BM25 output is not supported by Loupe")
+        }
+        let params = try body.object("searchParams")?.object("params") ?? MilvusRequestBody(members: [:])
+        for unsupported in ["radius", "range_filter"] where params.contains(unsupported) {
+            throw MilvusError.invalidParameter("\(unsupported) in a search of a BM25 output is not supported by Loupe")
+        }
+        let metric = try body.object("searchParams")?.string("metricType")
+        if let metric, !metric.isEmpty, metric.uppercased() != "BM25" {
+            throw MilvusError(code: 1100, "metric type not match: invalid parameter[expected=BM25][actual=\(metric)]")
+        }
+        let filter = try body.string("filter") ?? ""
+        let outputFields = rows.outputFields(try body.strings("outputFields") ?? [])
+        let partitions = try body.strings("partitionNames") ?? []
+        var hits: [[SearchHit]] = []
+        for text in texts {
+            let found = try await store.keywordSearch(collection, field: field.name, text: text, limit: options.limit + options.offset,
+                                                      filter: filter, partitionNames: partitions, outputFields: outputFields)
+            hits.append(Array(found.dropFirst(options.offset)))
+        }
+        return Self.results(hits, rows: rows)
+    }
+
+    /// The keyword-searchable field behind a search's `annsField` when it names a BM25 output (or, with no
+    /// `annsField`, when the collection's only searchable field is one).
+    static func keywordField(_ annsField: String?, schema: CollectionSchema) -> FieldSchema? {
+        if let annsField { return schema.keywordField(output: annsField) }
+        let outputs = schema.fields.filter { $0.keywordOutput != nil }
+        return schema.vectorFields.isEmpty && outputs.count == 1 ? outputs[0] : nil
+    }
+
+    /// `data` of a BM25 search: texts.
+    static func texts(_ body: MilvusRequestBody, field: String) throws(MilvusError) -> [String] {
+        guard let data = try body.array("data"), !data.isEmpty else { throw .missingParameter("data") }
+        return try data.map { item throws(MilvusError) in
+            guard case .string(let text) = item else {
+                throw .incorrectFormat("data must hold texts to search the BM25 output '\(field)', not \(item.typeName)")
+            }
+            return text
+        }
     }
 
     // MARK: Request parts
@@ -121,6 +170,14 @@ extension MilvusRoutes {
         -> AnnSearchRequest
     {
         var field = try leg.string("annsField") ?? ""
+        if let keyword = keywordField(field.isEmpty ? nil : field, schema: schema) {
+            let metric = try leg.string("metricType")
+            if let metric, !metric.isEmpty, metric.uppercased() != "BM25" {
+                throw MilvusError(code: 1100, "metric type not match: invalid parameter[expected=BM25][actual=\(metric)]")
+            }
+            return AnnSearchRequest(text: try texts(leg, field: keyword.keywordOutput!.field), field: keyword.name,
+                                    limit: try leg.int("limit") ?? limit, filter: try leg.string("filter") ?? "")
+        }
         if field.isEmpty {
             guard schema.vectorFields.count == 1 else {
                 throw .invalidParameter("annsField is required when the collection has several vector fields")

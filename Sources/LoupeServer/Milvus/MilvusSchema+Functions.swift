@@ -6,8 +6,13 @@ import LoupeStore
 /// "params": {"provider": ...}}` declares that `caption_vec` is computed from the VARCHAR `caption`; Loupe's
 /// own type `LoupeImageEmbedding` does the same for a VARCHAR holding a picture's URL, path or `data:`
 /// URI. `params.provider` names the embedder (`clip`, the default; `loupe` is read as `clip`); other
-/// providers are refused unless the server has an embedder of that name. BM25 functions (sparse
-/// outputs) are not supported yet and are refused with a message saying so.
+/// providers are refused unless the server has an embedder of that name.
+///
+/// `{"type": "BM25", "inputFieldNames": ["text"], "outputFieldNames": ["sparse"]}` over a VARCHAR maps onto
+/// LoupeStore's keyword search (SQLite FTS5, BM25-ranked): the input field gets a keyword index, and the
+/// SparseFloatVector output is that index's name. Searches that name the output field with texts in
+/// `data` rank rows by BM25, alone or as a hybrid search leg. The scores are FTS5's BM25 (k1 1.2, b 0.75,
+/// its own tokeniser), so they rank as Milvus's do but are not the same numbers.
 extension MilvusSchema {
     /// Milvus's function type names for each source kind.
     static let textEmbedding = "TextEmbedding"
@@ -26,7 +31,8 @@ extension MilvusSchema {
     }
 
     /// Sets the source of each function's output field.
-    static func applyFunctions(_ functions: [MilvusJSON], to fields: inout [FieldSchema]) throws(MilvusError) {
+    static func applyFunctions(_ functions: [MilvusJSON], to fields: inout [FieldSchema],
+                               sparseFields: Set<String> = []) throws(MilvusError) {
         for item in functions {
             guard case .object(let members) = item else {
                 throw .incorrectFormat("schema.functions must hold objects, not \(item.typeName)")
@@ -39,8 +45,8 @@ extension MilvusSchema {
             case textEmbedding.lowercased(): kind = .text
             case imageEmbedding.lowercased(): kind = .image
             case "bm25":
-                throw .invalidParameter("function '\(name)': BM25 functions (sparse vectors) are not supported by Loupe; "
-                                        + "its keyword search is reached through hybrid_search on a VARCHAR with enable_analyzer")
+                try applyBM25(function, name: name, to: &fields, sparseFields: sparseFields)
+                continue
             default:
                 throw .invalidParameter("function '\(name)': unknown function type \(type) (\(textEmbedding) or \(imageEmbedding))")
             }
@@ -59,9 +65,33 @@ extension MilvusSchema {
         }
     }
 
-    /// The `functions` of `collections/describe`: one per sourced vector field.
+    private static func applyBM25(_ function: MilvusRequestBody, name: String, to fields: inout [FieldSchema],
+                                  sparseFields: Set<String>) throws(MilvusError) {
+        let inputs = try function.strings("inputFieldNames") ?? []
+        let outputs = try function.strings("outputFieldNames") ?? []
+        guard inputs.count == 1, outputs.count == 1 else {
+            throw .invalidParameter("function '\(name)': BM25 takes one input field and one output field")
+        }
+        guard let input = fields.firstIndex(where: { $0.name == inputs[0] }), fields[input].dataType == .string else {
+            throw .invalidParameter("function '\(name)': the input field '\(inputs[0])' must be a VarChar field of the schema")
+        }
+        guard sparseFields.contains(outputs[0]) else {
+            throw .invalidParameter("function '\(name)': the output field '\(outputs[0])' must be a SparseFloatVector field of the schema")
+        }
+        guard fields[input].keywordOutput == nil else {
+            throw .invalidParameter("function '\(name)': the field '\(inputs[0])' is already the input of a BM25 function")
+        }
+        fields[input].enableKeywordSearch = true
+        fields[input].keywordOutput = KeywordOutput(field: outputs[0], function: name.isEmpty ? "\(outputs[0])_bm25" : name)
+    }
+
+    /// The `functions` of `collections/describe`: one per sourced vector field and one per BM25 output.
     static func describeFunctions(_ schema: CollectionSchema) -> [[String: Any]] {
-        schema.sourcedVectorFields.map { f in
+        schema.fields.compactMap { f -> [String: Any]? in
+            guard let output = f.keywordOutput else { return nil }
+            return ["name": output.function, "type": "BM25", "description": "", "inputFieldNames": [f.name],
+                    "outputFieldNames": [output.field], "params": [[String: String]]()]
+        } + schema.sourcedVectorFields.map { f in
             let source = f.source!
             var params: [[String: String]] = [["key": "provider", "value": source.embedder]]
             if let model = source.model { params.append(["key": "model_name", "value": model]) }

@@ -3,8 +3,9 @@ import LoupeStore
 /// Translates between Milvus's REST schema vocabulary and LoupeStore's `CollectionSchema`.
 ///
 /// Milvus type names map onto LoupeStore's smaller set: every integer width is stored as int64, Float
-/// and Double as double, VarChar as string. Types LoupeStore cannot hold (binary, half-precision and
-/// sparse vectors) are refused with code 1100 rather than silently approximated.
+/// and Double as double, VarChar as string. Types LoupeStore cannot hold (binary and half-precision
+/// vectors, sparse vectors other than a BM25 function's output) are refused with code 1100 rather than
+/// silently approximated.
 enum MilvusSchema {
     /// The schema a `collections/create` request asks for: the quick setup (`dimension`) or a full
     /// `schema` with optional `indexParams`.
@@ -50,13 +51,23 @@ enum MilvusSchema {
         let functions = try schema.array("functions") ?? []
         let outputs = functionOutputs(functions)
         var out: [FieldSchema] = []
+        // A BM25 function's sparse output is the input field's keyword index: it is not a stored field.
+        var sparse = Set<String>()
         for item in fields {
             guard case .object(let members) = item else {
                 throw .incorrectFormat("schema.fields must hold objects, not \(item.typeName)")
             }
-            out.append(try field(MilvusRequestBody(members: members), autoID: autoID, functionOutputs: outputs))
+            let body = MilvusRequestBody(members: members)
+            if try body.string("dataType") == "SparseFloatVector" {
+                sparse.insert(try body.requiredString("fieldName"))
+                continue
+            }
+            out.append(try field(body, autoID: autoID, functionOutputs: outputs))
         }
-        try applyFunctions(functions, to: &out)
+        try applyFunctions(functions, to: &out, sparseFields: sparse)
+        for name in sparse where !out.contains(where: { $0.keywordOutput?.field == name }) {
+            throw .invalidParameter("data type SparseFloatVector of field '\(name)' is supported by Loupe only as the output of a BM25 function")
+        }
         for item in indexParams {
             guard case .object(let members) = item else {
                 throw .incorrectFormat("indexParams must hold objects, not \(item.typeName)")
@@ -77,6 +88,8 @@ enum MilvusSchema {
         f.autoID = f.isPrimary && autoID
         f.nullable = try body.bool("nullable") ?? false
         f.maxLength = try params.integerParameter("max_length")
+        // Milvus analyses a VARCHAR for full-text search; Loupe keeps a keyword index (a BM25 function's input).
+        if f.dataType == .string, try params.bool("enable_analyzer") == true { f.enableKeywordSearch = true }
         switch f.dataType {
         case .floatVector:
             // A function's output may leave its dimension to the embedder.
@@ -107,6 +120,15 @@ enum MilvusSchema {
     /// accepted and have no effect (LoupeStore filters scan its in-memory rows).
     private static func applyIndex(_ body: MilvusRequestBody, to fields: inout [FieldSchema]) throws(MilvusError) {
         let name = try body.requiredString("fieldName")
+        if fields.contains(where: { $0.keywordOutput?.field == name }) {
+            // The keyword index serves a BM25 output whatever index type is named; its metric is BM25.
+            var metric = try body.string("metricType")
+            if metric == nil, let params = try body.object("params") { metric = try params.string("metric_type") }
+            guard metric == nil || metric!.uppercased() == "BM25" else {
+                throw .invalidParameter("the BM25 output '\(name)' takes the metric BM25, not \(metric!)")
+            }
+            return
+        }
         guard let i = fields.firstIndex(where: { $0.name == name }) else {
             throw MilvusError(code: 1802, "missing required parameters, error: `\(name)` hasn't defined in schema")
         }

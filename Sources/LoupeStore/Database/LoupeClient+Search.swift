@@ -123,9 +123,10 @@ extension LoupeClient {
     }
 
     /// BM25 keyword search over a string field created with `enableKeywordSearch` (SQLite FTS5).
-    /// Words of `text` are matched with OR; `distance` is the BM25 relevance (higher is better).
+    /// Words of `text` are matched with OR; `distance` is the BM25 relevance (higher is better). Hits carry
+    /// `outputFields` (none by default).
     public func keywordSearch(_ collectionName: String, field: String, text: String, limit: Int = 10, filter: String = "",
-                              partitionNames: [String] = []) throws -> [SearchHit] {
+                              partitionNames: [String] = [], outputFields: [String] = []) throws -> [SearchHit] {
         let c = try collection(collectionName)
         guard let f = c.schema.field(field), f.enableKeywordSearch else {
             throw StoreError(.invalidArgument, "keyword search is not enabled on this field", collection: collectionName,
@@ -147,7 +148,9 @@ extension LoupeClient {
             let rid: Int64 = r["rowid"]
             guard let slot = slot(c, rid: rid), c.live[slot], allowed?.contains(slot) ?? true else { continue }
             let rank: Double = r["rank"]
-            hits.append(SearchHit(id: c.primaryKeys[slot], distance: Float(-rank), fields: [:]))
+            let fields = outputFields.isEmpty ? [:] : try project(c, slot: slot, outputFields: outputFields)
+                .filter { $0.key != c.schema.primaryField.name || outputFields.contains($0.key) }
+            hits.append(SearchHit(id: c.primaryKeys[slot], distance: Float(-rank), fields: fields))
             if hits.count >= limit { break }
         }
         return hits

@@ -26,6 +26,8 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
     public var vectorFields: [FieldSchema] { fields.filter { $0.dataType.isVector } }
     /// The field named `name`, if declared.
     public func field(_ name: String) -> FieldSchema? { fields.first { $0.name == name } }
+    /// The keyword-searchable string field whose BM25 output is called `output`.
+    public func keywordField(output: String) -> FieldSchema? { fields.first { $0.keywordOutput?.field == output } }
 
     /// Checks names, types and parameters; throws naming the field at fault.
     func validate(collection: String) throws {
@@ -39,7 +41,9 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
             throw fail(primary.name, "a primary key must be int64 or string, not \(primary.dataType.rawValue)")
         }
         if primary.nullable { throw fail(primary.name, "a primary key cannot be nullable") }
-        guard !vectorFields.isEmpty else { throw fail(nil, "a schema needs at least one vector field") }
+        guard !vectorFields.isEmpty || fields.contains(where: { $0.keywordOutput != nil }) else {
+            throw fail(nil, "a schema needs at least one vector field (or a BM25 function's output)")
+        }
         var seen = Set<String>()
         for f in fields {
             guard Self.isValidName(f.name) else {
@@ -56,6 +60,15 @@ public struct CollectionSchema: Sendable, Hashable, Codable {
                 if let source = f.source { try validate(source, of: f, collection: collection) }
             } else if f.source != nil {
                 throw fail(f.name, "only a vector field can have a source field")
+            }
+            if let output = f.keywordOutput {
+                guard f.dataType == .string, f.enableKeywordSearch else {
+                    throw fail(f.name, "only a string field with keyword search can have a BM25 output")
+                }
+                guard Self.isValidName(output.field) else {
+                    throw fail(output.field, "a field name must start with a letter or _ and hold only letters, digits and _")
+                }
+                guard seen.insert(output.field).inserted else { throw fail(output.field, "declared twice") }
             }
             if f.dataType == .array {
                 guard let e = f.elementType, [.bool, .int64, .double, .string].contains(e) else {

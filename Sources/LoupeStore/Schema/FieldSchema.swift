@@ -24,6 +24,10 @@ public struct FieldSchema: Sendable, Hashable, Codable {
     public var index: IndexParams?
     /// For strings: keep a BM25 keyword index (SQLite FTS5) over this field.
     public var enableKeywordSearch: Bool
+    /// For keyword-searchable strings: the name a Milvus BM25 function gives this field's sparse output
+    /// (searches name it as their vector field, and describe lists it), and the function's name. LoupeStore
+    /// keeps no sparse vectors: the output is the field's keyword index.
+    public var keywordOutput: KeywordOutput?
     /// For vectors: the field and embedder the vector is computed from when a row leaves it out (see
     /// `VectorSource`). Nil for vectors callers always supply.
     public var source: VectorSource?
@@ -72,6 +76,19 @@ public struct FieldSchema: Sendable, Hashable, Codable {
     public static func array(_ name: String, of elementType: DataType, maxCapacity: Int = 4096,
                              nullable: Bool = false) -> FieldSchema {
         FieldSchema(name: name, dataType: .array, nullable: nullable, elementType: elementType, maxCapacity: maxCapacity)
+    }
+}
+
+/// A BM25 function's output over a keyword-searchable string field (see `FieldSchema.keywordOutput`).
+public struct KeywordOutput: Sendable, Hashable, Codable {
+    /// The output field's name.
+    public var field: String
+    /// The function's name.
+    public var function: String
+
+    public init(field: String, function: String) {
+        self.field = field
+        self.function = function
     }
 }
 
