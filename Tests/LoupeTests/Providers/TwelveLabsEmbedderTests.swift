@@ -277,6 +277,37 @@ struct TwelveLabsEmbedderTests {
         #expect(twelve.taskCount == 0)
     }
 
+    @Test("a video that came from a public address is sent as video_url, not as its bytes")
+    func videoURL() async throws {
+        let root = Self.folder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let video = try Self.sceneVideo(in: root)
+        let address = "https://media.example.com/clips/scenes.mp4"
+        let twelve = TwelveLabsStandIn(.init(videosAtURLs: [address: try Data(contentsOf: video)]))
+        let standIn = ProviderStandIn { request, _ in twelve.reply(request) }
+        let embedder = try await Self.embedder(try await standIn.start(), data: root.appendingPathComponent("data"))
+        let embedding = try await embedder.embed(
+            video: WholeVideo(file: video, sha256: "url-test", url: URL(string: address)!, segmentSeconds: 6), stage: { _ in })
+        #expect(embedding.clips.map { [$0.start, $0.end] } == [[0, 6], [6, 12]])
+        let creation = try #require(standIn.requests.first { $0.method == .POST && $0.path == "/v1.3/embed/tasks" })
+        #expect(creation.field("video_url") == address)
+        #expect(creation.form?.contains { $0.name == "video_file" } == false, "no bytes with an address")
+        #expect(creation.field("video_clip_length") == "6")
+    }
+
+    @Test("form fields and file names cannot break out of their part")
+    func multipartQuoting() throws {
+        var form = MultipartForm(boundary: "b0undary")
+        form.add("text", "a \"quoted\"\r\nline")
+        form.add("video_file", filename: "evil\"\r\nContent-Type: text/html.mp4", contentType: "video/mp4", data: Data([1, 2, 3]))
+        #expect(form.contentType == "multipart/form-data; boundary=b0undary")
+        let parts = try #require(FormPart.parse(form.data, contentType: form.contentType))
+        #expect(parts.map(\.name) == ["text", "video_file"])
+        #expect(parts[0].text == "a \"quoted\"\r\nline")
+        #expect(parts[1].filename == "evil%22%0D%0AContent-Type: text/html.mp4")
+        #expect(parts[1].contentType == "video/mp4" && parts[1].data == Data([1, 2, 3]))
+    }
+
     @Test("several videos are in flight at once, up to the limit")
     func videosInFlight() async throws {
         let root = Self.folder()

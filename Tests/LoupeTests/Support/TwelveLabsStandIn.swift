@@ -77,6 +77,8 @@ final class TwelveLabsStandIn: Sendable {
         var pollsBeforeReady = 1
         /// Every task ends `failed`.
         var failsTasks = false
+        /// The videos `video_url` may name, by address (the stand-in's stand-in for the web).
+        var videosAtURLs: [String: Data] = [:]
     }
 
     private struct StoredTask: Sendable {
@@ -126,13 +128,15 @@ final class TwelveLabsStandIn: Sendable {
 
     private func createTask(_ request: ProviderStandIn.Received) -> ProviderStandIn.Reply {
         guard let form = request.form, let model = request.field("model_name"),
-              let video = form.first(where: { $0.name == "video_file" }),
+              let video = form.first(where: { $0.name == "video_file" })?.data
+                  ?? request.field("video_url").flatMap({ behaviour.videosAtURLs[$0] }),
               let clip = request.field("video_clip_length").flatMap(Int.init), (2...10).contains(clip)
         else {
-            return .json(["code": "parameter_invalid", "message": "model_name, video_file and video_clip_length (2-10) are required"],
+            return .json(["code": "parameter_invalid",
+                          "message": "model_name, video_file or a reachable video_url, and video_clip_length (2-10) are required"],
                          status: .badRequest)
         }
-        guard let segments = Self.segments(of: video.data, clip: Double(clip)).flatMap({ try? JSONSerialization.data(withJSONObject: $0) })
+        guard let segments = Self.segments(of: video, clip: Double(clip)).flatMap({ try? JSONSerialization.data(withJSONObject: $0) })
         else {
             return .json(["code": "video_file_invalid", "message": "the video could not be decoded"], status: .badRequest)
         }
