@@ -429,7 +429,9 @@ extension MediaLibrary {
         _ file: ScannedFile, source: String?, sendsAddress: Bool, reusable: [String: String], with remote: any WholeVideoEmbedder,
         stage: @escaping @Sendable (RemoteVideoStage) -> Void
     ) async throws -> WholeVideoOutcome {
-        let sha = try hashFile(file.url)
+        // Hashing and probing read the file: CPU slots of the bulk lane, not the threads tasks share.
+        let executor = configuration.executor
+        let sha = try await executor.run(.cpu, lane: .bulk) { try self.hashFile(file.url) }
         if let twin = reusable[sha] {
             return WholeVideoOutcome(rows: try await copiedRows(from: twin, to: file, sha256: sha, source: source), reused: true,
                                      moments: 0)
@@ -438,7 +440,7 @@ extension MediaLibrary {
             throw LoupeError(.invalidArgument, "a whole-video embedder cuts fixed-length clips only", input: file.url.path)
         }
         // The stream's fields come from the file itself, as on the local path; nothing is decoded.
-        let info = try VideoDecoder().probe(contentsOf: file.url)
+        let info = try await executor.run(.cpu, lane: .bulk) { try VideoDecoder().probe(contentsOf: file.url) }
         let address = sendsAddress ? source.flatMap(URL.init(string:)) : nil
         let embedded = try await remote.embed(
             video: WholeVideo(file: file.url, sha256: sha, url: address, segmentSeconds: seconds), stage: stage)
