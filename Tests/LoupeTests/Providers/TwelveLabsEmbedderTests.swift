@@ -301,7 +301,7 @@ struct TwelveLabsEmbedderTests {
         form.add("text", "a \"quoted\"\r\nline")
         form.add("video_file", filename: "evil\"\r\nContent-Type: text/html.mp4", contentType: "video/mp4", data: Data([1, 2, 3]))
         #expect(form.contentType == "multipart/form-data; boundary=b0undary")
-        let parts = try #require(FormPart.parse(form.data, contentType: form.contentType))
+        let parts = try #require(FormPart.parse(form.finished(), contentType: form.contentType))
         #expect(parts.map(\.name) == ["text", "video_file"])
         #expect(parts[0].text == "a \"quoted\"\r\nline")
         #expect(parts[1].filename == "evil%22%0D%0AContent-Type: text/html.mp4")

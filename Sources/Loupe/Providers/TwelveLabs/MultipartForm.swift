@@ -30,8 +30,12 @@ struct MultipartForm {
         body.append(Data("\r\n".utf8))
     }
 
-    /// The body with its closing boundary.
-    var data: Data { body + Data("--\(boundary)--\r\n".utf8) }
+    /// The body with its closing boundary; the form is finished after it. It is closed in place (a
+    /// video's bytes are not copied once more).
+    mutating func finished() -> Data {
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        return body
+    }
 
     /// A name or file name as it may stand between quotes: quotes and line breaks percent-encoded (as
     /// browsers do), so a file name cannot end its part's header.

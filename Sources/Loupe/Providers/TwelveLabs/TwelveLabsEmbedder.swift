@@ -33,6 +33,8 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         public var taskDeadline: Duration = .seconds(4 * 3600)
         /// The longest one upload of a video file may take (the client's timeout is for short calls).
         public var uploadTimeout: Duration = .seconds(1800)
+        /// Video files sent at once (each is held in memory while it is sent); tasks wait in parallel.
+        public var uploadsInFlight = 2
         public init() {}
     }
 
@@ -42,6 +44,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
     public let options: Options
     public let cache: RemoteEmbeddingCache?
     public let dimension: Int
+    private let uploads: AsyncGate
 
     /// `twelvelabs:MODEL`, as stored in the library.
     public var modelName: String { "twelvelabs:\(model)" }
@@ -52,14 +55,15 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         self.options = options
         self.cache = cache
         self.dimension = dimension
+        uploads = AsyncGate(width: max(1, options.uploadsInFlight))
     }
 
     /// An embedder for `model`; its dimension is learnt from one embedding of a probe text (cached, so
     /// later runs make no call for it).
     public static func connect(client: ProviderClient, model: String, options: Options = Options(),
                                cache: RemoteEmbeddingCache?) async throws -> TwelveLabsEmbedder {
-        guard options.concurrency >= 1, options.imageSide >= 1 else {
-            throw LoupeError(.invalidArgument, "the Twelve Labs concurrency and picture side must be at least 1")
+        guard options.concurrency >= 1, options.uploadsInFlight >= 1, options.imageSide >= 1 else {
+            throw LoupeError(.invalidArgument, "the Twelve Labs concurrency, uploads in flight and picture side must be at least 1")
         }
         guard options.pollInterval > .zero, options.maxPollInterval >= options.pollInterval else {
             throw LoupeError(.invalidArgument, "the Twelve Labs poll interval must be positive and at most its maximum")
@@ -164,7 +168,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
             field = "image_embedding"
         }
         let response = try await client.send(ProviderClient.Request(
-            method: .POST, path: "/v1.3/embed", headers: [("Content-Type", form.contentType)], body: form.data, operation: "embed"))
+            method: .POST, path: "/v1.3/embed", headers: [("Content-Type", form.contentType)], body: form.finished(), operation: "embed"))
         let object = try response.jsonObject(provider: Self.provider)
         guard let embedding = object[field] as? [String: Any], let segments = embedding["segments"] as? [[String: Any]],
               let first = segments.first
@@ -201,8 +205,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         {
             return cached
         }
-        stage(.uploading)
-        let task = try await createTask(video, clip: clip)
+        let task = try await createTask(video, clip: clip, stage: stage)
         client.logger.info("video embedding task created", metadata: [
             "provider": "\(Self.provider)", "task": "\(task)", "video": "\(video.file.lastPathComponent)",
         ])
@@ -214,8 +217,26 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         return embedding
     }
 
-    /// Creates the embedding task; its id.
-    private func createTask(_ video: WholeVideo, clip: Int) async throws -> String {
+    /// Creates the embedding task; its id. A file's bytes are held in memory while it is sent, so only
+    /// `uploadsInFlight` uploads run at once (the other videos wait their turn, or for their tasks).
+    private func createTask(_ video: WholeVideo, clip: Int, stage: @Sendable (RemoteVideoStage) -> Void) async throws -> String {
+        guard video.url == nil else {
+            stage(.uploading)
+            return try await sendTask(video, clip: clip)
+        }
+        await uploads.enter()
+        stage(.uploading)
+        do {
+            let id = try await sendTask(video, clip: clip)
+            await uploads.leave()
+            return id
+        } catch {
+            await uploads.leave()
+            throw error
+        }
+    }
+
+    private func sendTask(_ video: WholeVideo, clip: Int) async throws -> String {
         var form = MultipartForm()
         form.add("model_name", model)
         if let url = video.url {
@@ -236,9 +257,9 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         var uploader = client
         uploader.policy.timeout = max(client.policy.timeout, options.uploadTimeout)
         uploader.policy.deadline = max(client.policy.deadline, options.uploadTimeout)
-        let response = try await uploader.send(ProviderClient.Request(
-            method: .POST, path: "/v1.3/embed/tasks", headers: [("Content-Type", form.contentType)], body: form.data,
-            operation: "embed-video"))
+        let request = ProviderClient.Request(method: .POST, path: "/v1.3/embed/tasks", headers: [("Content-Type", form.contentType)],
+                                             body: form.finished(), operation: "embed-video")
+        let response = try await uploader.send(request)
         let object = try response.jsonObject(provider: Self.provider)
         guard let id = object["_id"] as? String, !id.isEmpty, id.count <= 128,
               id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
@@ -357,6 +378,32 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         case "mkv": "video/x-matroska"
         case "avi": "video/x-msvideo"
         default: "application/octet-stream"
+        }
+    }
+}
+
+/// At most `width` holders at once; the others wait in order.
+actor AsyncGate {
+    private let width: Int
+    private var holders = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(width: Int) { self.width = width }
+
+    func enter() async {
+        if holders < width {
+            holders += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the place to the next in line, if any.
+    func leave() {
+        if waiting.isEmpty {
+            holders -= 1
+        } else {
+            waiting.removeFirst().resume()
         }
     }
 }
