@@ -127,6 +127,17 @@ struct TwelveLabsEmbedderTests {
         #expect(summary(items) == summary(expected))
         #expect(items.allSatisfy { $0.thumbnailTime != nil })
 
+        // A moved video is recognised by its bytes: its rows are re-addressed, nothing is sent.
+        let moved = media.appendingPathComponent("moved-scenes.mp4")
+        try FileManager.default.moveItem(at: video, to: moved)
+        let beforeMove = standIn.requests.count
+        let movedReport = try await MediaLibrary.withLibrary(at: data, mode: .writer, embedder: embedder,
+                                                             configuration: configuration) { library in
+            try await library.index([media.path])
+        }
+        #expect(movedReport.reused == 1 && movedReport.removed == 1 && movedReport.failures.isEmpty)
+        #expect(standIn.requests.count == beforeMove, "the move called Twelve Labs")
+
         // Second run: a fresh embedder (its probe cached), a new collection indexing the same files, and the
         // same query: every vector and the video's segments come from the cache.
         let before = standIn.requests.count
