@@ -288,6 +288,49 @@ struct TwelveLabsEmbedderTests {
         #expect(twelve.taskCount == 0)
     }
 
+    @Test("a task created before a run stopped is picked up again, not paid for twice; one the provider lost is replaced")
+    func resumesPendingTask() async throws {
+        let root = Self.folder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let video = try Self.sceneVideo(in: root)
+        let data = root.appendingPathComponent("data")
+        let twelve = TwelveLabsStandIn()
+        let outage = Flag(true)
+        let standIn = ProviderStandIn { request, _ in
+            if request.path.hasSuffix("/status") && outage.isOn {
+                return .json(["message": "maintenance"], status: .internalServerError)
+            }
+            return twelve.reply(request)
+        }
+        let base = try await standIn.start()
+        let embedder = try await Self.embedder(base, data: data)
+        let wanted = WholeVideo(file: video, sha256: "resume-test", segmentSeconds: 4)
+        await #expect(throws: ProviderError.self) { try await embedder.embed(video: wanted, stage: { _ in }) }
+        #expect(twelve.taskCount == 1)
+
+        outage.set(false)
+        let stages = CapturingLogHandler.Lines()
+        let again = try await Self.embedder(base, data: data)
+        let embedding = try await again.embed(video: wanted, stage: { stages.append($0.rawValue) })
+        #expect(embedding.clips.count == 3)
+        #expect(twelve.taskCount == 1, "the earlier task was polled again, not uploaded anew")
+        #expect(stages.all == ["waiting", "fetching"])
+        let calls = standIn.requests.count
+        _ = try await again.embed(video: wanted, stage: { _ in })
+        #expect(standIn.requests.count == calls, "done: from the cache")
+
+        // A task the provider no longer knows (here: another stand-in) is replaced by a new upload.
+        outage.set(true)
+        let lost = WholeVideo(file: video, sha256: "lost-test", segmentSeconds: 4)
+        await #expect(throws: ProviderError.self) { try await embedder.embed(video: lost, stage: { _ in }) }
+        let other = TwelveLabsStandIn()
+        let otherStandIn = ProviderStandIn { request, _ in other.reply(request) }
+        let moved = try await Self.embedder(try await otherStandIn.start(), data: data)
+        #expect(try await moved.embed(video: lost, stage: { _ in }).clips.count == 3)
+        #expect(other.taskCount == 1)
+        #expect(otherStandIn.requests.contains { $0.path == "/v1.3/embed/tasks/task-2/status" }, "the lost task was asked for first")
+    }
+
     @Test("a video that came from a public address is sent as video_url, not as its bytes")
     func videoURL() async throws {
         let root = Self.folder()
@@ -356,6 +399,14 @@ struct TwelveLabsEmbedderTests {
         #expect(twelve.taskCount == 3)
         #expect(FileManager.default.fileExists(atPath: first.path))
     }
+}
+
+/// A switch tests flip between calls.
+final class Flag: Sendable {
+    private let value: Mutex<Bool>
+    init(_ value: Bool) { self.value = Mutex(value) }
+    var isOn: Bool { value.withLock { $0 } }
+    func set(_ on: Bool) { value.withLock { $0 = on } }
 }
 
 /// Answers true the first time it is asked about each name.

@@ -205,16 +205,57 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         {
             return cached
         }
-        let task = try await createTask(video, clip: clip, stage: stage)
-        client.logger.info("video embedding task created", metadata: [
-            "provider": "\(Self.provider)", "task": "\(task)", "video": "\(video.file.lastPathComponent)",
-        ])
+        // A task created by a run that stopped (Ctrl-C, a crash, an outage) is picked up again rather than
+        // paid for twice; one the provider no longer knows, or that failed, is replaced by a new upload.
+        let pending = key + "-task"
+        var embedding: WholeVideoEmbedding?
+        if let stored = cache?.data(pending, model: modelName), let task = String(data: stored, encoding: .utf8),
+           Self.isTaskID(task)
+        {
+            do {
+                embedding = try await finish(task, video: video, stage: stage)
+            } catch let error as ProviderError
+                where error.code == .taskFailed || (error.code == .rejected && [400, 404, 410].contains(error.status ?? 0))
+            {
+                client.logger.notice("earlier video embedding task not resumed", metadata: [
+                    "provider": "\(Self.provider)", "task": "\(task)", "video": "\(video.file.lastPathComponent)",
+                    "error": "\(error)",
+                ])
+                cache?.remove(pending, model: modelName)
+            }
+        }
+        if embedding == nil {
+            let task = try await createTask(video, clip: clip, stage: stage)
+            cache?.store(Data(task.utf8), pending, model: modelName)
+            client.logger.info("video embedding task created", metadata: [
+                "provider": "\(Self.provider)", "task": "\(task)", "video": "\(video.file.lastPathComponent)",
+            ])
+            do {
+                embedding = try await finish(task, video: video, stage: stage)
+            } catch let error as ProviderError where error.code == .taskFailed {
+                cache?.remove(pending, model: modelName)
+                throw error
+            }
+        }
+        guard let embedding else { throw ProviderError(.badResponse, provider: Self.provider, message: "the video got no embedding") }
+        if let encoded = try? JSONEncoder().encode(embedding) { cache?.store(encoded, key, model: modelName) }
+        cache?.remove(pending, model: modelName)
+        return embedding
+    }
+
+    /// Waits for `task` and fetches its segments.
+    private func finish(_ task: String, video: WholeVideo, stage: @Sendable (RemoteVideoStage) -> Void) async throws
+        -> WholeVideoEmbedding
+    {
         stage(.waiting)
         try await waitUntilReady(task, video: video)
         stage(.fetching)
-        let embedding = try await segments(of: task, video: video)
-        if let encoded = try? JSONEncoder().encode(embedding) { cache?.store(encoded, key, model: modelName) }
-        return embedding
+        return try await segments(of: task, video: video)
+    }
+
+    /// Whether `id` can stand in a request path: what task ids look like, nothing more.
+    static func isTaskID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 128 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
     }
 
     /// Creates the embedding task; its id. A file's bytes are held in memory while it is sent, so only
@@ -261,9 +302,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
                                              body: form.finished(), operation: "embed-video")
         let response = try await uploader.send(request)
         let object = try response.jsonObject(provider: Self.provider)
-        guard let id = object["_id"] as? String, !id.isEmpty, id.count <= 128,
-              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-        else { throw bad(response, "the new task has no valid '_id'") }
+        guard let id = object["_id"] as? String, Self.isTaskID(id) else { throw bad(response, "the new task has no valid '_id'") }
         return id
     }
 
