@@ -20,7 +20,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Video segments: 'fixed' (every --segment-seconds) or 'scenes'.")
     var segments = "fixed"
 
-    @Option(name: .long, help: "Length of fixed video segments, or the longest scene segment.")
+    @Option(name: .long, help: "Length of fixed video segments, or the longest scene segment (Twelve Labs: a whole number, 2 to 10).")
     var segmentSeconds = 6.0
 
     @Option(name: .long, help: "Video frames sampled per second.")
@@ -51,6 +51,7 @@ struct IndexCommand: AsyncParsableCommand {
                 configuration.framesPerSecond = fps
                 configuration.keyframeTolerance = keyframeTolerance
                 configuration.segmentation = segments == "scenes" ? .scenes(maxSeconds: segmentSeconds) : .fixed(seconds: segmentSeconds)
+                configuration.videosInFlight = library.embedConcurrency
             }
             let line = IngestProgressLine(terminal: isatty(STDERR_FILENO) != 0)
             let paths = self.paths
@@ -103,6 +104,7 @@ final class IngestProgressLine: @unchecked Sendable {
             let eta = progress.estimatedSecondsLeft.map { " ETA \(Int($0))s" } ?? ""
             let text = "\(progress.filesDone)/\(progress.filesTotal) files, \(progress.embedded) pictures embedded, "
                 + String(format: "%.1f files/s", progress.rate) + eta + (progress.failed > 0 ? ", \(progress.failed) failed" : "")
+                + Self.stage(progress)
             if terminal {
                 let filled = Int(fraction * 30)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
@@ -113,6 +115,12 @@ final class IngestProgressLine: @unchecked Sendable {
                 FileHandle.standardError.write(Data("index: \(text)\n".utf8))
             }
         }
+    }
+
+    /// Where a remote embedder stands with the current video ("; scenes.mp4: waiting"), or nothing.
+    static func stage(_ progress: IngestProgress) -> String {
+        guard let stage = progress.stage, let current = progress.current else { return "" }
+        return "; \(URL(fileURLWithPath: current).lastPathComponent): \(stage)"
     }
 
     func finish() {

@@ -45,7 +45,7 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .customLong("embed-batch"), help: "Inputs per request to a remote embedder.")
     var embedBatch = 16
 
-    @Option(name: .customLong("embed-concurrency"), help: "Requests in flight at once to a remote embedder.")
+    @Option(name: .customLong("embed-concurrency"), help: "Requests (and, for Twelve Labs, videos) in flight at once to a remote embedder.")
     var embedConcurrency = 4
 
     /// The model `--model` names, loaded with `--precision` and `--threads`, with `towers` read and packed
@@ -112,6 +112,7 @@ struct LibraryOptions: ParsableArguments {
         settings.key = embedderKey
         settings.jina.batchSize = embedBatch
         settings.jina.concurrency = embedConcurrency
+        settings.twelveLabs.concurrency = embedConcurrency
         return try await embedderSpec().remoteEmbedder(data: URL(fileURLWithPath: data), settings: settings)
     }
 

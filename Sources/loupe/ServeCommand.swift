@@ -72,6 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             let logger = Logger(label: "loupe.server")
             let library = try await library.open(.writer) { configuration in
                 configuration.remote.refusesPrivateAddresses = !allowPrivateURLs
+                configuration.videosInFlight = self.library.embedConcurrency
             }
             var configuration = ServerConfiguration()
             configuration.host = host

@@ -13,6 +13,9 @@ public struct IngestProgress: Sendable {
     public var elapsed: Duration
     /// The file being worked on, when there is one.
     public var current: String?
+    /// Where a remote embedder stands with `current` ("uploading", "waiting", "fetching"), when one is
+    /// working on a whole video; nil otherwise.
+    public var stage: String? = nil
 
     /// Files per second so far.
     public var rate: Double {
@@ -40,7 +43,7 @@ public struct IngestReport: Sendable {
     public var removed = 0
     /// Files recognised by their SHA-256 as moved or copied: their vectors were reused, nothing embedded.
     public var reused = 0
-    /// Pictures embedded (images and video frames).
+    /// Pictures embedded (images and video frames; with a whole-video embedder, the vectors its videos got).
     public var embedded = 0
     /// Video moments stored.
     public var moments = 0

@@ -33,6 +33,8 @@ extension MediaLibrary {
         let clock = ContinuousClock()
         let started = clock.now
         var report = IngestReport()
+        // A setting the embedder cannot honour is refused before anything is done.
+        if let whole = embedder as? any WholeVideoEmbedder { try whole.check(configuration.segmentation) }
 
         var roots: [URL] = []
         var fetched: [(ScannedFile, String)] = []
@@ -79,10 +81,15 @@ extension MediaLibrary {
         do {
             try await indexImages(work.filter { $0.kind == .image }, sources: sources, reusable: reusable, known: known,
                                   report: &report, tracker: &tracker)
-            for video in work where video.kind == .video {
-                try Task.checkCancellation()
-                try await indexVideo(video, source: sources[video.url.path], reusable: reusable,
-                                     known: known.contains(video.url.path), report: &report, tracker: &tracker)
+            if let whole = embedder as? any WholeVideoEmbedder {
+                try await indexWholeVideos(work.filter { $0.kind == .video }, with: whole, sources: sources, reusable: reusable,
+                                           known: known, report: &report, tracker: &tracker)
+            } else {
+                for video in work where video.kind == .video {
+                    try Task.checkCancellation()
+                    try await indexVideo(video, source: sources[video.url.path], reusable: reusable,
+                                         known: known.contains(video.url.path), report: &report, tracker: &tracker)
+                }
             }
         } catch is CancellationError {
             report.cancelled = true
@@ -322,6 +329,13 @@ extension MediaLibrary {
         let (segments, whole) = try VideoSegmenter(strategy: strategy).segments(frames: frames, duration: duration)
         report.moments += segments.count
 
+        return videoRows(file, sha256: sha256, source: source, info: info, duration: duration, moments: segments, whole: whole)
+    }
+
+    /// A video's rows: one per moment (scope `clip`) and one for the whole video, each with the file's and
+    /// the stream's fields. The whole video's thumbnail is its first moment's.
+    private func videoRows(_ file: ScannedFile, sha256: String, source: String?, info: VideoInfo, duration: Double,
+                           moments: [VideoSegment], whole: [Float]) -> [Row] {
         var base = baseRow(file, sha256: sha256, source: source)
         base[MediaSchema.kind] = .string(MediaKind.video.rawValue)
         base[MediaSchema.width] = .int(Int64(info.width))
@@ -331,7 +345,7 @@ extension MediaLibrary {
         base["container"] = .string(info.container)
         if let rate = info.frameRate { base["frame_rate"] = .double(rate) }
         if let created = info.creationTime { base["creation_time"] = .string(created) }
-        var rows = segments.map { segment -> Row in
+        var rows = moments.map { segment -> Row in
             var row = base
             row[MediaSchema.scope] = .string(MediaScope.clip.rawValue)
             row[MediaSchema.start] = .double(segment.start)
@@ -344,10 +358,103 @@ extension MediaLibrary {
         videoRow[MediaSchema.scope] = .string(MediaScope.video.rawValue)
         videoRow[MediaSchema.start] = .double(0)
         videoRow[MediaSchema.end] = .double(duration)
-        videoRow[MediaSchema.thumbnail] = .double(segments.first?.thumbnailTime ?? 0)
+        videoRow[MediaSchema.thumbnail] = .double(moments.first?.thumbnailTime ?? 0)
         videoRow[MediaSchema.vector] = .vector(whole)
         rows.append(videoRow)
         return rows
+    }
+
+    // MARK: Whole videos (a remote embedder cuts and embeds them)
+
+    /// What became of one video sent to a whole-video embedder.
+    private struct WholeVideoOutcome: Sendable {
+        var rows: [Row]
+        var reused: Bool
+        var moments: Int
+    }
+
+    /// Sends each video whole to `remote`, `videosInFlight` at a time (most of a video's time is spent
+    /// waiting for the provider), and stores each one's rows as soon as it is done. The remote stages show
+    /// in the progress reports.
+    private func indexWholeVideos(
+        _ files: [ScannedFile], with remote: any WholeVideoEmbedder, sources: [String: String], reusable: [String: String],
+        known: Set<String>, report: inout IngestReport, tracker: inout ProgressTracker
+    ) async throws {
+        guard !files.isEmpty else { return }
+        let limit = max(1, configuration.videosInFlight)
+        let stage = tracker.stageReporter()
+        // The address goes instead of the bytes only when it was checked to be public (the provider fetches it).
+        let sendsAddresses = configuration.remote.refusesPrivateAddresses
+        try await withThrowingTaskGroup(of: (ScannedFile, Result<WholeVideoOutcome, Error>).self) { group in
+            var next = 0
+            func launch() {
+                let file = files[next]
+                next += 1
+                let source = sources[file.url.path]
+                group.addTask {
+                    do {
+                        return (file, .success(try await self.wholeVideoRows(
+                            file, source: source, sendsAddress: sendsAddresses, reusable: reusable, with: remote,
+                            stage: { stage($0.rawValue, file.url.path) })))
+                    } catch {
+                        return (file, .failure(error))
+                    }
+                }
+            }
+            while next < min(limit, files.count) { launch() }
+            while let (file, outcome) = try await group.next() {
+                do {
+                    let done = try outcome.get()
+                    try await write(done.rows, replacing: known.contains(file.url.path) ? [file.url.path] : [])
+                    if done.reused {
+                        report.reused += 1
+                    } else {
+                        report.moments += done.moments
+                        report.embedded += done.rows.count
+                    }
+                } catch let error as CancellationError {
+                    throw error
+                } catch {
+                    report.failures.append(IngestFailure(path: file.url.path, error: error))
+                }
+                tracker.advance(by: 1, embedded: report.embedded, failed: report.failures.count, current: file.url.path)
+                try Task.checkCancellation()
+                if next < files.count { launch() }
+            }
+        }
+    }
+
+    /// One video's rows from a whole-video embedder, or a twin's rows when the same bytes are indexed already.
+    private func wholeVideoRows(
+        _ file: ScannedFile, source: String?, sendsAddress: Bool, reusable: [String: String], with remote: any WholeVideoEmbedder,
+        stage: @escaping @Sendable (RemoteVideoStage) -> Void
+    ) async throws -> WholeVideoOutcome {
+        // Hashing and probing read the file: CPU slots of the bulk lane, not the threads tasks share.
+        let executor = configuration.executor
+        let sha = try await executor.run(.cpu, lane: .bulk) { try self.hashFile(file.url) }
+        if let twin = reusable[sha] {
+            return WholeVideoOutcome(rows: try await copiedRows(from: twin, to: file, sha256: sha, source: source), reused: true,
+                                     moments: 0)
+        }
+        guard case .fixed(let seconds) = configuration.segmentation else {
+            throw LoupeError(.invalidArgument, "a whole-video embedder cuts fixed-length clips only", input: file.url.path)
+        }
+        // The stream's fields come from the file itself, as on the local path; nothing is decoded.
+        let info = try await executor.run(.cpu, lane: .bulk) { try VideoDecoder().probe(contentsOf: file.url) }
+        let address = sendsAddress ? source.flatMap(URL.init(string:)) : nil
+        let embedded = try await remote.embed(
+            video: WholeVideo(file: file.url, sha256: sha, url: address, segmentSeconds: seconds), stage: stage)
+        guard !embedded.clips.isEmpty else {
+            throw LoupeError(.invalidArgument, "the embedder answered no clips", input: file.url.path)
+        }
+        let duration = info.duration ?? embedded.clips.map(\.end).max()!
+        // A clip's thumbnail is its middle frame: the provider does not say which frame is most typical.
+        let moments = embedded.clips.map { clip in
+            VideoSegment(start: clip.start, end: clip.end, thumbnailTime: (clip.start + clip.end) / 2, vector: clip.vector)
+        }
+        return WholeVideoOutcome(rows: videoRows(file, sha256: sha, source: source, info: info, duration: duration,
+                                                 moments: moments, whole: embedded.video),
+                                 reused: false, moments: moments.count)
     }
 
     /// Scene cuts plus extra cuts so no moment is longer than `maxSeconds`.
@@ -437,6 +544,8 @@ struct ProgressTracker {
     let clock: ContinuousClock
     let report: @Sendable (IngestProgress) -> Void
     var done = 0
+    /// The last progress reported, for stage reports from other tasks.
+    private let last = LastProgress()
 
     init(total: Int, started: ContinuousClock.Instant, clock: ContinuousClock, report: @escaping @Sendable (IngestProgress) -> Void) {
         self.total = total
@@ -447,8 +556,31 @@ struct ProgressTracker {
 
     mutating func advance(by count: Int, embedded: Int, failed: Int, current: String?) {
         done += count
-        report(IngestProgress(filesDone: done, filesTotal: total, embedded: embedded, failed: failed,
-                              elapsed: clock.now - started, current: current))
+        let progress = IngestProgress(filesDone: done, filesTotal: total, embedded: embedded, failed: failed,
+                                      elapsed: clock.now - started, current: current)
+        last.set(progress)
+        report(progress)
+    }
+
+    /// A reporter, callable from any task, of where a remote embedder stands with a file: the counts of the
+    /// last report, with the file as `current` and the stage.
+    func stageReporter() -> @Sendable (_ stage: String, _ file: String) -> Void {
+        let last = last, report = report, clock = clock, started = started, total = total
+        return { stage, file in
+            var progress = last.get() ?? IngestProgress(filesDone: 0, filesTotal: total, embedded: 0, failed: 0, elapsed: .zero,
+                                                        current: nil)
+            progress.elapsed = clock.now - started
+            progress.current = file
+            progress.stage = stage
+            report(progress)
+        }
+    }
+
+    final class LastProgress: @unchecked Sendable {
+        private let lock = NSLock()
+        private var progress: IngestProgress?
+        func set(_ value: IngestProgress) { lock.withLock { progress = value } }
+        func get() -> IngestProgress? { lock.withLock { progress } }
     }
 }
 

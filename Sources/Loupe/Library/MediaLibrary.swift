@@ -38,6 +38,9 @@ public final class MediaLibrary: Sendable {
         public var keyframeTolerance = 0.0
         /// How videos are cut into searchable moments.
         public var segmentation = VideoSegmentation.fixed(seconds: 6)
+        /// Videos sent to a whole-video embedder (Twelve Labs) at once: each spends most of its time
+        /// waiting for the provider, so several are in flight.
+        public var videosInFlight = 4
         /// Decode JPEGs at 1/2, 1/4 or 1/8 size while the short side stays at least the model's input, as
         /// Pillow's draft mode does (a 12-megapixel photo decodes about 16% faster than at the former limit of
         /// twice the input, mostly Huffman decoding being left). Embedding cosine to the full decode, measured

@@ -80,8 +80,11 @@ public struct RemoteEmbedderSettings: Sendable {
     /// The key from the command line (else the provider's environment variable).
     public var key: String?
     public var jina = JinaEmbedder.Options()
+    public var twelveLabs = TwelveLabsEmbedder.Options()
     public var environment = ProcessInfo.processInfo.environment
     public var policy = RemoteCallPolicy()
+    /// The clock and waits of retries and of polling video tasks (a virtual one in tests).
+    public var timing = RetryTiming.system
     public init() {}
 }
 
@@ -99,8 +102,10 @@ extension EmbedderSpec {
             options.dimensions = dimensions ?? options.dimensions
             return try await JinaEmbedder.fromEnvironment(model: model, options: options, key: settings.key, cache: cache,
                                                           environment: settings.environment, policy: settings.policy)
-        case .twelveLabs:
-            throw LoupeError(.invalidArgument, "the Twelve Labs embedder is not available in this build", input: description)
+        case .twelveLabs(let model):
+            return try await TwelveLabsEmbedder.fromEnvironment(model: model, options: settings.twelveLabs, key: settings.key,
+                                                                cache: cache, environment: settings.environment,
+                                                                policy: settings.policy, timing: settings.timing)
         }
     }
 }

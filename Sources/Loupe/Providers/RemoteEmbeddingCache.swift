@@ -55,6 +55,11 @@ public struct RemoteEmbeddingCache: Sendable {
         try? payload.write(to: url, options: .atomic)
     }
 
+    /// Forgets the entry for `key` under `model`, if there is one.
+    public func remove(_ key: String, model: String) {
+        try? FileManager.default.removeItem(at: url(key, model: model))
+    }
+
     /// The vector for `key`, or nil.
     public func vector(_ key: String, model: String, dimension: Int? = nil) -> [Float]? {
         guard let data = data(key, model: model), data.count % 4 == 0, !data.isEmpty else { return nil }

@@ -21,7 +21,8 @@ private func run(_ arguments: [String], environment: [String: String]) async thr
     process.executableURL = try loupe()
     process.arguments = arguments
     var base = ProcessInfo.processInfo.environment
-    for name in ["GEMINI_API_KEY", "GOOGLE_API_KEY", "JINA_API_KEY", "GEMINI_BASE_URL", "JINA_BASE_URL"] { base[name] = nil }
+    for name in ["GEMINI_API_KEY", "GOOGLE_API_KEY", "JINA_API_KEY", "GEMINI_BASE_URL", "JINA_BASE_URL",
+                 "TWELVE_LABS_API_KEY", "TWELVE_LABS_BASE_URL"] { base[name] = nil }
     process.environment = base.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
@@ -88,5 +89,33 @@ struct ProviderCommandLineTests {
             environment: ["JINA_API_KEY": "k", "JINA_BASE_URL": "http://127.0.0.1:9"])
         #expect(status != 0)
         #expect(stderr.contains("was built with --embedder clip, so it cannot use jina:jina-clip-v2"), "\(stderr)")
+    }
+
+    @Test("--embedder twelvelabs:MODEL: a missing key and a bad --segment-seconds are clear errors, before any upload")
+    func twelveLabsErrors() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tlcli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let media = root.appendingPathComponent("media")
+        try FileManager.default.createDirectory(at: media, withIntermediateDirectories: true)
+        try DemoLibrary.writeSceneVideo(to: media.appendingPathComponent("scenes.mp4"))
+        let data = root.appendingPathComponent("data").path
+        let (missing, _, missingErr) = try await run(
+            ["search", "--data", data, "--embedder", "twelvelabs:Marengo-retrieval-2.7", "a blue square"],
+            environment: ["TWELVE_LABS_BASE_URL": "http://127.0.0.1:9"])
+        #expect(missing != 0)
+        #expect(missingErr.contains("TWELVE_LABS_API_KEY"), "\(missingErr)")
+
+        let twelve = TwelveLabsStandIn()
+        let standIn = ProviderStandIn { request, _ in twelve.reply(request) }
+        let base = try await standIn.start()
+        let key = "tlk-cli-secret-0d93"
+        let (status, stdout, stderr) = try await run(
+            ["index", "--data", data, "--embedder", "twelvelabs:Marengo-retrieval-2.7", "--segment-seconds", "12", media.path],
+            environment: ["TWELVE_LABS_API_KEY": key, "TWELVE_LABS_BASE_URL": base.absoluteString])
+        #expect(status != 0)
+        #expect(stderr.contains("--segment-seconds must be a whole number from 2 to 10"), "\(stderr)")
+        #expect(!(stdout + stderr + missingErr).contains(key), "the key was printed")
+        #expect(twelve.taskCount == 0)
+        #expect(standIn.requests.allSatisfy { $0.header("x-api-key") == key })
     }
 }

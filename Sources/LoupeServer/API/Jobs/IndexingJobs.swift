@@ -128,6 +128,7 @@ final class IndexingJobs: Service, Sendable {
                         job.rate = progress.rate
                         job.etaSeconds = progress.estimatedSecondsLeft
                         job.current = progress.current
+                        job.stage = progress.stage
                     }
                 }
             }

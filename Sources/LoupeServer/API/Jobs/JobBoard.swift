@@ -70,6 +70,7 @@ actor JobBoard {
         change(&record)
         if record.state.isFinal { record.finished = Date() }
         record.current = nil
+        record.stage = nil
         publish(record, save: true)
         return record
     }

@@ -15,6 +15,8 @@ struct JobRecord: Codable, Sendable {
     var rate = 0.0
     var etaSeconds: Double?
     var current: String?
+    /// Where a remote embedder stands with `current` (uploading, waiting, fetching), when it works on a video.
+    var stage: String?
     var report: Summary?
     var failures: [Failure] = []
     var error: String?
@@ -32,7 +34,7 @@ struct JobRecord: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, inputs, state, created, started, finished, embedded, failed, rate, current, report, failures, error
+        case id, inputs, state, created, started, finished, embedded, failed, rate, current, stage, report, failures, error
         case filesDone = "files_done", filesTotal = "files_total", etaSeconds = "eta_s"
     }
 }
