@@ -1578,7 +1578,8 @@ start();
         "type": "object",
         "properties": {
           "id": {"type": "string"},
-          "inputs": {"type": "array", "items": {"type": "string"}},
+          "kind": {"type": "string", "enum": ["index", "generate"], "description": "Absent in indexing records saved by older servers."},
+          "inputs": {"type": "array", "items": {"type": "string"}, "description": "An indexing job's files, folders and URLs (empty for a generation)."},
           "state": {"type": "string", "enum": ["queued", "running", "cancelling", "done", "failed", "cancelled", "interrupted"]},
           "created": {"type": "string", "format": "date-time"},
           "started": {"type": "string", "format": "date-time"},
@@ -1592,7 +1593,35 @@ start();
           "current": {"type": "string"},
           "report": {"type": "object"},
           "failures": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
-          "error": {"type": "string"}
+          "error": {"type": "string", "description": "Why the job failed: for a generation, a blocked prompt, a safety stop or an answer without a picture says so."},
+          "stage": {"type": "string", "enum": ["retrieving", "generating", "saving"], "description": "A running generation's step; 'current' describes it."},
+          "steps_done": {"type": "integer"},
+          "steps_total": {"type": "integer"},
+          "generation": {"$ref": "#/components/schemas/Generation"}
+        }
+      },
+      "Generation": {
+        "type": "object",
+        "description": "A generation job's request and, once it is done, what it made.",
+        "properties": {
+          "prompt": {"type": "string"},
+          "model": {"type": "string"},
+          "aspect_ratio": {"type": "string"},
+          "refs": {"type": "string", "description": "The query that retrieved references; absent when none were retrieved."},
+          "k": {"type": "integer", "description": "How many pictures were retrieved for 'refs'."},
+          "items": {"type": "array", "items": {"type": "integer", "format": "int64"}},
+          "images": {"type": "array", "items": {"type": "object", "properties": {
+            "url": {"type": "string", "description": "/api/generated/{name}"},
+            "sidecar_url": {"type": "string", "description": "The sidecar JSON: prompt, model, references with scores, text, time."},
+            "name": {"type": "string"}, "path": {"type": "string", "description": "The file on the server."},
+            "mime_type": {"type": "string"}
+          }}},
+          "text": {"type": "string", "description": "The model's text parts, joined."},
+          "references": {"type": "array", "description": "The pictures sent, in order: retrieved ones (with their score), then the selected items.", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "score": {"type": "number"}, "item_id": {"type": "integer", "format": "int64"},
+            "time_s": {"type": "number", "description": "For a video moment: the time of the frame sent."},
+            "thumbnail_url": {"type": "string"}
+          }}}
         }
       }
     },
@@ -1670,9 +1699,40 @@ start();
         }
       }
     },
+    "/api/generate": {
+      "post": {
+        "summary": "Generate a picture with Gemini's image model from a prompt and reference pictures of the library (a job)",
+        "description": "References: the top 'k' pictures for 'refs', then the 'items' given (a video moment sends its thumbnail frame). With neither 'refs' nor 'items', the prompt itself retrieves the top 'k'. Each is re-encoded as JPEG (longest side 1024) and sent with the prompt to $GEMINI_BASE_URL with the server's $GEMINI_API_KEY (else $GOOGLE_API_KEY). Follow the job at /api/jobs/{id} (or its events): its 'stage' goes retrieving, generating, saving; when done, 'generation' lists the pictures (saved under the data folder's generated/ with a sidecar JSON, served at /api/generated/{name}), the model's text and the references with their scores. A blocked prompt, a safety stop or a text-only answer ends the job 'failed' with the reason in 'error'. /api/stats says under 'generate' whether this is available.",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"type": "object", "required": ["prompt"], "properties": {
+            "prompt": {"type": "string", "maxLength": 10000},
+            "refs": {"type": "string", "description": "A text query retrieving reference pictures (pictures only).", "maxLength": 1000},
+            "k": {"type": "integer", "minimum": 0, "maximum": 16, "default": 3, "description": "How many pictures 'refs' retrieves."},
+            "items": {"type": "array", "items": {"type": "integer", "format": "int64"}, "description": "Ids of indexed items (pictures, videos, moments); at most 16 references in all."},
+            "model": {"type": "string", "default": "gemini-2.5-flash-image"},
+            "aspectRatio": {"type": "string", "examples": ["1:1", "16:9"]}
+          }}}}
+        },
+        "responses": {
+          "202": {"description": "The job, queued", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "503": {"description": "No Gemini key in the server's environment: the message says which variable to set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/generated/{name}": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {
+        "summary": "A generated picture or its sidecar JSON (takes ?access_token= like thumbnails)",
+        "responses": {"200": {"description": "The file", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/json": {}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
     "/api/jobs": {
       "get": {
-        "summary": "All jobs of this server, oldest first",
+        "summary": "All jobs of this server (indexing and generation, each with its 'kind'), oldest first",
         "responses": {"200": {"description": "Jobs", "content": {"application/json": {"schema": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}}}
       }
     },
@@ -1751,7 +1811,7 @@ start();
       "get": {"summary": "Collections of the store, with row counts", "responses": {"200": {"description": "Collections"}}}
     },
     "/api/stats": {
-      "get": {"summary": "Counts of the media collection and the model", "responses": {"200": {"description": "Stats"}}}
+      "get": {"summary": "Counts of the media collection and the model, and whether /api/generate is available ('generate': {available, model, max_references} or {available: false, problem})", "responses": {"200": {"description": "Stats"}}}
     },
     "/healthz": {
       "get": {"summary": "Liveness and readiness (no token needed)", "security": [], "responses": {"200": {"description": "OK"}}}
