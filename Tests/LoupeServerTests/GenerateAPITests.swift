@@ -201,6 +201,41 @@ struct GenerateAPITests {
         }
     }
 
+    @Test("DELETE cancels a generation while the model is still answering; the events stream ends with it")
+    func cancelWhileGenerating() async throws {
+        let gate = Gate()
+        let standIn = GeminiStandIn { _ in
+            await gate.wait()
+            return .json(GeminiStandIn.imageAnswer)
+        }
+        defer {
+            gate.open()
+            Task { await standIn.stop() }
+        }
+        let server = try await start(standIn)
+        let started = try await server.json(.POST, "/api/generate", ["prompt": "a slow picture", "k": 1])
+        let id = try #require(started.object["id"] as? String)
+        _ = try await follow(server, id) { $0.stage == "generating" }
+        let cancelled = try await server.json(.DELETE, "/api/jobs/\(id)")
+        #expect(cancelled.status == 200 && ["cancelling", "cancelled"].contains(cancelled.object["state"] as? String ?? ""))
+        let final = try #require(try await follow(server, id).last)
+        #expect(final.state == .cancelled && final.generation?.images.isEmpty == true, "\(final.state) \(final.error ?? "")")
+        let events = try await server.send(.GET, "/api/jobs/\(id)/events")
+        let text = String(decoding: events.body, as: UTF8.self)
+        #expect(text.contains("event: end") && text.contains("\"state\":\"cancelled\""), "\(text)")
+        let saved = (try? FileManager.default.contentsOfDirectory(atPath: server.root.appendingPathComponent("data/generated").path)) ?? []
+        #expect(saved.isEmpty)
+    }
+
+    @Test("indexing job records saved before generation jobs existed (no 'kind') still load")
+    func oldRecordsDecode() throws {
+        let json = #"{"id":"job-1","inputs":["/a"],"state":"done","created":"2026-01-01T00:00:00Z","files_done":1,"files_total":1,"embedded":1,"failed":0,"rate":0,"failures":[]}"#
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let record = try decoder.decode(JobRecord.self, from: Data(json.utf8))
+        #expect(record.kind == nil && record.state == .done && record.generation == nil)
+    }
+
     @Test("without a key, /api/generate answers 503 naming the variable, and /api/stats tells the page")
     func noKey() async throws {
         let server = try await TestServer.start(index: false)
