@@ -1941,6 +1941,7 @@ start();
           "400": {"$ref": "#/components/responses/Error"},
           "404": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
+          "429": {"description": "Too many generations queued or running (RequestLimits.maxActiveGenerations, 8)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "503": {"description": "No Gemini key in the server's environment: the message says which variable to set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }

@@ -227,6 +227,34 @@ struct GenerateAPITests {
         #expect(saved.isEmpty)
     }
 
+    @Test("past maxActiveGenerations, /api/generate answers 429 until a generation ends")
+    func activeGenerationLimit() async throws {
+        let gate = Gate()
+        let standIn = GeminiStandIn { _ in
+            await gate.wait()
+            return .json(GeminiStandIn.imageAnswer)
+        }
+        defer {
+            gate.open()
+            Task { await standIn.stop() }
+        }
+        let base = try await standIn.start()
+        let server = try await TestServer.start { configuration in
+            configuration.providerEnvironment = standIn.environment(base)
+            configuration.limits.maxActiveGenerations = 1
+        }
+        let first = try await server.json(.POST, "/api/generate", ["prompt": "one", "k": 0])
+        #expect(first.status == 202)
+        let refused = try await server.send(.POST, "/api/generate", body: Data(#"{"prompt": "two", "k": 0}"#.utf8))
+        #expect(refused.status == 429 && refused.headers.first(name: "retry-after") == "10")
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("already queued or running"))
+        gate.open()
+        #expect(try await finalRecord(server, first).state == .done)
+        let again = try await server.json(.POST, "/api/generate", ["prompt": "three", "k": 0])
+        #expect(again.status == 202)
+        #expect(try await finalRecord(server, again).state == .done)
+    }
+
     @Test("indexing job records saved before generation jobs existed (no 'kind') still load")
     func oldRecordsDecode() throws {
         let json = #"{"id":"job-1","inputs":["/a"],"state":"done","created":"2026-01-01T00:00:00Z","files_done":1,"files_total":1,"embedded":1,"failed":0,"rate":0,"failures":[]}"#

@@ -74,8 +74,16 @@ struct GenerateRoutes {
         }
         // With no references named, the prompt itself finds them (as `loupe generate` does).
         let query = retrieves ? body.refs ?? prompt : nil
-        let record = await server.generations.submit(JobRecord.Generation(
-            prompt: prompt, model: model, aspectRatio: body.aspectRatio, refs: query, k: retrieves ? k : 0, items: items))
+        let limit = configuration.limits.maxActiveGenerations
+        guard let record = await server.generations.submit(JobRecord.Generation(
+            prompt: prompt, model: model, aspectRatio: body.aspectRatio, refs: query, k: retrieves ? k : 0, items: items),
+                                                           limit: limit)
+        else {
+            var busy = APIError(.tooManyRequests, "busy",
+                                "\(limit) generations are already queued or running on this server; wait for one to finish")
+            busy.headers[.retryAfter] = "10"
+            throw busy
+        }
         var response = try JSONBody.response(encoding: record, status: .accepted)
         response.headers[.location] = "/api/jobs/\(record.id)"
         return response

@@ -38,14 +38,13 @@ final class GenerationJobs: Service, Sendable {
         board = JobBoard(directory: nil, logger: logger)
     }
 
-    /// Queues a job generating `request`.
-    func submit(_ request: JobRecord.Generation) async -> JobRecord {
+    /// Queues a job generating `request`, or returns nil when `limit` jobs are already queued or running.
+    func submit(_ request: JobRecord.Generation, limit: Int = .max) async -> JobRecord? {
         var record = JobRecord(id: Self.makeID(), kind: .generate, inputs: [], state: .queued, created: Date())
         record.generation = request
         record.stepsDone = 0
         record.stepsTotal = Stage.allCases.count
-        await board.add(record)
-        return record
+        return await board.add(record, activeBelow: limit) ? record : nil
     }
 
     func record(_ id: String) async -> JobRecord? { await board.record(id) }
