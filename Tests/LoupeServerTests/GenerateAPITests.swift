@@ -60,11 +60,13 @@ struct GenerateAPITests {
         let ids = [Int64(pictureID), Int64(momentID)]
         let prompt = "A European male model wearing a suit, carrying a blue box."
 
-        let started = try await server.json(.POST, "/api/generate", ["prompt": prompt, "items": ids, "aspectRatio": "1:1"])
+        // An item named twice is sent once.
+        let started = try await server.json(.POST, "/api/generate", ["prompt": prompt, "items": ids + [ids[0]], "aspectRatio": "1:1"])
         #expect(started.status == 202, "\(started.object)")
         let id = try #require(started.object["id"] as? String)
         #expect(started.object["kind"] as? String == "generate")
         #expect(started.object["steps_total"] as? Int == 3)
+        #expect(((started.object["generation"] as? [String: Any])?["items"] as? [Int])?.map(Int64.init) == ids)
 
         // While Gemini has not answered, the job says it is waiting for the model, one step done.
         let waiting = try await follow(server, id) { $0.stage == "generating" }

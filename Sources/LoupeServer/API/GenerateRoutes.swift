@@ -56,7 +56,9 @@ struct GenerateRoutes {
         guard (0...Self.maxReferences).contains(k) else {
             throw APIError.badRequest("'k' is \(k); it must be within 0...\(Self.maxReferences)")
         }
-        let items = body.items ?? []
+        // An item named twice is sent once, where it first appears.
+        var named = Set<Int64>()
+        let items = (body.items ?? []).filter { named.insert($0).inserted }
         let retrieves = k > 0 && (body.refs != nil || items.isEmpty)
         let count = items.count + (retrieves ? k : 0)
         guard count <= Self.maxReferences else {

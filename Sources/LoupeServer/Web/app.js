@@ -651,6 +651,9 @@ async function removeCurrent() {
   try {
     await api(`/api/items/${result.id}`, { method: "DELETE" });
     state.results = state.results.filter((other) => other.path !== result.path);
+    // The file's items (a video's moments too) can no longer be references.
+    for (const [id, selected] of state.selected) if (selected.path === result.path) state.selected.delete(id);
+    syncSelection();
     if (state.total != null) state.total -= 1;
     $("#detail").close();
     renderResults(null);
