@@ -10,11 +10,14 @@ struct GenerateAPITests {
     static let key = "AIza-server-test-key-0123456789"
 
     /// A server whose generation calls go to `standIn`.
-    func start(_ standIn: GeminiStandIn, token: String? = nil) async throws -> TestServer {
+    func start(_ standIn: GeminiStandIn, token: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in })
+        async throws -> TestServer
+    {
         let base = try await standIn.start()
         return try await TestServer.start { configuration in
             configuration.providerEnvironment = standIn.environment(base)
             configuration.token = token
+            configure(&configuration)
         }
     }
 
@@ -177,8 +180,10 @@ struct GenerateAPITests {
     func badRequests() async throws {
         let standIn = GeminiStandIn { _ in .json(GeminiStandIn.imageAnswer) }
         defer { Task { await standIn.stop() } }
-        let server = try await start(standIn)
+        let server = try await start(standIn) { $0.maxBodyBytes = 64 << 10 }
         let cases: [([String: Any], Int, String)] = [
+            (["prompt": String(repeating: "long ", count: 20_000)], 413, "limit"),
+            (["prompt": String(repeating: "x", count: 10_001)], 400, "the limit is 10000"),
             (["prompt": "   "], 400, "'prompt' is empty"),
             (["refs": "a red circle"], 400, "'prompt' is missing"),
             (["prompt": "x", "items": [987_654]], 404, "item 987654"),
