@@ -20,6 +20,14 @@ public final class LoupeServer: Sendable {
     let logger: Logger
     let metrics: ServerMetrics
     let jobs: IndexingJobs
+    /// Image generation jobs (`POST /api/generate`).
+    let generations: GenerationJobs
+    /// The image model, when the environment has a key for it.
+    let generator: GeminiImageGenerator?
+    /// Why `generator` is nil, for the 503 and the page.
+    let generationProblem: String?
+    /// Where generated pictures are saved and served from.
+    let generatedDirectory: URL
     let thumbnails: ThumbnailCache
     /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
     let embeddedStore: LoupeClient?
@@ -50,6 +58,24 @@ public final class LoupeServer: Sendable {
             return TableClient(store: store, embedder: library.embedder, configuration: tableConfiguration)
         }
         jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
+        generatedDirectory = configuration.generatedDirectory ?? library.dataDirectory.appendingPathComponent("generated")
+        let imageModel = Self.imageGenerator(environment: configuration.providerEnvironment, logger: logger)
+        generator = imageModel.0
+        generationProblem = imageModel.1
+        if let generationProblem { logger.info("\(generationProblem)") }
+        generations = GenerationJobs(library: library, generator: generator, directory: generatedDirectory, logger: logger)
+    }
+
+    /// The image model for `POST /api/generate`, or why there is none (no key, a bad `GEMINI_BASE_URL`).
+    static func imageGenerator(environment: [String: String], logger: Logger) -> (GeminiImageGenerator?, String?) {
+        do {
+            return (try GeminiImageGenerator.fromEnvironment(environment: environment, logger: logger), nil)
+        } catch let error as ProviderError where error.code == .missingKey {
+            return (nil, "image generation is off on this server: set GEMINI_API_KEY (or GOOGLE_API_KEY) in the "
+                + "environment of `loupe serve` and restart it")
+        } catch {
+            return (nil, "image generation is off on this server: \(error)")
+        }
     }
 
     /// The router with every route and middleware, for `Application` or for tests.
@@ -65,6 +91,7 @@ public final class LoupeServer: Sendable {
         SystemRoutes(server: self).register(on: router)
         WebRoutes().register(on: router)
         APIRoutes(server: self).register(on: router)
+        GenerateRoutes(server: self).register(on: router)
         if let tables {
             TableRoutes(tables: tables, maxBodyBytes: configuration.maxBodyBytes,
                         libraryCollection: library.configuration.collection).register(on: router)
@@ -103,7 +130,7 @@ public final class LoupeServer: Sendable {
                                  serverName: "loupe"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        app.addServices(jobs)
+        app.addServices(jobs, generations)
         if let milvusPort = configuration.milvusPort {
             app.addServices(try makeMilvusListener(port: milvusPort, onRunning: onMilvusRunning))
         }

@@ -31,6 +31,11 @@ public struct ServerConfiguration: Sendable {
     /// `--allow-table-files`: lets table rows and searches (`/api/tables`, Milvus function fields) name
     /// pictures by a path on this machine; otherwise only http(s) URLs and base64 are read.
     public var allowsTableFiles = false
+    /// Where `POST /api/generate` reads its provider settings: `GEMINI_API_KEY` (else `GOOGLE_API_KEY`) and
+    /// `GEMINI_BASE_URL`. Without a key the endpoint answers 503 and the page hides "Generate with these".
+    public var providerEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    /// Where generated pictures and their sidecars are saved; nil: `generated/` in the library's data folder.
+    public var generatedDirectory: URL?
 
     public init() {}
 

@@ -245,7 +245,7 @@ main { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
 /* Touch screens: tapping opens the detail view (with "More like this"); only the play button stays. */
 @media (hover: none) {
   .card-actions { opacity: 1; }
-  .card-actions .pill:not(.play) { display: none; }
+  .card-actions .pill:not(.play):not(.select) { display: none; }
 }
 .pill {
   font-size: 0.75rem; padding: 0.15rem 0.6rem; background: rgb(255 255 255 / 92%); color: #1b1f27;
@@ -353,10 +353,45 @@ dialog::backdrop { background: rgb(10 12 18 / 60%); backdrop-filter: blur(3px); 
   .brand span { display: none; }
   .stats .moments { display: none; }
 }
+
+/* Selecting results for "Generate with these" */
+.result.selected .card { border-color: var(--accent); box-shadow: var(--focus); }
+.result.selected .card-actions { opacity: 1; }
+.pill.select.on { background: var(--accent); color: var(--accent-text); }
+.selection-bar {
+  position: sticky; bottom: 1rem; z-index: 5; display: flex; align-items: center; gap: 1rem; flex-wrap: wrap;
+  margin: 1rem auto 0; width: fit-content; max-width: 100%; padding: 0.6rem 0.8rem 0.6rem 1.2rem;
+  background: var(--surface); border: 1px solid var(--border); border-radius: 999px; box-shadow: var(--shadow);
+}
+#selection-count { font-weight: 600; }
+
+/* Generation dialog */
+#generate { max-width: min(960px, 96vw); }
+.generate-form { padding: 1.25rem 1.5rem 1.5rem; display: flex; flex-direction: column; gap: 0.6rem; overflow: auto; max-height: 92vh; }
+/* A scrolling column: its parts keep their height instead of shrinking to fit. */
+.generate-form > * { flex-shrink: 0; }
+.generate-form label[for="generate-prompt"] { font-weight: 600; }
+.generate-form textarea {
+  width: 100%; resize: vertical; border: 1px solid var(--border); background: var(--bg); border-radius: 10px; padding: 0.6rem 0.8rem;
+}
+.generate-form textarea:focus { outline: none; border-color: var(--accent); box-shadow: var(--focus); }
+.generate-form select { font: inherit; color: inherit; background: var(--bg); border: 1px solid var(--border); border-radius: 8px; padding: 0.2rem 0.4rem; }
+.generate-refs { list-style: none; margin: 0; padding: 0; display: flex; gap: 0.6rem; flex-wrap: wrap; }
+.generate-refs li { width: 120px; display: flex; flex-direction: column; gap: 0.15rem; font-size: 0.78rem; }
+.generate-refs img { width: 120px; height: 90px; object-fit: cover; border-radius: 8px; background: var(--surface-2); display: block; }
+.generate-refs .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 500; }
+.generate-progress .progress { margin-top: 0.2rem; }
+.generate-result { display: grid; grid-template-columns: minmax(0, 3fr) minmax(200px, 2fr); gap: 1.25rem; align-items: start; margin-top: 0.5rem; }
+.generate-result figure { margin: 0; display: flex; flex-direction: column; gap: 0.4rem; }
+.generate-result .generated-image { width: 100%; max-height: 60vh; object-fit: contain; background: #0b0c10; border-radius: 12px; display: block; }
+.generate-result h3 { margin: 0 0 0.5rem; font-size: 1rem; }
+.generate-text { margin: 0; color: var(--muted); }
+@media (max-width: 720px) { .generate-result { grid-template-columns: 1fr; } }
 """####),
         "app.js": ("text/javascript; charset=utf-8", ####"""
 // Loupe's web page: search as you type, search by a picture, refine with weighted terms, filter, play
-// video moments, inspect items, and index folders with live progress. Plain JavaScript, no build step,
+// video moments, inspect items, index folders with live progress, and generate a picture with Gemini from
+// selected results. Plain JavaScript, no build step,
 // no network beyond this server.
 "use strict";
 
@@ -402,6 +437,7 @@ const state = {
   browsing: false,
   stats: null,
   current: -1,        // index of the result shown in the detail view
+  selected: new Map(), // id → result: the references for "Generate with these" (kept across searches)
 };
 
 // MARK: API
@@ -748,13 +784,14 @@ function resultCard(result, index) {
       result.score != null ? relevanceBar(result) : null,
       el("span", {}, cardFacts(result)))));
   const actions = el("div", { class: "card-actions" },
+    generationAvailable() ? selectButton(result) : null,
     el("button", { type: "button", class: "pill", title: "More like this", "aria-label": `More like ${result.name}`,
       onclick: () => moreLikeThis(result) }, "Similar"));
   if (result.kind === "video") {
     actions.prepend(el("button", { type: "button", class: "pill play", "aria-label": `Play ${result.name} here`,
       onclick: (event) => toggleInlinePlay(event.currentTarget, card, result) }, "▶ Play"));
   }
-  return el("li", { class: `result ${result.kind}` }, card, actions);
+  return el("li", { class: `result ${result.kind}${state.selected.has(result.id) ? " selected" : ""}` }, card, actions);
 }
 
 function cardFacts(result) {
@@ -1005,6 +1042,9 @@ async function removeCurrent() {
   try {
     await api(`/api/items/${result.id}`, { method: "DELETE" });
     state.results = state.results.filter((other) => other.path !== result.path);
+    // The file's items (a video's moments too) can no longer be references.
+    for (const [id, selected] of state.selected) if (selected.path === result.path) state.selected.delete(id);
+    syncSelection();
     if (state.total != null) state.total -= 1;
     $("#detail").close();
     renderResults(null);
@@ -1085,8 +1125,10 @@ const ACTIVE_JOB_STATES = new Set(["queued", "running", "cancelling"]);
 async function loadJobs() {
   try {
     const answer = await api("/api/jobs");
-    renderJobs(answer.jobs);
-    for (const job of answer.jobs) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
+    // Generation jobs are followed in their dialog, not listed with the indexing jobs.
+    const indexing = answer.jobs.filter((job) => job.kind !== "generate");
+    renderJobs(indexing);
+    for (const job of indexing) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
   } catch (error) {
     showError(error, $("#index-error"));
   }
@@ -1188,6 +1230,147 @@ async function submitIndex(event) {
   }
 }
 
+// MARK: Generating
+
+function generationAvailable() {
+  return Boolean(state.stats && state.stats.generate && state.stats.generate.available);
+}
+
+function selectButton(result) {
+  const on = state.selected.has(result.id);
+  return el("button", { type: "button", class: `pill select${on ? " on" : ""}`, "aria-pressed": String(on),
+    "aria-label": `Select ${result.name} as a reference`, title: "Select as a reference for “Generate with these”",
+    dataset: { id: String(result.id) }, onclick: () => toggleSelected(result) }, on ? "✓ Selected" : "Select");
+}
+
+function toggleSelected(result) {
+  if (state.selected.has(result.id)) state.selected.delete(result.id);
+  else state.selected.set(result.id, result);
+  syncSelection();
+}
+
+/** Brings the cards' select buttons and the selection bar in line with `state.selected`. */
+function syncSelection() {
+  for (const button of document.querySelectorAll("#results .pill.select")) {
+    const on = state.selected.has(Number(button.dataset.id));
+    button.classList.toggle("on", on);
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? "✓ Selected" : "Select";
+    button.closest(".result").classList.toggle("selected", on);
+  }
+  const count = state.selected.size;
+  $("#selection").hidden = !generationAvailable() || count === 0;
+  $("#selection-count").textContent = `${plural(count, "result")} selected`;
+}
+
+function clearSelection() {
+  state.selected.clear();
+  syncSelection();
+}
+
+function referenceThumb(src, name, note) {
+  return el("li", {},
+    src ? el("img", { src, alt: `Reference ${name}`, loading: "lazy", onerror: (event) => event.target.classList.add("broken") }) : null,
+    el("span", { class: "name", title: name }, name),
+    note ? el("span", { class: "muted" }, note) : null);
+}
+
+function openGenerate() {
+  const chosen = [...state.selected.values()];
+  const limit = state.stats.generate.max_references || 16;
+  $("#generate-refs").replaceChildren(...chosen.map((result) => referenceThumb(thumbnailURL(result, 240), result.name,
+    isMoment(result) ? `moment ${formatTime(result.start)}–${formatTime(result.end)}` : null)));
+  $("#generate-about").textContent = `${plural(chosen.length, "selected picture")} as references for ${state.stats.generate.model}.`;
+  $("#generate-progress").hidden = true;
+  $("#generate-result").hidden = true;
+  $("#generate-result").replaceChildren();
+  showError(chosen.length > limit ? new Error(`Select at most ${limit} results; ${chosen.length} are selected.`) : null, $("#generate-error"));
+  $("#generate-submit").disabled = chosen.length > limit;
+  $("#generate").showModal();
+  $("#generate-prompt").focus();
+}
+
+let generationSerial = 0;
+
+async function submitGenerate(event) {
+  event.preventDefault();
+  const prompt = $("#generate-prompt").value.trim();
+  if (!prompt) {
+    showError(new Error("Describe the picture to generate."), $("#generate-error"));
+    $("#generate-prompt").focus();
+    return;
+  }
+  const body = { prompt, items: [...state.selected.keys()] };
+  if ($("#generate-ratio").value) body.aspectRatio = $("#generate-ratio").value;
+  const serial = ++generationSerial;
+  showError(null, $("#generate-error"));
+  $("#generate-result").hidden = true;
+  $("#generate-submit").disabled = true;
+  try {
+    const job = await api("/api/generate", { method: "POST", body });
+    showGenerationProgress(job);
+    const final = await followGeneration(job.id, (record) => { if (serial === generationSerial) showGenerationProgress(record); });
+    if (serial !== generationSerial) return;
+    showGenerationProgress(final);
+    if (final.state === "done") renderGeneration(final);
+    else showError(new Error(final.error || `The generation was ${final.state}.`), $("#generate-error"));
+  } catch (error) {
+    if (serial === generationSerial) showError(error, $("#generate-error"));
+  } finally {
+    if (serial === generationSerial) $("#generate-submit").disabled = false;
+  }
+}
+
+/** Follows a generation job's events; resolves with its final record. */
+function followGeneration(id, onProgress) {
+  return new Promise((resolve) => {
+    const source = new EventSource(withToken(`/api/jobs/${encodeURIComponent(id)}/events`));
+    let last = null, ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      source.close();
+      api(`/api/jobs/${encodeURIComponent(id)}`).then(resolve)
+        .catch(() => resolve(last || { state: "failed", error: "The job's state could not be read." }));
+    };
+    source.addEventListener("progress", (event) => { last = JSON.parse(event.data); onProgress(last); });
+    source.addEventListener("end", end);
+    source.onerror = end;
+  });
+}
+
+function showGenerationProgress(job) {
+  const total = job.steps_total || 3;
+  const done = job.state === "done" ? total : Math.min(total, job.steps_done || 0);
+  const bar = $("#generate-progress .progress");
+  bar.setAttribute("aria-valuemax", String(total));
+  bar.setAttribute("aria-valuenow", String(done));
+  bar.firstElementChild.style.width = `${((100 * done) / total).toFixed(0)}%`;
+  $("#generate-status").textContent = job.state === "queued" ? "Waiting for the generation before it…"
+    : job.state === "done" ? "Done." : job.state === "running" ? `${job.current || "Working"}…` : job.state;
+  $("#generate-progress").hidden = false;
+}
+
+function renderGeneration(job) {
+  const generation = job.generation;
+  const pictures = generation.images.map((image) => el("figure", {},
+    el("img", { class: "generated-image", src: withToken(image.url), alt: `Generated from “${generation.prompt}”` }),
+    el("figcaption", {}, el("a", { href: withToken(image.url), target: "_blank", rel: "noopener" }, "Open full size"),
+      " · ", el("code", {}, image.name))));
+  const references = el("div", { class: "generate-used" },
+    el("h3", {}, "References"),
+    generation.references.length ? el("ol", { class: "generate-refs", "aria-label": "References sent" },
+      generation.references.map((reference) => referenceThumb(
+        reference.thumbnail_url ? withToken(`${reference.thumbnail_url}?size=240`) : null,
+        reference.path.slice(reference.path.lastIndexOf("/") + 1),
+        [reference.score != null ? `score ${reference.score.toFixed(3)}` : "selected",
+          reference.time_s != null ? `frame at ${formatTime(reference.time_s)}` : null].filter(Boolean).join(" · "))))
+      : el("p", { class: "muted" }, "None: the prompt alone."));
+  $("#generate-result").replaceChildren(el("div", { class: "generate-pictures" }, pictures,
+    generation.text ? el("p", { class: "generate-text" }, generation.text) : null), references);
+  $("#generate-result").hidden = false;
+}
+
 // MARK: Stats and views
 
 async function loadStats() {
@@ -1199,6 +1382,7 @@ async function loadStats() {
       el("span", {}, plural(stats.videos, "video")),
       el("span", { class: "moments" }, el("span", { class: "dot", "aria-hidden": "true" }, "·"), plural(stats.moments, "moment")));
     $("#stats").title = `${stats.model} · ${stats.dimension} dimensions · collection ${stats.collection}`;
+    syncSelection();
   } catch (error) {
     $("#stats").textContent = "";
   }
@@ -1288,6 +1472,11 @@ function wire() {
   $("#detail-remove").addEventListener("click", removeCurrent);
 
   $("#index-form").addEventListener("submit", submitIndex);
+  $("#generate-open").addEventListener("click", openGenerate);
+  $("#selection-clear").addEventListener("click", clearSelection);
+  $("#generate-form").addEventListener("submit", submitGenerate);
+  $("#generate-close").addEventListener("click", () => $("#generate").close());
+  $("#generate").addEventListener("click", (event) => { if (event.target === $("#generate")) $("#generate").close(); });
   $("#brand").addEventListener("click", (event) => { event.preventDefault(); showView("search"); input.focus(); });
   $("#tab-search").addEventListener("click", (event) => { event.preventDefault(); showView("search"); });
   $("#tab-index").addEventListener("click", (event) => { event.preventDefault(); showView("index"); });
@@ -1421,6 +1610,12 @@ start();
       <div id="error" class="banner error" role="alert" hidden></div>
       <div id="empty" class="empty" hidden></div>
       <ol id="results" class="grid" aria-label="Results"></ol>
+      <div id="selection" class="selection-bar" role="region" aria-label="Selected results" hidden>
+        <span id="selection-count" role="status" aria-live="polite"></span>
+        <button type="button" class="primary" id="generate-open"
+                title="Generate a new picture with Gemini from a prompt and the selected pictures as references">Generate with these</button>
+        <button type="button" class="link-button" id="selection-clear">Clear selection</button>
+      </div>
       <div class="more">
         <button type="button" class="button" id="show-all" hidden
                 title="Results end where the scores drop sharply (a score cliff); this shows the ones below it">Show all results</button>
@@ -1465,6 +1660,36 @@ start();
         <dl id="detail-meta" class="meta"></dl>
       </div>
     </div>
+  </dialog>
+
+  <dialog id="generate" aria-labelledby="generate-title">
+    <form id="generate-form" class="generate-form" autocomplete="off">
+      <div class="detail-head">
+        <h2 id="generate-title">Generate with these</h2>
+        <button type="button" class="icon-button" id="generate-close" aria-label="Close" title="Close (Esc)">✕</button>
+      </div>
+      <p class="muted" id="generate-about"></p>
+      <ol id="generate-refs" class="generate-refs" aria-label="Reference pictures"></ol>
+      <label for="generate-prompt">Prompt</label>
+      <textarea id="generate-prompt" rows="3" required spellcheck="true"
+                placeholder="A European male model wearing a suit, carrying these…"></textarea>
+      <div class="form-row">
+        <label class="filter" for="generate-ratio"><span>Aspect ratio</span>
+          <select id="generate-ratio">
+            <option value="">Model's choice</option><option>1:1</option><option>4:3</option><option>3:4</option>
+            <option>16:9</option><option>9:16</option>
+          </select>
+        </label>
+        <button type="submit" class="primary" id="generate-submit">Generate</button>
+        <p class="hint">The prompt and these pictures are sent to Google's Gemini; it takes 10–20 seconds.</p>
+      </div>
+      <div id="generate-progress" class="generate-progress" hidden>
+        <div class="progress" role="progressbar" aria-label="Generation progress" aria-valuemin="0" aria-valuemax="3" aria-valuenow="0"><span></span></div>
+        <p id="generate-status" role="status" aria-live="polite"></p>
+      </div>
+      <div id="generate-error" class="banner error" role="alert" hidden></div>
+      <section id="generate-result" class="generate-result" aria-label="Generated picture" hidden></section>
+    </form>
   </dialog>
 
   <dialog id="token-dialog" aria-labelledby="token-title">
@@ -1578,7 +1803,8 @@ start();
         "type": "object",
         "properties": {
           "id": {"type": "string"},
-          "inputs": {"type": "array", "items": {"type": "string"}},
+          "kind": {"type": "string", "enum": ["index", "generate"], "description": "Absent in indexing records saved by older servers."},
+          "inputs": {"type": "array", "items": {"type": "string"}, "description": "An indexing job's files, folders and URLs (empty for a generation)."},
           "state": {"type": "string", "enum": ["queued", "running", "cancelling", "done", "failed", "cancelled", "interrupted"]},
           "created": {"type": "string", "format": "date-time"},
           "started": {"type": "string", "format": "date-time"},
@@ -1592,7 +1818,35 @@ start();
           "current": {"type": "string"},
           "report": {"type": "object"},
           "failures": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}},
-          "error": {"type": "string"}
+          "error": {"type": "string", "description": "Why the job failed: for a generation, a blocked prompt, a safety stop or an answer without a picture says so."},
+          "stage": {"type": "string", "enum": ["retrieving", "generating", "saving"], "description": "A running generation's step; 'current' describes it."},
+          "steps_done": {"type": "integer"},
+          "steps_total": {"type": "integer"},
+          "generation": {"$ref": "#/components/schemas/Generation"}
+        }
+      },
+      "Generation": {
+        "type": "object",
+        "description": "A generation job's request and, once it is done, what it made.",
+        "properties": {
+          "prompt": {"type": "string"},
+          "model": {"type": "string"},
+          "aspect_ratio": {"type": "string"},
+          "refs": {"type": "string", "description": "The query that retrieved references; absent when none were retrieved."},
+          "k": {"type": "integer", "description": "How many pictures were retrieved for 'refs'."},
+          "items": {"type": "array", "items": {"type": "integer", "format": "int64"}},
+          "images": {"type": "array", "items": {"type": "object", "properties": {
+            "url": {"type": "string", "description": "/api/generated/{name}"},
+            "sidecar_url": {"type": "string", "description": "The sidecar JSON: prompt, model, references with scores, text, time."},
+            "name": {"type": "string"}, "path": {"type": "string", "description": "The file on the server."},
+            "mime_type": {"type": "string"}
+          }}},
+          "text": {"type": "string", "description": "The model's text parts, joined."},
+          "references": {"type": "array", "description": "The pictures sent, in order: retrieved ones (with their score), then the selected items.", "items": {"type": "object", "properties": {
+            "path": {"type": "string"}, "score": {"type": "number"}, "item_id": {"type": "integer", "format": "int64"},
+            "time_s": {"type": "number", "description": "For a video moment: the time of the frame sent."},
+            "thumbnail_url": {"type": "string"}
+          }}}
         }
       }
     },
@@ -1670,9 +1924,41 @@ start();
         }
       }
     },
+    "/api/generate": {
+      "post": {
+        "summary": "Generate a picture with Gemini's image model from a prompt and reference pictures of the library (a job)",
+        "description": "References: the top 'k' pictures for 'refs', then the 'items' given (a video moment sends its thumbnail frame). With neither 'refs' nor 'items', the prompt itself retrieves the top 'k'. Each is re-encoded as JPEG (longest side 1024) and sent with the prompt to $GEMINI_BASE_URL with the server's $GEMINI_API_KEY (else $GOOGLE_API_KEY). Follow the job at /api/jobs/{id} (or its events): its 'stage' goes retrieving, generating, saving; when done, 'generation' lists the pictures (saved under the data folder's generated/ with a sidecar JSON, served at /api/generated/{name}), the model's text and the references with their scores. A blocked prompt, a safety stop or a text-only answer ends the job 'failed' with the reason in 'error'. /api/stats says under 'generate' whether this is available.",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"type": "object", "required": ["prompt"], "properties": {
+            "prompt": {"type": "string", "maxLength": 10000},
+            "refs": {"type": "string", "description": "A text query retrieving reference pictures (pictures only).", "maxLength": 1000},
+            "k": {"type": "integer", "minimum": 0, "maximum": 16, "default": 3, "description": "How many pictures 'refs' retrieves."},
+            "items": {"type": "array", "items": {"type": "integer", "format": "int64"}, "description": "Ids of indexed items (pictures, videos, moments); at most 16 references in all."},
+            "model": {"type": "string", "default": "gemini-2.5-flash-image"},
+            "aspectRatio": {"type": "string", "examples": ["1:1", "16:9"]}
+          }}}}
+        },
+        "responses": {
+          "202": {"description": "The job, queued", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "429": {"description": "Too many generations queued or running (RequestLimits.maxActiveGenerations, 8)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "503": {"description": "No Gemini key in the server's environment: the message says which variable to set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+      }
+    },
+    "/api/generated/{name}": {
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {
+        "summary": "A generated picture or its sidecar JSON (takes ?access_token= like thumbnails)",
+        "responses": {"200": {"description": "The file", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/json": {}}}, "404": {"$ref": "#/components/responses/Error"}}
+      }
+    },
     "/api/jobs": {
       "get": {
-        "summary": "All jobs of this server, oldest first",
+        "summary": "All jobs of this server (indexing and generation, each with its 'kind'), oldest first",
         "responses": {"200": {"description": "Jobs", "content": {"application/json": {"schema": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}}}
       }
     },
@@ -1751,7 +2037,7 @@ start();
       "get": {"summary": "Collections of the store, with row counts", "responses": {"200": {"description": "Collections"}}}
     },
     "/api/stats": {
-      "get": {"summary": "Counts of the media collection and the model", "responses": {"200": {"description": "Stats"}}}
+      "get": {"summary": "Counts of the media collection and the model, and whether /api/generate is available ('generate': {available, model, max_references} or {available: false, problem})", "responses": {"200": {"description": "Stats"}}}
     },
     "/healthz": {
       "get": {"summary": "Liveness and readiness (no token needed)", "security": [], "responses": {"200": {"description": "OK"}}}

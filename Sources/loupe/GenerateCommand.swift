@@ -120,10 +120,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let retrieving = limit > 0 && (refs != nil || hasLibrary)
         if retrieving || !refItems.isEmpty {
             references += try await libraryOptions().withLibrary(.reader, mustExist: true) { library in
-                var found: [GenerationReference] = []
-                if retrieving { found += try await library.generationReferences(for: refs ?? prompt, limit: limit) }
-                for id in refItems { found.append(try await library.generationReference(item: id)) }
-                return found
+                try await library.generationReferences(query: retrieving ? refs ?? prompt : nil, limit: limit, items: refItems)
             }
         }
         for file in refFiles {

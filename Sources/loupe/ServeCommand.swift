@@ -12,7 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
             Listens on loopback by default. Listening on another address needs --token (or LOUPE_TOKEN);
             clients then send 'Authorization: Bearer <token>'. Open http://HOST:PORT/ in a browser.
             --milvus-port also answers Milvus's gRPC protocol there (pymilvus: MilvusClient(uri=
-            "http://HOST:PORT", token="root:<token>")).
+            "http://HOST:PORT", token="root:<token>")). With GEMINI_API_KEY (or GOOGLE_API_KEY) in the
+            environment, POST /api/generate and the page's "Generate with these" make pictures with Gemini.
             """)
 
     @OptionGroup var library: LibraryOptions

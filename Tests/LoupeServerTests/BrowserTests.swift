@@ -259,6 +259,64 @@ struct BrowserTests {
     }
 
     /// Waits until the thumbnails on screen have loaded (a screenshot without them shows grey boxes).
+    @Test("select results, enter a prompt, 'Generate with these': the generated picture appears beside its references")
+    func generateWithSelected() async throws {
+        let standIn = GeminiStandIn { _ in .json(GeminiStandIn.imageAnswer) }
+        defer { Task { await standIn.stop() } }
+        let base = try await standIn.start()
+        let server = try await TestServer.start { $0.providerEnvironment = standIn.environment(base) }
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/?q=a+blue+square"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.waitUntil("document.querySelectorAll('#results .pill.select').length >= 2", "results with select buttons")
+            #expect(try await page.string("String(document.querySelector('#selection').hidden)") == "true",
+                    "the selection bar waits for a selection")
+            let names = try await page.string("[...document.querySelectorAll('#results .card .name')].slice(0, 2).map(n => n.textContent).join('|')")
+            try await page.click("#results .result:nth-child(1) .pill.select")
+            try await page.click("#results .result:nth-child(2) .pill.select")
+            try await page.waitUntil("!document.querySelector('#selection').hidden", "the selection bar")
+            #expect(try await page.string("document.querySelector('#selection-count').textContent") == "2 results selected")
+            #expect(try await page.string("document.querySelector('#results .result:nth-child(1) .pill.select').getAttribute('aria-pressed')") == "true")
+            try await waitForThumbnails(page)
+            try await page.screenshot("40-selected", into: Self.screenshots)
+
+            try await page.click("#generate-open")
+            try await page.waitUntil("document.querySelector('#generate').open", "the generate dialog")
+            #expect(try await page.string("document.activeElement.id") == "generate-prompt", "the prompt box has the focus")
+            #expect(try await page.number("document.querySelectorAll('#generate-refs li').length") == 2)
+            try await page.type("A model wearing a suit, carrying a blue box")
+            try await page.click("#generate-submit")
+            try await page.waitUntil(
+                "(() => { const i = document.querySelector('#generate-result .generated-image'); return i && i.complete && i.naturalWidth === 64 })()",
+                "the generated picture")
+            let used = try await page.string("[...document.querySelectorAll('#generate-result .generate-refs .name')].map(n => n.textContent).join('|')")
+            #expect(used == names, "the references shown beside the picture are \(used), not \(names)")
+            try await page.waitUntil("[...document.querySelectorAll('#generate-result .generate-refs img')].every(i => i.complete && i.naturalWidth > 0)",
+                                     "the references' thumbnails")
+            #expect(try await page.string("document.querySelector('#generate-result .generate-text').textContent") == "Here is your picture.")
+            #expect(try await page.string("document.querySelector('#generate-status').textContent") == "Done.")
+            #expect(try await page.string("document.querySelector('#generate-progress .progress').getAttribute('aria-valuenow')") == "3")
+            try await page.screenshot("41-generated", into: Self.screenshots)
+            // The pictures sent are the two selected, after the prompt.
+            let sent = try #require(standIn.requests.first)
+            #expect(sent.prompt == "A model wearing a suit, carrying a blue box" && sent.pictures.count == 2)
+            try await page.press("Escape")
+            try await page.waitUntil("!document.querySelector('#generate').open", "the dialog to close")
+        }
+    }
+
+    @Test("without a Gemini key the page offers no selection and no 'Generate with these'")
+    func generateHiddenWithoutKey() async throws {
+        let server = try await TestServer.start()
+        try await withBrowser { page, _ in
+            try await page.navigate(server.url("/?q=a+blue+square"))
+            try await page.waitUntil("document.body.dataset.ready === 'true'", "the page to start")
+            try await page.waitUntil("document.querySelectorAll('#results .card').length > 0", "results")
+            #expect(try await page.number("document.querySelectorAll('#results .pill.select').length") == 0)
+            #expect(try await page.string("String(document.querySelector('#selection').hidden)") == "true")
+        }
+    }
+
     private func waitForThumbnails(_ page: BrowserPage) async throws {
         try await page.waitUntil(
             "[...document.querySelectorAll('#results img')].filter(i => i.getBoundingClientRect().top < innerHeight).every(i => i.complete && i.naturalWidth > 0)",

@@ -48,6 +48,8 @@ final class TestServer: Sendable {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.jobsDirectory = root.appendingPathComponent("data/jobs")
+        // No provider keys from the machine's environment: tests that generate give a stand-in's.
+        configuration.providerEnvironment = [:]
         configure(&configuration)
         let server = try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
                                           configuration: configuration)

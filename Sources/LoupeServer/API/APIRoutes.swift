@@ -21,11 +21,17 @@ struct APIRoutes {
             return try await run(query, uploads: [:], context: context)
         }
         api.post("index") { request, context in try await startIndexing(request, context: context) }
-        api.get("jobs") { _, _ in try JSONBody.response(encoding: ["jobs": await server.jobs.all()]) }
+        api.get("jobs") { _, _ in
+            // Indexing and generation jobs, oldest first (each record says its `kind`).
+            let all = await server.jobs.all() + server.generations.all()
+            return try JSONBody.response(encoding: ["jobs": all.sorted { ($0.created, $0.id) < ($1.created, $1.id) }])
+        }
         api.get("jobs/:id") { _, context in try JSONBody.response(encoding: try await job(context)) }
         api.delete("jobs/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let record = await server.jobs.cancel(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+            var record = await server.jobs.cancel(id)
+            if record == nil { record = await server.generations.cancel(id) }
+            guard let record else { throw APIError.notFound("job '\(id)' does not exist") }
             return try JSONBody.response(encoding: record)
         }
         api.get("jobs/:id/events") { _, context in try await jobEvents(context) }
@@ -143,14 +149,18 @@ struct APIRoutes {
 
     private func job(_ context: LoupeRequestContext) async throws -> JobRecord {
         let id = try context.parameters.require("id")
-        guard let record = await server.jobs.record(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+        var record = await server.jobs.record(id)
+        if record == nil { record = await server.generations.record(id) }
+        guard let record else { throw APIError.notFound("job '\(id)' does not exist") }
         return record
     }
 
     /// Server-sent events: one `progress` event per change, then `end` when the job is over.
     private func jobEvents(_ context: LoupeRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let updates = await server.jobs.updates(id) else { throw APIError.notFound("job '\(id)' does not exist") }
+        var stream = await server.jobs.updates(id)
+        if stream == nil { stream = await server.generations.updates(id) }
+        guard let updates = stream else { throw APIError.notFound("job '\(id)' does not exist") }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
@@ -285,8 +295,16 @@ struct APIRoutes {
         return try JSONBody.response([
             "collection": library.configuration.collection, "model": library.embedder.modelName,
             "dimension": library.embedder.dimension, "images": counts.images, "videos": counts.videos,
-            "moments": counts.moments, "rows": statistics.rows,
+            "moments": counts.moments, "rows": statistics.rows, "generate": generateStatus(),
         ])
+    }
+
+    /// Whether `POST /api/generate` works here, so the page shows or hides "Generate with these".
+    private func generateStatus() -> [String: Any] {
+        guard let generator = server.generator else {
+            return ["available": false, "problem": server.generationProblem ?? "image generation is off"]
+        }
+        return ["available": true, "model": generator.model, "max_references": GenerateRoutes.maxReferences]
     }
 
     // MARK: Helpers

@@ -119,10 +119,11 @@ struct AuthMiddleware: RouterMiddleware {
         return false
     }
 
-    /// `/api/items/{id}/media`, `/api/items/{id}/thumbnail` and `/api/jobs/{id}/events`: what `<img>`, `<video>`
-    /// and `EventSource` load, which cannot send a header.
+    /// `/api/items/{id}/media`, `/api/items/{id}/thumbnail`, `/api/generated/{name}` and `/api/jobs/{id}/events`:
+    /// what `<img>`, `<video>` and `EventSource` load, which cannot send a header.
     static func takesQueryToken(_ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.count == 3, parts[0] == "api", parts[1] == "generated" { return true }
         guard parts.count == 4, parts[0] == "api" else { return false }
         return (parts[1] == "items" && (parts[3] == "media" || parts[3] == "thumbnail")) || (parts[1] == "jobs" && parts[3] == "events")
     }

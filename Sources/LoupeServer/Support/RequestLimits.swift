@@ -20,6 +20,8 @@ public struct RequestLimits: Sendable {
     public var maxMultipartParts = 64
     /// Paths in one `/api/index` request (after duplicates are dropped).
     public var maxIndexPaths = 1_000
+    /// Generation jobs (`/api/generate`) queued or running at once; each is a paid call to the provider.
+    public var maxActiveGenerations = 8
     /// Bytes of decoded pixels that pictures being decoded (uploads, image URLs, query files and indexing)
     /// may hold at once across all requests and jobs (a picture larger than this still decodes, but only by
     /// itself). Others wait their turn (`DecodeBudget.shared`, taken in `MediaLibrary`).

@@ -1,5 +1,6 @@
 // Loupe's web page: search as you type, search by a picture, refine with weighted terms, filter, play
-// video moments, inspect items, and index folders with live progress. Plain JavaScript, no build step,
+// video moments, inspect items, index folders with live progress, and generate a picture with Gemini from
+// selected results. Plain JavaScript, no build step,
 // no network beyond this server.
 "use strict";
 
@@ -45,6 +46,7 @@ const state = {
   browsing: false,
   stats: null,
   current: -1,        // index of the result shown in the detail view
+  selected: new Map(), // id → result: the references for "Generate with these" (kept across searches)
 };
 
 // MARK: API
@@ -391,13 +393,14 @@ function resultCard(result, index) {
       result.score != null ? relevanceBar(result) : null,
       el("span", {}, cardFacts(result)))));
   const actions = el("div", { class: "card-actions" },
+    generationAvailable() ? selectButton(result) : null,
     el("button", { type: "button", class: "pill", title: "More like this", "aria-label": `More like ${result.name}`,
       onclick: () => moreLikeThis(result) }, "Similar"));
   if (result.kind === "video") {
     actions.prepend(el("button", { type: "button", class: "pill play", "aria-label": `Play ${result.name} here`,
       onclick: (event) => toggleInlinePlay(event.currentTarget, card, result) }, "▶ Play"));
   }
-  return el("li", { class: `result ${result.kind}` }, card, actions);
+  return el("li", { class: `result ${result.kind}${state.selected.has(result.id) ? " selected" : ""}` }, card, actions);
 }
 
 function cardFacts(result) {
@@ -648,6 +651,9 @@ async function removeCurrent() {
   try {
     await api(`/api/items/${result.id}`, { method: "DELETE" });
     state.results = state.results.filter((other) => other.path !== result.path);
+    // The file's items (a video's moments too) can no longer be references.
+    for (const [id, selected] of state.selected) if (selected.path === result.path) state.selected.delete(id);
+    syncSelection();
     if (state.total != null) state.total -= 1;
     $("#detail").close();
     renderResults(null);
@@ -728,8 +734,10 @@ const ACTIVE_JOB_STATES = new Set(["queued", "running", "cancelling"]);
 async function loadJobs() {
   try {
     const answer = await api("/api/jobs");
-    renderJobs(answer.jobs);
-    for (const job of answer.jobs) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
+    // Generation jobs are followed in their dialog, not listed with the indexing jobs.
+    const indexing = answer.jobs.filter((job) => job.kind !== "generate");
+    renderJobs(indexing);
+    for (const job of indexing) if (ACTIVE_JOB_STATES.has(job.state)) followJob(job.id);
   } catch (error) {
     showError(error, $("#index-error"));
   }
@@ -831,6 +839,147 @@ async function submitIndex(event) {
   }
 }
 
+// MARK: Generating
+
+function generationAvailable() {
+  return Boolean(state.stats && state.stats.generate && state.stats.generate.available);
+}
+
+function selectButton(result) {
+  const on = state.selected.has(result.id);
+  return el("button", { type: "button", class: `pill select${on ? " on" : ""}`, "aria-pressed": String(on),
+    "aria-label": `Select ${result.name} as a reference`, title: "Select as a reference for “Generate with these”",
+    dataset: { id: String(result.id) }, onclick: () => toggleSelected(result) }, on ? "✓ Selected" : "Select");
+}
+
+function toggleSelected(result) {
+  if (state.selected.has(result.id)) state.selected.delete(result.id);
+  else state.selected.set(result.id, result);
+  syncSelection();
+}
+
+/** Brings the cards' select buttons and the selection bar in line with `state.selected`. */
+function syncSelection() {
+  for (const button of document.querySelectorAll("#results .pill.select")) {
+    const on = state.selected.has(Number(button.dataset.id));
+    button.classList.toggle("on", on);
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = on ? "✓ Selected" : "Select";
+    button.closest(".result").classList.toggle("selected", on);
+  }
+  const count = state.selected.size;
+  $("#selection").hidden = !generationAvailable() || count === 0;
+  $("#selection-count").textContent = `${plural(count, "result")} selected`;
+}
+
+function clearSelection() {
+  state.selected.clear();
+  syncSelection();
+}
+
+function referenceThumb(src, name, note) {
+  return el("li", {},
+    src ? el("img", { src, alt: `Reference ${name}`, loading: "lazy", onerror: (event) => event.target.classList.add("broken") }) : null,
+    el("span", { class: "name", title: name }, name),
+    note ? el("span", { class: "muted" }, note) : null);
+}
+
+function openGenerate() {
+  const chosen = [...state.selected.values()];
+  const limit = state.stats.generate.max_references || 16;
+  $("#generate-refs").replaceChildren(...chosen.map((result) => referenceThumb(thumbnailURL(result, 240), result.name,
+    isMoment(result) ? `moment ${formatTime(result.start)}–${formatTime(result.end)}` : null)));
+  $("#generate-about").textContent = `${plural(chosen.length, "selected picture")} as references for ${state.stats.generate.model}.`;
+  $("#generate-progress").hidden = true;
+  $("#generate-result").hidden = true;
+  $("#generate-result").replaceChildren();
+  showError(chosen.length > limit ? new Error(`Select at most ${limit} results; ${chosen.length} are selected.`) : null, $("#generate-error"));
+  $("#generate-submit").disabled = chosen.length > limit;
+  $("#generate").showModal();
+  $("#generate-prompt").focus();
+}
+
+let generationSerial = 0;
+
+async function submitGenerate(event) {
+  event.preventDefault();
+  const prompt = $("#generate-prompt").value.trim();
+  if (!prompt) {
+    showError(new Error("Describe the picture to generate."), $("#generate-error"));
+    $("#generate-prompt").focus();
+    return;
+  }
+  const body = { prompt, items: [...state.selected.keys()] };
+  if ($("#generate-ratio").value) body.aspectRatio = $("#generate-ratio").value;
+  const serial = ++generationSerial;
+  showError(null, $("#generate-error"));
+  $("#generate-result").hidden = true;
+  $("#generate-submit").disabled = true;
+  try {
+    const job = await api("/api/generate", { method: "POST", body });
+    showGenerationProgress(job);
+    const final = await followGeneration(job.id, (record) => { if (serial === generationSerial) showGenerationProgress(record); });
+    if (serial !== generationSerial) return;
+    showGenerationProgress(final);
+    if (final.state === "done") renderGeneration(final);
+    else showError(new Error(final.error || `The generation was ${final.state}.`), $("#generate-error"));
+  } catch (error) {
+    if (serial === generationSerial) showError(error, $("#generate-error"));
+  } finally {
+    if (serial === generationSerial) $("#generate-submit").disabled = false;
+  }
+}
+
+/** Follows a generation job's events; resolves with its final record. */
+function followGeneration(id, onProgress) {
+  return new Promise((resolve) => {
+    const source = new EventSource(withToken(`/api/jobs/${encodeURIComponent(id)}/events`));
+    let last = null, ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      source.close();
+      api(`/api/jobs/${encodeURIComponent(id)}`).then(resolve)
+        .catch(() => resolve(last || { state: "failed", error: "The job's state could not be read." }));
+    };
+    source.addEventListener("progress", (event) => { last = JSON.parse(event.data); onProgress(last); });
+    source.addEventListener("end", end);
+    source.onerror = end;
+  });
+}
+
+function showGenerationProgress(job) {
+  const total = job.steps_total || 3;
+  const done = job.state === "done" ? total : Math.min(total, job.steps_done || 0);
+  const bar = $("#generate-progress .progress");
+  bar.setAttribute("aria-valuemax", String(total));
+  bar.setAttribute("aria-valuenow", String(done));
+  bar.firstElementChild.style.width = `${((100 * done) / total).toFixed(0)}%`;
+  $("#generate-status").textContent = job.state === "queued" ? "Waiting for the generation before it…"
+    : job.state === "done" ? "Done." : job.state === "running" ? `${job.current || "Working"}…` : job.state;
+  $("#generate-progress").hidden = false;
+}
+
+function renderGeneration(job) {
+  const generation = job.generation;
+  const pictures = generation.images.map((image) => el("figure", {},
+    el("img", { class: "generated-image", src: withToken(image.url), alt: `Generated from “${generation.prompt}”` }),
+    el("figcaption", {}, el("a", { href: withToken(image.url), target: "_blank", rel: "noopener" }, "Open full size"),
+      " · ", el("code", {}, image.name))));
+  const references = el("div", { class: "generate-used" },
+    el("h3", {}, "References"),
+    generation.references.length ? el("ol", { class: "generate-refs", "aria-label": "References sent" },
+      generation.references.map((reference) => referenceThumb(
+        reference.thumbnail_url ? withToken(`${reference.thumbnail_url}?size=240`) : null,
+        reference.path.slice(reference.path.lastIndexOf("/") + 1),
+        [reference.score != null ? `score ${reference.score.toFixed(3)}` : "selected",
+          reference.time_s != null ? `frame at ${formatTime(reference.time_s)}` : null].filter(Boolean).join(" · "))))
+      : el("p", { class: "muted" }, "None: the prompt alone."));
+  $("#generate-result").replaceChildren(el("div", { class: "generate-pictures" }, pictures,
+    generation.text ? el("p", { class: "generate-text" }, generation.text) : null), references);
+  $("#generate-result").hidden = false;
+}
+
 // MARK: Stats and views
 
 async function loadStats() {
@@ -842,6 +991,7 @@ async function loadStats() {
       el("span", {}, plural(stats.videos, "video")),
       el("span", { class: "moments" }, el("span", { class: "dot", "aria-hidden": "true" }, "·"), plural(stats.moments, "moment")));
     $("#stats").title = `${stats.model} · ${stats.dimension} dimensions · collection ${stats.collection}`;
+    syncSelection();
   } catch (error) {
     $("#stats").textContent = "";
   }
@@ -931,6 +1081,11 @@ function wire() {
   $("#detail-remove").addEventListener("click", removeCurrent);
 
   $("#index-form").addEventListener("submit", submitIndex);
+  $("#generate-open").addEventListener("click", openGenerate);
+  $("#selection-clear").addEventListener("click", clearSelection);
+  $("#generate-form").addEventListener("submit", submitGenerate);
+  $("#generate-close").addEventListener("click", () => $("#generate").close());
+  $("#generate").addEventListener("click", (event) => { if (event.target === $("#generate")) $("#generate").close(); });
   $("#brand").addEventListener("click", (event) => { event.preventDefault(); showView("search"); input.focus(); });
   $("#tab-search").addEventListener("click", (event) => { event.preventDefault(); showView("search"); });
   $("#tab-index").addEventListener("click", (event) => { event.preventDefault(); showView("index"); });

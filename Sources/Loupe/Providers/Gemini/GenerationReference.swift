@@ -33,6 +33,17 @@ public struct GenerationReference: Sendable {
 }
 
 extension MediaLibrary {
+    /// The references of one generation, in the order they are sent: the top `limit` pictures for `query`
+    /// (none when `query` is nil or `limit` is 0), then the items `ids` in the order given. The CLI's
+    /// `loupe generate` and the server's `POST /api/generate` both gather them here.
+    /// - Throws: `LoupeError(.notFound)` naming an id that is not indexed.
+    public func generationReferences(query: String?, limit: Int, items ids: [Int64]) async throws -> [GenerationReference] {
+        var references: [GenerationReference] = []
+        if let query { references += try await generationReferences(for: query, limit: limit) }
+        for id in ids { references.append(try await generationReference(item: id)) }
+        return references
+    }
+
     /// The top `limit` pictures for `query`, as references (pictures only: video moments come in by id).
     public func generationReferences(for query: String, limit: Int) async throws -> [GenerationReference] {
         guard limit > 0 else { return [] }

@@ -55,7 +55,7 @@ final class IndexingJobs: Service, Sendable {
 
     /// Queues a job indexing `inputs` (files, folders, http(s) URLs).
     func submit(_ inputs: [String]) async -> JobRecord {
-        let record = JobRecord(id: Self.makeID(), inputs: inputs, state: .queued, created: Date())
+        let record = JobRecord(id: Self.makeID(), kind: .index, inputs: inputs, state: .queued, created: Date())
         await board.add(record)
         return record
     }

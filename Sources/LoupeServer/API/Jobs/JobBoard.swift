@@ -34,6 +34,14 @@ actor JobBoard {
         wakeUp?.yield()
     }
 
+    /// Adds a queued record unless `limit` jobs are already queued or running; returns whether it did.
+    /// (One step, so two requests at once cannot both take the last place.)
+    func add(_ record: JobRecord, activeBelow limit: Int) -> Bool {
+        guard records.values.filter({ $0.state.isActive }).count < limit else { return false }
+        add(record)
+        return true
+    }
+
     func record(_ id: String) -> JobRecord? { records[id] }
     func all() -> [JobRecord] { order.compactMap { records[$0] } }
 
