@@ -8,7 +8,8 @@ import LoupeStore
 ///                                         vectors: ["image_vec:image_uri"])
 /// ```
 /// Scalar fields are `NAME:TYPE` (string, int64, double, bool, json; `TYPE?` for nullable); vectors are
-/// `NAME:SOURCE[:image|text[:EMBEDDER]]`; the primary key is `NAME:int64` (assigned on insert) or
+/// `NAME:SOURCE[:image|text[:EMBEDDER]]`, where EMBEDDER is `clip` (the default) or a remote one
+/// (`jina:MODEL`, `twelvelabs:MODEL`: the rest of the spec, colons and all); the primary key is `NAME:int64` (assigned on insert) or
 /// `NAME:string` (given by each row).
 public enum TableSchemaSpec {
     /// The schema the short forms describe.
@@ -39,7 +40,7 @@ public enum TableSchemaSpec {
             all.append(.scalar(parts[0], type, nullable: nullable, maxLength: type == .string ? 65_535 : nil))
         }
         for spec in vectors {
-            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let parts = spec.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
             guard (2...4).contains(parts.count), !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw LoupeError(.invalidArgument, "the vector '\(spec)' must be NAME:SOURCE[:image|text[:EMBEDDER]]")
             }

@@ -71,6 +71,46 @@ struct ProviderCommandLineTests {
         #expect(!(blockedOut + blockedErr + stdout + stderr).contains(key), "the key was printed")
     }
 
+    @Test("loupe table: a vector field whose embedder is jina:MODEL fills and searches through Jina, key unprinted")
+    func tableWithRemoteEmbedder() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tablejina-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        var lines: [String] = []
+        for (shape, colour) in [(ShapeKind.circle, ShapeColour.red), (.square, .blue), (.triangle, .green)] {
+            let picture = root.appendingPathComponent("\(colour)-\(shape).png")
+            try ImageEncoder.encode(pixels: ShapePainter(width: 64, height: 64).paint(shape, colour), width: 64, height: 64, as: .png)
+                .write(to: picture)
+            lines.append(#"{"image_uri": "\#(picture.path)"}"#)
+        }
+        let rows = root.appendingPathComponent("rows.jsonl")
+        try lines.joined(separator: "\n").write(to: rows, atomically: true, encoding: .utf8)
+        let standIn = ProviderStandIn { request, _ in JinaStandIn.reply(request) }
+        let key = "jina-table-secret-7"
+        let environment = ["JINA_BASE_URL": try await standIn.start().absoluteString, "JINA_API_KEY": key]
+        let data = root.appendingPathComponent("tables").path
+
+        let created = try await run(["table", "create", "items", "--field", "image_uri:string",
+                                     "--vector", "image_vec:image_uri:image:jina:jina-clip-v2", "--data", data], environment: environment)
+        #expect(created.0 == 0, "\(created.2)")
+        #expect(created.1.contains("embedder jina:jina-clip-v2"), "\(created.1)")
+        let inserted = try await run(["table", "insert", "items", rows.path, "--data", data], environment: environment)
+        #expect(inserted.0 == 0, "\(inserted.2)")
+        let found = try await run(["table", "search", "items", "a blue square", "-k", "1", "--data", data, "--json"],
+                                  environment: environment)
+        #expect(found.0 == 0, "\(found.2)")
+        #expect(found.1.contains("blue-square.png"), "\(found.1)")
+        #expect(standIn.requests.allSatisfy { $0.header("authorization") == "Bearer " + key })
+        let images = standIn.requests.flatMap { ($0.json?["input"] as? [[String: Any]]) ?? [] }.filter { $0["image"] != nil }
+        #expect(images.count == 3, "each picture is sent once: \(images.count)")
+        for output in [created, inserted, found] { #expect(!(output.1 + output.2).contains(key), "the key was printed") }
+
+        // Without a key the command says which variable to set.
+        let missing = try await run(["table", "search", "items", "a blue square", "--data", data],
+                                    environment: ["JINA_BASE_URL": environment["JINA_BASE_URL"]!])
+        #expect(missing.0 != 0 && missing.2.contains("JINA_API_KEY"), "\(missing.2)")
+    }
+
     @Test("--embedder that differs from the library's is refused, naming both")
     func conflictingEmbedder() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-embcli-\(UUID().uuidString)")
