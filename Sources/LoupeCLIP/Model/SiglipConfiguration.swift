@@ -153,3 +153,39 @@ public enum ImageTextModelKind: String, Sendable, CaseIterable {
         }
     }
 }
+
+/// What the search engine needs of a native two-tower model, CLIP or SigLIP: unit-length text and image
+/// embeddings in one space.
+public protocol ImageTextModel: AnyObject, Sendable {
+    /// A name for reports and for the library's record of which model made its vectors.
+    var name: String { get }
+    /// Length of every embedding.
+    var dimension: Int { get }
+    /// The side of the square images the vision tower takes.
+    var imageSize: Int { get }
+    var preprocessor: ImagePreprocessor { get }
+    /// Reads and packs `towers` now rather than at their first use.
+    func load(_ towers: Set<CLIPModel.Tower>) throws
+    func embed(texts: [String]) throws -> [[Float]]
+    func embed(images: [RGBImage]) throws -> [[Float]]
+}
+
+extension CLIPModel: ImageTextModel {
+    public var imageSize: Int { configuration.vision.imageSize }
+}
+
+extension SiglipModel: ImageTextModel {
+    public var imageSize: Int { configuration.vision.imageSize }
+}
+
+extension ImageTextModelKind {
+    /// Loads a checkpoint directory as the architecture its `config.json` names.
+    public static func loadModel(
+        directory: URL, precision: Precision = .fp32, threads: Int? = nil, batchSize: Int = 32
+    ) throws -> any ImageTextModel {
+        switch try detect(directory: directory) {
+        case .clip: try CLIPModel(directory: directory, precision: precision, threads: threads, batchSize: batchSize)
+        case .siglip: try SiglipModel(directory: directory, precision: precision, threads: threads, batchSize: batchSize)
+        }
+    }
+}
