@@ -48,7 +48,8 @@ struct SiglipModelTests {
         for (index, expected) in reference.texts.enumerated() {
             let label = "\(name): '\(expected.text.prefix(40))'"
             #expect(cosine(fromIDs[index], expected.embedding) >= 0.9999, "\(label)")
-            #expect(maxAbsDifference(fromIDs[index], expected.embedding) <= 1e-3, "\(label)")
+            // The fixture's texts are close to one another; the element-wise bound is the sharper check.
+            #expect(maxAbsDifference(fromIDs[index], expected.embedding) <= 1e-4, "\(label)")
             #expect(cosine(fromTexts[index], expected.embedding) >= 0.9999, "\(label)")
         }
     }
@@ -60,6 +61,7 @@ struct SiglipModelTests {
         let images = try reference.images.map { try Fixtures.image($0.ppm) }
         for (vector, expected) in zip(try model.embed(images: images), reference.images) {
             #expect(cosine(vector, expected.embedding) >= 0.999, "\(name): \(expected.file)")
+            #expect(maxAbsDifference(vector, expected.embedding) <= 1e-4, "\(name): \(expected.file)")
             #expect(abs(vector.map { $0 * $0 }.reduce(0, +) - 1) < 1e-4)
         }
     }
