@@ -3,14 +3,16 @@
 
 For each of Tests/Fixtures/siglip/siglip-unigram (SentencePiece unigram, SigLIP) and siglip2-bpe
 (Gemma byte-fallback BPE, fixed-resolution SigLIP 2), this reads the config.json that
-tools/make_siglip_fixtures.py wrote (a tiny SiglipConfig: hidden 32, 2 layers, 4 heads, 32x32 images in
-8x8 patches, gelu_pytorch_tanh, layer_norm_eps 1e-6), builds a transformers SiglipModel with seeded,
+tools/make_siglip_fixtures.py wrote (a tiny SiglipConfig: hidden 32, 2 layers, 8x8 patches,
+gelu_pytorch_tanh, layer_norm_eps 1e-6; siglip-unigram sees 32x32 images with 4 heads, siglip2-bpe 36x36,
+not a multiple of the patch, with 2 vision heads), builds a transformers SiglipModel with seeded,
 deliberately large random weights (so every op, the attention-pooling head included, changes the
 result), and writes:
 
 - model.safetensors (float32, the names SiglipModel.save_pretrained uses);
 - preprocessor_config.json as the hub's SiglipImageProcessor files say it: resize to the square input
   size with bicubic (resample 3), no centre crop, rescale 1/255, normalise mean = std = 0.5;
+- a "## Models" section at the end of README.md (make_siglip_fixtures.py writes the rest);
 - siglip-reference.json: per model, logit_scale and logit_bias, the L2-normalised text embeddings of
   TEXTS (encoded by AutoTokenizer from the model directory with padding="max_length", max_length=64,
   as SiglipProcessor feeds the model, and fed without an attention mask, as the model card does), and
@@ -35,6 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
+import PIL  # noqa: E402
 from PIL import Image  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 from transformers import AutoImageProcessor, AutoTokenizer, SiglipConfig, SiglipModel  # noqa: E402
@@ -172,6 +175,25 @@ def main() -> None:
             "images": images,
         }
     (OUT / "siglip-reference.json").write_text(json.dumps(reference, ensure_ascii=False, indent=1) + "\n")
+    readme = OUT / "README.md"
+    head = readme.read_text().split("\n## Models")[0].rstrip("\n")
+    sides = ", ".join(f"{name} {SiglipConfig.from_pretrained(OUT / name).vision_config.image_size}" for name in MODELS)
+    readme.write_text(head + "\n\n" + "\n".join([
+        "## Models",
+        "",
+        "Made by `tools/make_siglip_model_fixtures.py` (run it after `make_siglip_fixtures.py`).",
+        "",
+        "- `siglip-unigram/` and `siglip2-bpe/` also hold a tiny random SiglipModel: `model.safetensors`",
+        "  (float32) and `preprocessor_config.json` (SiglipImageProcessor: bicubic square resize, no crop,",
+        f"  mean = std = 0.5; sides: {sides}).",
+        "- `siglip-reference.json`: per model, `logit_scale`, `logit_bias`, `texts: [{text, ids, embedding}]`",
+        "  (ids padded to 64, fed without attention mask) and `images: [{file, embedding}]` (pictures of",
+        "  `Tests/Fixtures/images`), embeddings L2-normalised, from transformers in float32.",
+        "",
+        f"Generated with: python {sys.version.split()[0]}, transformers {transformers.__version__}, "
+        f"torch {torch.__version__}, pillow {PIL.__version__}.",
+        "",
+    ]))
     print("python", sys.version.split()[0], "transformers", transformers.__version__, "torch", torch.__version__,
           file=sys.stderr)
 

@@ -137,12 +137,18 @@ struct SiglipConfigurationTests {
         #expect(defaults.vision.imageSize == 224 && defaults.vision.patchSize == 16)
         #expect(defaults.text.vocabularySize == 32000 && defaults.text.projectionSize == 768)
         #expect(defaults.vision.transformer.activation == .geluTanh)
+
+        // so400m-patch14-384: 384 is not a multiple of 14; the grid is 27x27.
+        let so400m = try SiglipConfiguration.load(from: try writeConfig(
+            #"{"model_type": "siglip", "vision_config": {"image_size": 384, "patch_size": 14}}"#)
+            .appendingPathComponent("config.json"))
+        #expect(so400m.vision.sequenceLength == 729)
     }
 
     @Test("a bad field is a clear error naming it", arguments: [
         (#"{"model_type": "siglip", "vision_config": {"hidden_act": "swish"}}"#, "vision_config.hidden_act"),
         (#"{"model_type": "siglip", "text_config": {"hidden_size": "wide"}}"#, "text_config.hidden_size"),
-        (#"{"model_type": "siglip", "vision_config": {"image_size": 30, "patch_size": 16}}"#, "image_size 30"),
+        (#"{"model_type": "siglip", "vision_config": {"image_size": 8, "patch_size": 16}}"#, "smaller than patch_size"),
         (#"{"model_type": "siglip", "text_config": {"layer_norm_eps": "small"}}"#, "text_config.layer_norm_eps"),
         (#"{"model_type": "siglip", "text_config": {"projection_size": 512}}"#, "projection_size 512"),
         (#"{"model_type": "siglip", "vision_config": {"vision_use_head": false}}"#, "vision_use_head"),

@@ -18,6 +18,7 @@ public struct SiglipVisionConfiguration: Sendable, Equatable {
     public var imageSize: Int
     public var patchSize: Int
     public var channels: Int
+    /// Whole patches per side (a remainder of the image side is ignored, as the convolution does).
     public var patchesPerSide: Int { imageSize / patchSize }
     /// One token per patch: SigLIP has no class token.
     public var sequenceLength: Int { patchesPerSide * patchesPerSide }
@@ -90,9 +91,11 @@ public struct SiglipConfiguration: Sendable, Equatable {
                               ("vision_config.intermediate_size", vision.transformer.intermediateSize)] where value < 1 {
             throw CLIPError(.invalidConfig, "\(name) is \(value), expected at least 1", path: path)
         }
-        guard vision.imageSize % vision.patchSize == 0 else {
-            throw CLIPError(.invalidConfig, "vision_config.image_size \(vision.imageSize) is not a multiple of patch_size \(vision.patchSize)",
-                            path: path)
+        // A side that is not a multiple of the patch is allowed, as in so400m-patch14-384: the convolution
+        // covers the largest whole grid and ignores the rest.
+        guard vision.imageSize >= vision.patchSize else {
+            throw CLIPError(.invalidConfig,
+                            "vision_config.image_size \(vision.imageSize) is smaller than patch_size \(vision.patchSize)", path: path)
         }
         guard vision.channels == 3 else {
             throw CLIPError(.invalidConfig, "vision_config.num_channels is \(vision.channels); only RGB (3) models are supported",
