@@ -103,6 +103,45 @@ struct SiglipModelTests {
         }
     }
 
+    @Test("concurrent calls from several tasks give the same vectors as serial calls")
+    func concurrentEmbedding() async throws {
+        let reference = try #require(SiglipReference.models["siglip2-bpe"])
+        let model = try SiglipModel(directory: SiglipReference.directory("siglip2-bpe"), threads: 1)
+        let images = try reference.images.map { try Fixtures.image($0.ppm) }
+        let ids = reference.texts.map(\.ids)
+        let serialText = try model.embed(tokens: ids)
+        let serialImages = try model.embed(images: images)
+        try await withThrowingTaskGroup(of: ([[Float]], [[Float]]).self) { group in
+            for _ in 0..<4 {
+                group.addTask { (try model.embed(tokens: ids), try model.embed(images: images)) }
+            }
+            for try await (text, pictures) in group {
+                #expect(text == serialText)
+                #expect(pictures == serialImages)
+            }
+        }
+    }
+
+    @Test("a folder missing a file is a clear error naming it")
+    func missingFiles() throws {
+        let source = SiglipReference.directory("siglip-unigram")
+        for (missing, mentions) in [("preprocessor_config.json", "preprocessor_config.json"),
+                                    ("spiece.model", "spiece.model or tokenizer.json"),
+                                    ("model.safetensors", "model.safetensors")] {
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("siglip-copy-\(UUID().uuidString)")
+            try FileManager.default.copyItem(at: source, to: copy)
+            defer { try? FileManager.default.removeItem(at: copy) }
+            try FileManager.default.removeItem(at: copy.appendingPathComponent(missing))
+            let error = try #require(throws: CLIPError.self) { _ = try SiglipModel(directory: copy) }
+            #expect(error.code == .missingFile)
+            #expect(error.message.contains(mentions), "\(error)")
+        }
+        let nowhere = try #require(throws: CLIPError.self) {
+            _ = try SiglipModel(directory: URL(fileURLWithPath: "/nonexistent/siglip"))
+        }
+        #expect(nowhere.path == "/nonexistent/siglip")
+    }
+
     @Test("bad token input is refused with a clear error")
     func badTokens() throws {
         let model = try SiglipModel(directory: SiglipReference.directory("siglip-unigram"))
