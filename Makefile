@@ -89,7 +89,9 @@ format:
 clean:
 	rm -rf .build
 
-# Regenerate the SigLIP tokenizer fixtures of Tests/Fixtures/siglip/ (scripts/siglip-venv makes the venv).
+# Regenerate the SigLIP fixtures of Tests/Fixtures/siglip/: tokenizers, then the tiny models and their
+# reference embeddings (scripts/siglip-venv makes the venv).
 siglip-fixtures:
 	scripts/siglip-venv > /dev/null
 	.build/siglip-venv/bin/python tools/make_siglip_fixtures.py
+	.build/siglip-venv/bin/python tools/make_siglip_model_fixtures.py

@@ -431,7 +431,9 @@ def train_gemma_bpe(directory: Path) -> None:
     )
 
 
-def write_config(directory: Path, vocab_size: int, pad_id: int, eos_id: int, bos_id: int | None) -> None:
+def write_config(
+    directory: Path, vocab_size: int, pad_id: int, eos_id: int, bos_id: int | None, vision_changes: dict | None = None
+) -> None:
     text = {
         "vocab_size": vocab_size,
         "hidden_size": 32,
@@ -452,6 +454,7 @@ def write_config(directory: Path, vocab_size: int, pad_id: int, eos_id: int, bos
         "image_size": 32,
         "patch_size": 8,
     }
+    vision.update(vision_changes or {})
     config = SiglipConfig(text_config=text, vision_config=vision)
     config.save_pretrained(directory)
 
@@ -497,7 +500,10 @@ def main() -> int:
     bpe.mkdir(exist_ok=True)
     train_gemma_bpe(bpe)
     size = Tokenizer.from_file(str(bpe / "tokenizer.json")).get_vocab_size()
-    write_config(bpe, size, pad_id=0, eos_id=1, bos_id=2)
+    # Its vision tower differs from the unigram one's: 2 heads, and an image side that is not a multiple of
+    # the patch (as so400m-patch14-384's 384/14): the convolution drops the last 4 rows and columns.
+    write_config(bpe, size, pad_id=0, eos_id=1, bos_id=2,
+                 vision_changes={"image_size": 36, "num_attention_heads": 2, "intermediate_size": 96})
     reference["siglip2-bpe"] = record(bpe, texts)
 
     versions = {

@@ -10,7 +10,7 @@ extension Precision: ExpressibleByArgument {}
 struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Embed texts and images with a CLIP model and print the vectors.",
+        abstract: "Embed texts and images with a CLIP or SigLIP model and print the vectors.",
         discussion: """
             Texts come first in the order given, then images in the order given. Vectors are L2-normalised.
             Images may be in any format LoupeMedia decodes (JPEG, PNG, WebP, GIF, BMP, TIFF, QOI, JPEG 2000,
@@ -19,7 +19,7 @@ struct EmbedCommand: AsyncParsableCommand {
             >= 0.9997 to the full decode in the tests); --exact-decode turns that off.
             """)
 
-    @Option(name: .long, help: "A CLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
+    @Option(name: .long, help: "A CLIP or SigLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
     var model: String
 
     @Option(name: .long, help: "fp32 (matches the reference) or bf16 (faster).")
@@ -47,7 +47,9 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let clip = try CLIPModel(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+            // CLIP or SigLIP, as the folder's config.json says.
+            let clip = try ImageTextModelKind.loadModel(directory: try ModelLocator.directory(for: model), precision: precision,
+                                                        threads: threads)
             var decoder = ImageDecoder()
             if !exactDecode, let input = clip.preprocessor.outputSize {
                 decoder.configuration.minimumShortSide = 2 * max(input.height, input.width)

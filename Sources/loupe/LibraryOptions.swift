@@ -21,7 +21,7 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .customLong("milvus-db"), help: ArgumentHelp("The Milvus database (default: default).", valueName: "name"))
     var milvusDatabase: String?
 
-    @Option(name: .long, help: "A CLIP model folder, or owner/name of a pulled model.")
+    @Option(name: .long, help: "A CLIP or SigLIP model folder, or owner/name of a pulled model.")
     var model = HubRepository.defaultCLIP.id
 
     @Option(name: .long, help: "The collection inside the database (or on the Milvus server).")

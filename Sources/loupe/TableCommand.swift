@@ -24,7 +24,7 @@ struct TableOptions: ParsableArguments {
     @Option(name: .long, help: "The database folder.")
     var data = "loupe-data"
 
-    @Option(name: .long, help: "A CLIP model folder, or owner/name of a pulled model (the `clip` embedder).")
+    @Option(name: .long, help: "A CLIP or SigLIP model folder, or owner/name of a pulled model (the `clip` embedder).")
     var model = HubRepository.defaultCLIP.id
 
     @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")

@@ -108,6 +108,16 @@ struct ModelDownloaderTests {
         #expect(error?.description.contains("--model") == true)
     }
 
+    @Test("a pull fetches the files a CLIP or SigLIP folder needs, and no others")
+    func neededFiles() {
+        for file in ["config.json", "vocab.json", "tokenizer.json", "spiece.model", "model-00001-of-00002.safetensors"] {
+            #expect(HubRepository.isNeeded(file), "\(file)")
+        }
+        for file in ["pytorch_model.bin", "flax_model.msgpack", "onnx/model.onnx", "README.md"] {
+            #expect(!HubRepository.isNeeded(file), "\(file)")
+        }
+    }
+
     @Test("repository ids are validated", arguments: ["openai", "a/b/c", "../x", "a/..", "", "a b/c"])
     func invalidRepository(id: String) {
         #expect(throws: LoupeError.self) { try HubRepository(id) }

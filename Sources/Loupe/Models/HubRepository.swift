@@ -35,6 +35,8 @@ public struct HubRepository: Sendable, Hashable, CustomStringConvertible {
         let wanted: Set<String> = [
             "config.json", "preprocessor_config.json", "tokenizer.json", "vocab.json", "merges.txt",
             "tokenizer_config.json", "special_tokens_map.json", "model.safetensors", "model.safetensors.index.json",
+            // SigLIP's SentencePiece tokenizer.
+            "spiece.model",
         ]
         if wanted.contains(file) { return true }
         // Shards named by an index: model-00001-of-00002.safetensors.

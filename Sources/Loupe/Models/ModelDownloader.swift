@@ -314,7 +314,7 @@ public struct ModelDownloader: Sendable {
     func offlineAdvice(_ repository: HubRepository, reason: String) -> String {
         """
         cannot reach \(configuration.endpoint.absoluteString) (\(reason)). Without network, download config.json, \
-        preprocessor_config.json, model.safetensors and tokenizer.json (or vocab.json and merges.txt) from \
+        preprocessor_config.json, model.safetensors and tokenizer.json (or vocab.json and merges.txt; for SigLIP, spiece.model) from \
         \(configuration.endpoint.absoluteString)/\(repository.id) on another machine, copy them into one folder, \
         and pass it with --model FOLDER (or set HF_ENDPOINT to a reachable mirror)
         """

@@ -53,6 +53,9 @@ public struct CLIPConfiguration: Sendable, Equatable {
     }
 
     init(json root: [String: Any], path: String) throws {
+        if let type = root["model_type"] as? String, type.hasPrefix("siglip") {
+            throw CLIPError(.invalidConfig, "model_type is '\(type)', a SigLIP checkpoint: load it with SiglipModel", path: path)
+        }
         func section(_ name: String) -> [String: Any] {
             let primary = root[name] as? [String: Any] ?? [:]
             let legacy = root[name + "_dict"] as? [String: Any] ?? [:]
@@ -120,7 +123,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
 }
 
 /// Typed access to a JSON dictionary with errors naming the key and the file.
-private struct ConfigReader {
+struct ConfigReader {
     let path: String
 
     func int(_ json: [String: Any], _ key: String, _ section: String, default value: Int) throws -> Int {
@@ -132,21 +135,30 @@ private struct ConfigReader {
         return number.intValue
     }
 
+    /// A tower's transformer shape; `defaults` are (hidden, intermediate, heads, layers).
     func transformer(
-        _ json: [String: Any], prefix: String, defaults: (Int, Int, Int, Int)
+        _ json: [String: Any], prefix: String, defaults: (Int, Int, Int, Int), activation defaultActivation: String = "quick_gelu",
+        layerNormEpsilon defaultEpsilon: Float = 1e-5
     ) throws -> TransformerConfiguration {
         let hidden = try int(json, "hidden_size", prefix, default: defaults.0)
         let heads = try int(json, "num_attention_heads", prefix, default: defaults.2)
-        let actName = json["hidden_act"] as? String ?? "quick_gelu"
-        guard let activation = Activation(huggingFaceName: actName) else {
-            throw CLIPError(.invalidConfig, "\(prefix).hidden_act '\(actName)' is not supported (quick_gelu, gelu, gelu_new, relu)",
+        let rawActivation = json["hidden_act"] ?? defaultActivation
+        guard let actName = rawActivation as? String, let activation = Activation(huggingFaceName: actName) else {
+            throw CLIPError(.invalidConfig,
+                            "\(prefix).hidden_act '\(rawActivation)' is not supported (quick_gelu, gelu, gelu_new, gelu_pytorch_tanh, relu)",
                             path: path)
         }
         guard hidden > 0, heads > 0, hidden % heads == 0 else {
             throw CLIPError(.invalidConfig, "\(prefix).hidden_size \(hidden) is not divisible by num_attention_heads \(heads)",
                             path: path)
         }
-        let eps = (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5
+        var eps = defaultEpsilon
+        if let raw = json["layer_norm_eps"], !(raw is NSNull) {
+            guard let number = raw as? NSNumber, !(raw is Bool), number.doubleValue > 0, number.doubleValue < 1 else {
+                throw CLIPError(.invalidConfig, "\(prefix).layer_norm_eps is \(raw), expected a small positive number", path: path)
+            }
+            eps = number.floatValue
+        }
         return TransformerConfiguration(
             hiddenSize: hidden,
             intermediateSize: try int(json, "intermediate_size", prefix, default: defaults.1),

@@ -57,22 +57,8 @@ final class VisionTower: @unchecked Sendable {
         workspace.reserve(rows: batch * sequence, width: c, intermediate: configuration.transformer.intermediateSize)
         workspace.staging.reserve(batch * patches * patchWidth * 4)
 
-        // im2col: one row per patch, columns ordered (channel, y, x) like the convolution weight.
         let columns = workspace.staging.floats()
-        for b in 0..<batch {
-            for py in 0..<grid {
-                for px in 0..<grid {
-                    var row = columns + ((b * patches) + py * grid + px) * patchWidth
-                    for channel in 0..<3 {
-                        let plane = pixels + (b * 3 + channel) * side * side
-                        for y in 0..<p {
-                            row.update(from: plane + (py * p + y) * side + px * p, count: p)
-                            row += p
-                        }
-                    }
-                }
-            }
-        }
+        gatherPatches(pixels: pixels, batch: batch, side: side, patch: p, into: columns)
         let patchOut = workspace.qkv.floats()
         try linearFromFP32(patchEmbedding, input: columns, rows: batch * patches, output: patchOut,
                            executor: executor, workspace: workspace)
@@ -101,17 +87,40 @@ final class VisionTower: @unchecked Sendable {
         try executor.layerNorm(postNorm, input: pooled, rows: batch, output: pooled)
         try executor.linear(projection, input: pooled, rows: batch, output: output)
     }
+}
 
-    private func linearFromFP32(
-        _ layer: LinearLayer, input: UnsafeMutablePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-        executor: TensorExecutor, workspace: EncoderWorkspace
-    ) throws {
-        if layer.precision == .bf16 {
-            workspace.stagingBF16.reserve(rows * layer.inFeatures * 2)
-            try executor.convert(input, count: rows * layer.inFeatures, toBFloat16: workspace.stagingBF16.pointer)
-            try executor.linear(layer, input: workspace.stagingBF16.pointer, rows: rows, output: output)
-        } else {
-            try executor.linear(layer, input: input, rows: rows, output: output)
+/// im2col for a stride-`patch` convolution: one row per patch (row-major over the grid), columns ordered
+/// (channel, y, x) like the convolution weight. `pixels` is `[batch, 3, side, side]`.
+func gatherPatches(pixels: UnsafePointer<Float>, batch: Int, side: Int, patch p: Int, into columns: UnsafeMutablePointer<Float>) {
+    let grid = side / p
+    let patches = grid * grid
+    let patchWidth = 3 * p * p
+    for b in 0..<batch {
+        for py in 0..<grid {
+            for px in 0..<grid {
+                var row = columns + ((b * patches) + py * grid + px) * patchWidth
+                for channel in 0..<3 {
+                    let plane = pixels + (b * 3 + channel) * side * side
+                    for y in 0..<p {
+                        row.update(from: plane + (py * p + y) * side + px * p, count: p)
+                        row += p
+                    }
+                }
+            }
         }
+    }
+}
+
+/// A linear layer over fp32 input, converting it to bf16 first when the layer is bf16.
+func linearFromFP32(
+    _ layer: LinearLayer, input: UnsafeMutablePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
+    executor: TensorExecutor, workspace: EncoderWorkspace
+) throws {
+    if layer.precision == .bf16 {
+        workspace.stagingBF16.reserve(rows * layer.inFeatures * 2)
+        try executor.convert(input, count: rows * layer.inFeatures, toBFloat16: workspace.stagingBF16.pointer)
+        try executor.linear(layer, input: workspace.stagingBF16.pointer, rows: rows, output: output)
+    } else {
+        try executor.linear(layer, input: input, rows: rows, output: output)
     }
 }
