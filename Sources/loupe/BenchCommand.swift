@@ -54,6 +54,10 @@ struct CLIPBench: AsyncParsableCommand {
     func validate() throws {
         guard randomWeights else { throw ValidationError("pass --random-weights (benchmarks of downloaded models come later)") }
         guard batch >= 1, repeats >= 1, textRepeats >= 1 else { throw ValidationError("counts must be at least 1") }
+        guard CLIPConfiguration.standard(arch) != nil || SiglipConfiguration.standard(arch) != nil else {
+            throw ValidationError("unknown --arch '\(arch)' (ViT-B-32, ViT-B-16, ViT-L-14, ViT-L-14-336, "
+                                      + SiglipConfiguration.standardNames.joined(separator: ", ") + ")")
+        }
     }
 
     func run() async throws {
