@@ -83,6 +83,32 @@ public final class SiglipModel: Sendable {
                       precision: precision, threads: threads, batchSize: batchSize, name: directory.lastPathComponent)
     }
 
+    /// A standard architecture (`SigLIP-B-16`, `SigLIP2-B-16`: `SiglipConfiguration.standard`) with seeded
+    /// random weights generated in memory, for benchmarks without a download. It has no tokenizer: embed
+    /// token ids. Building the text tower of `SigLIP2-B-16` fills its 786 MB token table.
+    public static func randomWeights(
+        architecture: String, precision: Precision = .fp32, threads: Int? = nil, batchSize: Int = 32
+    ) throws -> SiglipModel {
+        guard let configuration = SiglipConfiguration.standard(architecture) else {
+            throw CLIPError(.invalidConfig,
+                            "unknown architecture '\(architecture)' (\(SiglipConfiguration.standardNames.joined(separator: ", ")))")
+        }
+        let side = configuration.vision.imageSize
+        var preprocessing = PreprocessorConfig()
+        preprocessing.size = .exact(.init(height: side, width: side))
+        preprocessing.doCenterCrop = false
+        preprocessing.imageMean = [0.5, 0.5, 0.5]
+        preprocessing.imageStd = [0.5, 0.5, 0.5]
+        return try SiglipModel(configuration: configuration, weights: RandomWeights(), tokenizer: nil,
+                               preprocessor: try ImagePreprocessor(config: preprocessing), precision: precision,
+                               threads: threads, batchSize: batchSize, name: architecture)
+    }
+
+    /// The GEMM kernels oneDNN picked in the forward passes so far (for benchmark reports).
+    public var kernelImplementations: [String] {
+        pool.withLock { contexts in Array(Set(contexts.flatMap(\.executor.implementations))).sorted() }
+    }
+
     /// `preprocessor_config.json` with `SiglipImageProcessor`'s defaults for absent keys: a square resize to
     /// 224 (bicubic), no centre crop, mean and std 0.5.
     static func preprocessorConfig(at url: URL) throws -> PreprocessorConfig {

@@ -219,3 +219,21 @@ struct SiglipConfigurationTests {
         #expect(misuse.message.contains("SiglipModel"))
     }
 }
+
+/// The random-weight benchmark architectures carry the published base-patch16-224 shapes.
+@Test func siglipStandardArchitecturesHaveThePublishedShapes() throws {
+    let siglip2 = try #require(SiglipConfiguration.standard("siglip2-b-16"))
+    #expect(siglip2.text.vocabularySize == 256_000)
+    #expect(siglip2.text.maxPositions == 64)
+    #expect(siglip2.dimension == 768)
+    #expect(siglip2.vision.sequenceLength == 196)
+    for tower in [siglip2.text.transformer, siglip2.vision.transformer] {
+        #expect(tower.hiddenSize == 768 && tower.intermediateSize == 3072 && tower.layers == 12 && tower.attentionHeads == 12)
+        #expect(tower.activation == .geluTanh && tower.layerNormEpsilon == 1e-6)
+    }
+    let siglip = try #require(SiglipConfiguration.standard("SigLIP-B-16"))
+    #expect(siglip.text.vocabularySize == 32000)
+    #expect(siglip.vision == siglip2.vision)
+    #expect(SiglipConfiguration.standard("ViT-B-32") == nil)
+    #expect(throws: CLIPError.self) { try SiglipModel.randomWeights(architecture: "SigLIP-L-14") }
+}

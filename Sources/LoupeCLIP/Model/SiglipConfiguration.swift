@@ -120,6 +120,37 @@ public struct SiglipConfiguration: Sendable, Equatable {
         self.text = text
         self.vision = vision
     }
+
+    /// The architectures `SiglipModel.randomWeights` knows, for random-weight benchmarks.
+    public static let standardNames = ["SigLIP-B-16", "SigLIP2-B-16"]
+
+    /// A published SigLIP architecture by name (`SigLIP-B-16`, `SigLIP2-B-16`, case-insensitive), for
+    /// random-weight benchmarks.
+    ///
+    /// Both towers of both are transformers' `SiglipTextConfig` / `SiglipVisionConfig` defaults (which are
+    /// google/siglip-base-patch16-224): width 768, 12 layers, 12 heads, MLP 3072, `gelu_pytorch_tanh`,
+    /// `layer_norm_eps` 1e-6; 16-pixel patches of a 224 x 224 image (196 tokens, no class token); 64 text
+    /// positions; no `projection_size`, so the embedding is the hidden width, 768.
+    /// - `SigLIP-B-16` (google/siglip-base-patch16-224): its config.json overrides nothing of the text
+    ///   tower but the tokenizer's ids: the SentencePiece vocabulary of 32,000, `<pad>` = 1.
+    /// - `SigLIP2-B-16` (google/siglip2-base-patch16-224): the same towers with the Gemma tokenizer's
+    ///   vocabulary of 256,000 (`<pad>` = 0). Its token table, 256,000 x 768 floats, is 786 MB in fp32, as
+    ///   in the real checkpoint: the random model allocates and fills all of it.
+    public static func standard(_ name: String) -> SiglipConfiguration? {
+        let vocabulary: Int
+        let pad: Int
+        switch name.uppercased() {
+        case "SIGLIP-B-16": (vocabulary, pad) = (32000, 1)
+        case "SIGLIP2-B-16": (vocabulary, pad) = (256_000, 0)
+        default: return nil
+        }
+        let tower = TransformerConfiguration(hiddenSize: 768, intermediateSize: 3072, attentionHeads: 12, layers: 12,
+                                             activation: .geluTanh, layerNormEpsilon: 1e-6)
+        return SiglipConfiguration(
+            text: SiglipTextConfiguration(transformer: tower, vocabularySize: vocabulary, maxPositions: 64,
+                                          projectionSize: 768, padTokenID: pad),
+            vision: SiglipVisionConfiguration(transformer: tower, imageSize: 224, patchSize: 16, channels: 3))
+    }
 }
 
 /// The two-tower image-text architectures Loupe runs natively.
