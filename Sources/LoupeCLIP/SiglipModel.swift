@@ -149,10 +149,10 @@ public final class SiglipModel: Sendable {
 
     /// SigLIP's calibrated probability that a text and an image match, from their embeddings' cosine:
     /// `sigmoid(exp(logitScale) * cosine + logitBias)`.
-    public func matchProbability(cosine: Float) -> Float {
-        let logit = Double(cosine) * exp(Double(logitScale)) + Double(logitBias)
-        return Float(1 / (1 + exp(-logit)))
-    }
+    public func matchProbability(cosine: Float) -> Float { calibration.probability(cosine: cosine) }
+
+    /// The checkpoint's sigmoid calibration of text-image cosines.
+    public var calibration: MatchCalibration { MatchCalibration(logitScale: logitScale, logitBias: logitBias) }
 
     /// Reads and packs `towers` now rather than at their first use.
     public func load(_ towers: Set<CLIPModel.Tower> = Set(CLIPModel.Tower.allCases)) throws {

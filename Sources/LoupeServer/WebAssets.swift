@@ -757,7 +757,9 @@ function relevanceBar(result) {
   const title = `Score ${result.score.toFixed(3)}: cosine similarity of this item to the query (1 = the same; `
     + `unrelated items score near 0). The bar compares it with the best result. `
     + (group === 0 ? "Above the first sharp drop in score: among the most relevant."
-      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`);
+      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`)
+    + (result.probability != null
+      ? ` Match probability ${(result.probability * 100).toFixed(1)}%: how likely the model judges this a match for the text.` : "");
   return el("span", { class: `relevance${group === 0 ? " top" : ""}`, title, dataset: { relevance: String(group) } },
     el("span", { class: "relevance-bar", "aria-hidden": "true" }, el("span", { style: `width:${(share * 100).toFixed(0)}%` })),
     el("span", { class: "score" }, result.score.toFixed(3)));
@@ -995,6 +997,7 @@ function openDetail(index) {
 
   const rows = [
     ["Score", result.score != null ? result.score.toFixed(4) : null],
+    ["Match probability", result.probability != null ? `${(result.probability * 100).toFixed(1)}%` : null],
     ["Path", el("code", {}, result.path)],
     ["Type", isMoment(result) ? "video moment" : result.kind],
     ["Moment", isMoment(result) ? `${formatTime(result.start)} – ${formatTime(result.end)} (${result.start.toFixed(1)} s – ${result.end.toFixed(1)} s)` : null],
@@ -1761,6 +1764,7 @@ start();
           "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Results to skip (paging); offset + k at most 16384."},
           "moments_per_video": {"type": "integer", "minimum": 1, "maximum": 1024, "default": 1, "description": "How many moments of one video may appear (1: each video once, at its best moment)."},
           "min_score": {"type": "number", "minimum": -1, "maximum": 1},
+          "min_probability": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "description": "Drop results whose calibrated match probability is below this: a search by one text with a SigLIP model only."},
           "include_whole_videos": {"type": "boolean", "default": false},
           "ef": {"type": "integer", "minimum": 1, "maximum": 4096},
           "autocut": {"type": "integer", "minimum": 0, "maximum": 63, "default": 0, "description": "Keep the first N relevance groups: results end at the N-th score cliff, a drop of at least 12% of the spread of the top 64 scores and twice the spread of the group above it; never fewer than 3 results. 0 keeps every result."}
@@ -1772,6 +1776,7 @@ start();
         "properties": {
           "id": {"type": "integer"},
           "score": {"type": "number", "description": "Cosine similarity (search results only)."},
+          "probability": {"type": "number", "description": "Calibrated match probability, sigmoid(exp(logit_scale) * score + logit_bias): search results of one text with a SigLIP model only."},
           "relevance": {"type": "integer", "minimum": 0, "description": "The autocut group (search results only): 0 before the ranking's first score cliff, 1 up to the second, ... Pictures and video moments share one ranking."},
           "path": {"type": "string"},
           "name": {"type": "string"},

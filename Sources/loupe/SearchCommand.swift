@@ -54,6 +54,11 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Drop results below this score.")
     var minScore: Float?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Drop results whose match probability is below P (0 < P < 1).",
+        discussion: "For a search by one text with a SigLIP model, whose scores are calibrated probabilities."))
+    var minProbability: Float?
+
     @Option(name: .long, help: "End the results at the N-th score cliff (0: off; at least \(Autocut.minimumKept) results are kept).")
     var autocut = 0
 
@@ -79,6 +84,9 @@ struct SearchCommand: AsyncParsableCommand {
             throw ValidationError("--moments must be within 1...\(MediaLibrary.maxMomentsPerVideo)")
         }
         if let minScore, !minScore.isFinite { throw ValidationError("--min-score must be a finite number") }
+        if let minProbability, !(minProbability > 0 && minProbability < 1) {
+            throw ValidationError("--min-probability \(minProbability) must be a number strictly between 0 and 1")
+        }
         if !(0...Autocut.maximum).contains(autocut) {
             throw ValidationError("--autocut \(autocut) must be within 0...\(Autocut.maximum) (0 keeps every result)")
         }
@@ -107,6 +115,7 @@ struct SearchCommand: AsyncParsableCommand {
                                          after: after.flatMap(MediaFilter.date), before: before.flatMap(MediaFilter.date),
                                          expression: filter)
             request.minScore = minScore
+            request.minProbability = minProbability
             request.offset = offset
             request.momentsPerVideo = moments
             request.autocut = autocut
@@ -161,7 +170,9 @@ struct SearchCommand: AsyncParsableCommand {
 
     static func describe(_ result: SearchResult, rank: Int) -> String {
         let item = result.item
-        var line = String(format: "%2d  %.4f  ", rank, result.score) + item.path
+        var line = String(format: "%2d  %.4f  ", rank, result.score)
+        if let probability = result.probability { line += String(format: "p=%.3f  ", probability) }
+        line += item.path
         if item.kind == .video, let start = item.start, let end = item.end {
             line += String(format: "  [%@ - %@]", clock(start), clock(end))
         }
@@ -180,7 +191,8 @@ struct SearchCommand: AsyncParsableCommand {
 /// `{"results": [{"rank", "score", "relevance", "id", "path", "name", "kind", "scope", "start_s", "end_s", "thumb_s",
 /// "width", "height", "duration_s", "metadata": {...}}], "timings_ms": {"model_load", "open", "embed",
 /// "search", "total"}}` with nulls where a value does not apply. `score` is the raw cosine; `relevance` is the
-/// result's autocut group (0 before the first score cliff, see `Autocut`).
+/// result's autocut group (0 before the first score cliff, see `Autocut`); `probability` (after `score`, only
+/// when the search has one: one text, a SigLIP model) is the calibrated match probability.
 enum SearchJSON {
     /// Where a search command's time went.
     struct Timings {
@@ -202,7 +214,8 @@ enum SearchJSON {
             func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
             func integer(_ value: Int?) -> String { value.map { "\($0)" } ?? "null" }
             let metadata = item.metadata.keys.sorted().map { "\(EmbeddingJSON.quote($0)): \(EmbeddingJSON.quote(item.metadata[$0]!))" }
-            return "{\"rank\": \(firstRank + rank), \"score\": \(result.score), \"relevance\": \(result.relevance), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
+            let probability = result.probability.map { ", \"probability\": \($0)" } ?? ""
+            return "{\"rank\": \(firstRank + rank), \"score\": \(result.score)\(probability), \"relevance\": \(result.relevance), \"id\": \(item.id), \"path\": \(EmbeddingJSON.quote(item.path)), "
                 + "\"name\": \(EmbeddingJSON.quote(item.name)), \"kind\": \"\(item.kind.rawValue)\", \"scope\": \"\(item.scope.rawValue)\", "
                 + "\"start_s\": \(number(item.start)), \"end_s\": \(number(item.end)), \"thumb_s\": \(number(item.thumbnailTime)), "
                 + "\"width\": \(integer(item.width)), \"height\": \(integer(item.height)), \"duration_s\": \(number(item.duration)), "

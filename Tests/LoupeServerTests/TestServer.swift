@@ -32,13 +32,15 @@ final class TestServer: Sendable {
     /// Starts a server. `index` indexes the generated folder before the server starts.
     /// `root` reopens the data of an earlier server (its media folder is not generated again).
     /// In a suite with `.stopsTestServers` the server is stopped when the test ends.
+    /// `model` is the model folder the library is indexed with (the trained shapes CLIP by default).
     static func start(index: Bool = true, perClass: Int = 2, video: Bool = true, root existing: URL? = nil,
+                      model: URL = modelDirectory,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer
     {
         let root = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("loupe-server-\(UUID().uuidString)")
         let folder = root.appendingPathComponent("media")
         let pictures = existing == nil ? try DemoLibrary.generate(into: folder, perClass: perClass, video: video) : []
-        let embedder = try CLIPEmbedder(directory: modelDirectory)
+        let embedder = try CLIPEmbedder(directory: model)
         var libraryConfiguration = MediaLibrary.Configuration()
         libraryConfiguration.segmentation = .scenes(maxSeconds: 10)
         libraryConfiguration.remote.refusesPrivateAddresses = true

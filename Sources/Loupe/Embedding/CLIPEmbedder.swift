@@ -30,6 +30,7 @@ public final class CLIPEmbedder: Embedder, Sendable {
 
     public var dimension: Int { model.dimension }
     public var inputSize: Int? { model.imageSize }
+    public var matchCalibration: MatchCalibration? { model.matchCalibration }
 
     /// Pillow's resize and the centre crop (CLIP; SigLIP resizes only), exactly as `embed(images:)` would do them; embedding the
     /// result only normalises it.

@@ -18,9 +18,13 @@ public protocol Embedder: Sendable {
     /// callers can do that work ahead, on their own threads: `embed(images: [prepare(image)])` gives the
     /// same vector as `embed(images: [image])`.
     func prepare(_ image: RGBImage) -> RGBImage
+    /// How a text-image cosine maps to a calibrated match probability (SigLIP), or nil when the model's
+    /// scores only rank results within one query (CLIP, the cloud embedders).
+    var matchCalibration: MatchCalibration? { get }
 }
 
 extension Embedder {
     public var inputSize: Int? { nil }
     public func prepare(_ image: RGBImage) -> RGBImage { image }
+    public var matchCalibration: MatchCalibration? { nil }
 }

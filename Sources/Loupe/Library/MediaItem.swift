@@ -75,4 +75,7 @@ public struct SearchResult: Sendable, Hashable {
     /// The autocut group: 0 before the ranking's first score cliff, 1 up to the second, ... (`Autocut`).
     /// Pictures and video moments share one ranking, so they share groups.
     public var relevance = 0
+    /// The calibrated probability that the item matches the query text, for a search by one text with a
+    /// model trained to give one (SigLIP: `sigmoid(exp(logit_scale) * score + logit_bias)`); nil otherwise.
+    public var probability: Float?
 }

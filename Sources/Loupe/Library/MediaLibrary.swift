@@ -202,6 +202,21 @@ public final class MediaLibrary: Sendable {
         if let minimum = request.minScore, !minimum.isFinite {
             throw LoupeError(.invalidArgument, "the minimum score must be a finite number")
         }
+        let calibration = probabilityCalibration(for: request.terms)
+        var minimumScore = request.minScore
+        if let probability = request.minProbability {
+            guard probability > 0, probability < 1 else {
+                throw LoupeError(.invalidArgument, "the minimum probability \(probability) must be strictly between 0 and 1",
+                                 input: "min probability")
+            }
+            guard let calibration else {
+                throw LoupeError(.invalidArgument, embedder.matchCalibration == nil
+                    ? "the model \(embedder.modelName) gives no calibrated probabilities (SigLIP models do); use a minimum score"
+                    : "a minimum probability needs a search by one text (probabilities are for text-picture pairs)",
+                    input: "min probability")
+            }
+            minimumScore = max(minimumScore ?? -.infinity, calibration.cosine(probability: probability))
+        }
         guard (0...Autocut.maximum).contains(request.autocut) else {
             throw LoupeError(.invalidArgument, "autocut \(request.autocut) must be within 0...\(Autocut.maximum) (0 keeps every result)",
                              input: "autocut")
@@ -227,15 +242,24 @@ public final class MediaLibrary: Sendable {
         let shown = request.offset..<max(request.offset, min(wanted, ranking.count, kept))
         let results = try shown.compactMap { index -> SearchResult? in
             let hit = ranking[index]
-            if let minimum = request.minScore, hit.distance < minimum { return nil }
+            if let minimumScore, hit.distance < minimumScore { return nil }
             var row = hit.fields
             row[MediaSchema.id] = hit.id
-            return SearchResult(item: try MediaItem(row: row), score: hit.distance, relevance: groups[index])
+            return SearchResult(item: try MediaItem(row: row), score: hit.distance, relevance: groups[index],
+                                probability: calibration?.probability(cosine: hit.distance))
         }
         let finished = clock.now
         return SearchResponse(results: results, cutByAutocut: max(0, page.count - shown.count),
                               timings: SearchTimings(embedding: embedded - started, search: finished - embedded,
                                                      total: finished - started))
+    }
+
+    /// The calibration that turns this search's scores into match probabilities: the model's, when the
+    /// search is by one text with a positive weight (a combination of terms, or a picture, has no calibrated
+    /// probability: SigLIP calibrates text-picture pairs).
+    func probabilityCalibration(for terms: [(weight: Float, input: SearchInput)]) -> MatchCalibration? {
+        guard terms.count == 1, terms[0].weight > 0, case .text = terms[0].input else { return nil }
+        return embedder.matchCalibration
     }
 
     /// The unit query vector of weighted inputs.

@@ -136,6 +136,9 @@ public struct SearchRequest: Sendable {
     public var filter = MediaFilter()
     /// Drop results scoring below this cosine similarity.
     public var minScore: Float?
+    /// Drop results whose calibrated match probability (`SearchResult.probability`) is below this, strictly
+    /// between 0 and 1. Only for a search by one text with a model that calibrates its scores (SigLIP).
+    public var minProbability: Float?
     /// Also consider whole-video rows, not only images and moments.
     public var includeWholeVideos = false
     /// HNSW search breadth; larger is slower and more exact.

@@ -202,14 +202,19 @@ public protocol ImageTextModel: AnyObject, Sendable {
     func load(_ towers: Set<CLIPModel.Tower>) throws
     func embed(texts: [String]) throws -> [[Float]]
     func embed(images: [RGBImage]) throws -> [[Float]]
+    /// How a text-image cosine maps to a match probability, for models trained to give one (SigLIP); nil
+    /// for models whose scores are only comparable within one query (CLIP).
+    var matchCalibration: MatchCalibration? { get }
 }
 
 extension CLIPModel: ImageTextModel {
     public var imageSize: Int { configuration.vision.imageSize }
+    public var matchCalibration: MatchCalibration? { nil }
 }
 
 extension SiglipModel: ImageTextModel {
     public var imageSize: Int { configuration.vision.imageSize }
+    public var matchCalibration: MatchCalibration? { calibration }
 }
 
 extension ImageTextModelKind {

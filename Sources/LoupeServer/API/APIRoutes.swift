@@ -92,7 +92,7 @@ struct APIRoutes {
         server.metrics.searches.record(response.timings.total)
         return try JSONBody.response(encoding: ResultsJSON(
             tookMS: (response.timings.total.seconds * 1e4).rounded() / 10,
-            results: response.results.map { ItemJSON($0.item, score: $0.score, relevance: $0.relevance) },
+            results: response.results.map { ItemJSON($0.item, score: $0.score, relevance: $0.relevance, probability: $0.probability) },
             cutByAutocut: response.cutByAutocut))
     }
 
@@ -316,6 +316,8 @@ struct APIRoutes {
         var score: Float?
         /// The autocut group of a search result (0 before the first score cliff); nil outside searches.
         var relevance: Int?
+        /// The calibrated match probability of a search result (SigLIP models, a search by one text).
+        var probability: Float?
         var path, name, kind, scope, modified, sha256: String
         var size: Int64
         var metadata: [String: String]
@@ -325,14 +327,15 @@ struct APIRoutes {
         var mediaURL, thumbnailURL: String
 
         enum CodingKeys: String, CodingKey {
-            case id, score, relevance, path, name, kind, scope, modified, sha256, size, metadata, source, start, end, duration
+            case id, score, relevance, probability, path, name, kind, scope, modified, sha256, size, metadata, source, start, end, duration
             case width, height, mediaURL = "media_url", thumbnailURL = "thumbnail_url"
         }
 
-        init(_ item: MediaItem, score: Float?, relevance: Int? = nil) {
+        init(_ item: MediaItem, score: Float?, relevance: Int? = nil, probability: Float? = nil) {
             id = item.id
             self.score = score
             self.relevance = relevance
+            self.probability = probability
             path = item.path
             name = item.name
             kind = item.kind.rawValue

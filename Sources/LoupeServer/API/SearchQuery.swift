@@ -39,6 +39,8 @@ struct SearchQuery: Decodable {
     var offset: Int?
     var momentsPerVideo: Int?
     var minScore: Float?
+    /// Drop results whose calibrated match probability is below this (SigLIP models, one text).
+    var minProbability: Float?
     var includeWholeVideos: Bool?
     var ef: Int?
     /// Keep the first N relevance groups (0: every result).
@@ -46,7 +48,7 @@ struct SearchQuery: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case text, item, terms, filter, type, folder, after, before, k, offset, ef, autocut
-        case imageURL = "image_url", minScore = "min_score", includeWholeVideos = "include_whole_videos"
+        case imageURL = "image_url", minScore = "min_score", minProbability = "min_probability", includeWholeVideos = "include_whole_videos"
         case momentsPerVideo = "moments_per_video"
     }
 
@@ -115,6 +117,10 @@ struct SearchQuery: Decodable {
         before = try queryItems["before"].map { try DateBound(text: $0, name: "before") }
         minScore = try queryItems["min_score"].map { value in
             guard let number = Float(value) else { throw APIError.badRequest("min_score '\(value)' is not a number") }
+            return number
+        }
+        minProbability = try queryItems["min_probability"].map { value in
+            guard let number = Float(value) else { throw APIError.badRequest("min_probability '\(value)' is not a number") }
             return number
         }
     }
@@ -191,6 +197,12 @@ struct SearchQuery: Decodable {
         if let minScore {
             guard (-1...1).contains(minScore) else { throw APIError.badRequest("min_score \(minScore) must be within -1...1") }
             request.minScore = minScore
+        }
+        if let minProbability {
+            guard minProbability > 0, minProbability < 1 else {
+                throw APIError.badRequest("min_probability \(minProbability) must be strictly between 0 and 1")
+            }
+            request.minProbability = minProbability
         }
         request.includeWholeVideos = includeWholeVideos ?? false
         request.autocut = autocut?.value ?? 0

@@ -366,7 +366,9 @@ function relevanceBar(result) {
   const title = `Score ${result.score.toFixed(3)}: cosine similarity of this item to the query (1 = the same; `
     + `unrelated items score near 0). The bar compares it with the best result. `
     + (group === 0 ? "Above the first sharp drop in score: among the most relevant."
-      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`);
+      : `Below ${plural(group, "sharp drop")} in score: less relevant than the results above.`)
+    + (result.probability != null
+      ? ` Match probability ${(result.probability * 100).toFixed(1)}%: how likely the model judges this a match for the text.` : "");
   return el("span", { class: `relevance${group === 0 ? " top" : ""}`, title, dataset: { relevance: String(group) } },
     el("span", { class: "relevance-bar", "aria-hidden": "true" }, el("span", { style: `width:${(share * 100).toFixed(0)}%` })),
     el("span", { class: "score" }, result.score.toFixed(3)));
@@ -604,6 +606,7 @@ function openDetail(index) {
 
   const rows = [
     ["Score", result.score != null ? result.score.toFixed(4) : null],
+    ["Match probability", result.probability != null ? `${(result.probability * 100).toFixed(1)}%` : null],
     ["Path", el("code", {}, result.path)],
     ["Type", isMoment(result) ? "video moment" : result.kind],
     ["Moment", isMoment(result) ? `${formatTime(result.start)} – ${formatTime(result.end)} (${result.start.toFixed(1)} s – ${result.end.toFixed(1)} s)` : null],
