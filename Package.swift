@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "LoupeTests",
             dependencies: [
-                "Loupe", "LoupeCLIP", "LoupeFixtures", "LoupeMedia",
+                "Loupe", "LoupeCLIP", "LoupeFixtures", "LoupeMedia", "LoupeTensor",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -22,8 +22,8 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A CLIP or SigLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
     var model: String
 
-    @Option(name: .long, help: "fp32 (matches the reference) or bf16 (faster).")
-    var precision: Precision = .fp32
+    @Option(name: .long, help: PrecisionChoice.help)
+    var precision: Precision?
 
     @Option(name: .long, help: "A text to embed; repeat for several.")
     var text: [String] = []
@@ -48,7 +48,8 @@ struct EmbedCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             // CLIP or SigLIP, as the folder's config.json says.
-            let clip = try ImageTextModelKind.loadModel(directory: try ModelLocator.directory(for: model), precision: precision,
+            let clip = try ImageTextModelKind.loadModel(directory: try ModelLocator.directory(for: model),
+                                                        precision: PrecisionChoice.resolve(precision),
                                                         threads: threads)
             var decoder = ImageDecoder()
             if !exactDecode, let input = clip.preprocessor.outputSize {

@@ -27,8 +27,8 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "The collection inside the database (or on the Milvus server).")
     var collection = "media"
 
-    @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")
-    var precision: Precision = .fp32
+    @Option(name: .long, help: PrecisionChoice.help)
+    var precision: Precision?
 
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
@@ -52,7 +52,7 @@ struct LibraryOptions: ParsableArguments {
     /// now (a damaged checkpoint fails here); any other tower loads at its first use. A text search needs
     /// only the text tower, indexing the vision tower first.
     func embedder(loading towers: Set<CLIPModel.Tower> = Set(CLIPModel.Tower.allCases)) throws -> CLIPEmbedder {
-        let embedder = try CLIPEmbedder(directory: try ModelLocator.directory(for: model), precision: precision, threads: threads)
+        let embedder = try CLIPEmbedder(directory: try ModelLocator.directory(for: model), precision: PrecisionChoice.resolve(precision), threads: threads)
         try embedder.model.load(towers)
         return embedder
     }

@@ -27,8 +27,8 @@ struct TableOptions: ParsableArguments {
     @Option(name: .long, help: "A CLIP or SigLIP model folder, or owner/name of a pulled model (the `clip` embedder).")
     var model = HubRepository.defaultCLIP.id
 
-    @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")
-    var precision: Precision = .fp32
+    @Option(name: .long, help: PrecisionChoice.help)
+    var precision: Precision?
 
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
     var threads: Int?
@@ -82,7 +82,7 @@ struct TableOptions: ParsableArguments {
         var embedders: [String: any Embedder] = [:]
         if names.contains(VectorSource.defaultEmbedder) || names.isEmpty {
             embedders[VectorSource.defaultEmbedder] = try CLIPEmbedder(directory: try ModelLocator.directory(for: model),
-                                                                       precision: precision, threads: threads)
+                                                                       precision: PrecisionChoice.resolve(precision), threads: threads)
         }
         var settings = RemoteEmbedderSettings()
         settings.key = embedderKey
