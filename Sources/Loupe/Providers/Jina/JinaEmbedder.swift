@@ -74,15 +74,7 @@ public final class JinaEmbedder: Embedder, Sendable {
     }
 
     /// Pictures shrunk to `imageSide` before they are encoded and sent.
-    public func prepare(_ image: RGBImage) -> RGBImage {
-        guard max(image.width, image.height) > options.imageSide,
-              let decoded = try? Thumbnailer(longestSide: options.imageSide).thumbnail(
-                  of: DecodedImage(width: image.width, height: image.height, pixels: image.pixels,
-                                   metadata: ImageMetadata(format: .ppm, storedWidth: image.width, storedHeight: image.height))),
-              let shrunk = try? RGBImage(decoded)
-        else { return image }
-        return shrunk
-    }
+    public func prepare(_ image: RGBImage) -> RGBImage { RemoteInput.shrunk(image, longestSide: options.imageSide) }
 
     public func embed(texts: [String]) async throws -> [[Float]] {
         try await embed(texts.map { .text($0) })
@@ -92,65 +84,24 @@ public final class JinaEmbedder: Embedder, Sendable {
         try await embed(images.map { .image(prepare($0)) })
     }
 
-    enum Input: Sendable {
-        case text(String)
-        case image(RGBImage)
-
-        var cacheKey: String {
-            switch self {
-            case .text(let text): RemoteEmbeddingCache.key(text: text)
-            case .image(let image): RemoteEmbeddingCache.key(image: image)
-            }
-        }
-
-        func json() throws -> [String: Any] {
-            switch self {
-            case .text(let text): return ["text": text]
-            case .image(let image):
-                let jpeg = try ImageEncoder.encode(pixels: image.pixels, width: image.width, height: image.height,
-                                                   as: .jpeg(quality: 90))
-                return ["image": jpeg.base64EncodedString()]
-            }
-        }
-    }
-
-    private func embed(_ input: Input) async throws -> [Float] { try await embed([input])[0] }
+    private func embed(_ input: RemoteInput) async throws -> [Float] { try await embed([input])[0] }
 
     /// Cached vectors where there are some; the rest in batches, `concurrency` requests at a time.
-    func embed(_ inputs: [Input]) async throws -> [[Float]] {
-        guard !inputs.isEmpty else { return [] }
-        let keys = inputs.map(\.cacheKey)
-        var vectors: [[Float]?] = keys.map { key in cache?.vector(key, model: modelName, dimension: dimension == 0 ? nil : dimension) }
-        let missing = vectors.indices.filter { vectors[$0] == nil }
-        let batches = stride(from: 0, to: missing.count, by: options.batchSize).map {
-            Array(missing[$0..<min($0 + options.batchSize, missing.count)])
-        }
-        try await withThrowingTaskGroup(of: ([Int], [[Float]]).self) { group in
-            var next = 0
-            func launch() {
-                let batch = batches[next]
-                next += 1
-                let batchInputs = batch.map { inputs[$0] }
-                group.addTask { (batch, try await self.request(batchInputs)) }
-            }
-            while next < min(options.concurrency, batches.count) { launch() }
-            while let (batch, embedded) = try await group.next() {
-                for (index, vector) in zip(batch, embedded) {
-                    vectors[index] = vector
-                    cache?.store(vector, keys[index], model: modelName)
-                }
-                if next < batches.count { launch() }
-            }
-        }
-        return try vectors.map { vector in
-            guard let vector else { throw ProviderError(.badResponse, provider: Self.provider, message: "an input got no embedding") }
-            return vector
-        }
+    func embed(_ inputs: [RemoteInput]) async throws -> [[Float]] {
+        let run = RemoteEmbeddingRun(provider: Self.provider, modelName: modelName, dimension: dimension, cache: cache,
+                                     batchSize: options.batchSize, concurrency: options.concurrency)
+        return try await run.embed(inputs) { try await self.request($0) }
     }
 
     /// One request: the inputs' unit vectors, in order.
-    private func request(_ inputs: [Input]) async throws -> [[Float]] {
-        var body: [String: Any] = ["model": model, "input": try inputs.map { try $0.json() }, "normalized": true,
+    private func request(_ inputs: [RemoteInput]) async throws -> [[Float]] {
+        let input = try inputs.map { input -> [String: Any] in
+            switch input {
+            case .text(let text): ["text": text]
+            case .image(let image): ["image": try RemoteInput.jpeg(image).base64EncodedString()]
+            }
+        }
+        var body: [String: Any] = ["model": model, "input": input, "normalized": true,
                                    "embedding_type": "float"]
         if let dimensions = options.dimensions { body["dimensions"] = dimensions }
         let response = try await client.send(try ProviderClient.Request(path: "/v1/embeddings", json: body, operation: "embed"))

@@ -94,15 +94,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
     // MARK: Texts and pictures
 
     /// Pictures shrunk to `imageSide` before they are encoded and sent.
-    public func prepare(_ image: RGBImage) -> RGBImage {
-        guard max(image.width, image.height) > options.imageSide,
-              let decoded = try? Thumbnailer(longestSide: options.imageSide).thumbnail(
-                  of: DecodedImage(width: image.width, height: image.height, pixels: image.pixels,
-                                   metadata: ImageMetadata(format: .ppm, storedWidth: image.width, storedHeight: image.height))),
-              let shrunk = try? RGBImage(decoded)
-        else { return image }
-        return shrunk
-    }
+    public func prepare(_ image: RGBImage) -> RGBImage { RemoteInput.shrunk(image, longestSide: options.imageSide) }
 
     public func embed(texts: [String]) async throws -> [[Float]] {
         try await embed(texts.map { .text($0) })
@@ -112,47 +104,15 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
         try await embed(images.map { .image(prepare($0)) })
     }
 
-    enum Input: Sendable {
-        case text(String)
-        case image(RGBImage)
-
-        var cacheKey: String {
-            switch self {
-            case .text(let text): RemoteEmbeddingCache.key(text: text)
-            case .image(let image): RemoteEmbeddingCache.key(image: image)
-            }
-        }
-    }
-
     /// Cached vectors where there are some; the rest one request each, `concurrency` at a time.
-    func embed(_ inputs: [Input]) async throws -> [[Float]] {
-        guard !inputs.isEmpty else { return [] }
-        let keys = inputs.map(\.cacheKey)
-        var vectors: [[Float]?] = keys.map { key in cache?.vector(key, model: modelName, dimension: dimension == 0 ? nil : dimension) }
-        let missing = vectors.indices.filter { vectors[$0] == nil }
-        try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
-            var next = 0
-            func launch() {
-                let index = missing[next]
-                next += 1
-                let input = inputs[index]
-                group.addTask { (index, try await self.request(input)) }
-            }
-            while next < min(options.concurrency, missing.count) { launch() }
-            while let (index, vector) = try await group.next() {
-                vectors[index] = vector
-                cache?.store(vector, keys[index], model: modelName)
-                if next < missing.count { launch() }
-            }
-        }
-        return try vectors.map { vector in
-            guard let vector else { throw ProviderError(.badResponse, provider: Self.provider, message: "an input got no embedding") }
-            return vector
-        }
+    func embed(_ inputs: [RemoteInput]) async throws -> [[Float]] {
+        let run = RemoteEmbeddingRun(provider: Self.provider, modelName: modelName, dimension: dimension, cache: cache,
+                                     batchSize: 1, concurrency: options.concurrency)
+        return try await run.embed(inputs) { [try await self.request($0[0])] }
     }
 
     /// One `POST /v1.3/embed`: the input's unit vector.
-    private func request(_ input: Input) async throws -> [Float] {
+    private func request(_ input: RemoteInput) async throws -> [Float] {
         var form = MultipartForm()
         form.add("model_name", model)
         let field: String
@@ -162,8 +122,7 @@ public final class TwelveLabsEmbedder: WholeVideoEmbedder, Sendable {
             form.add("text_truncate", "end")
             field = "text_embedding"
         case .image(let image):
-            let jpeg = try ImageEncoder.encode(pixels: image.pixels, width: image.width, height: image.height,
-                                               as: .jpeg(quality: 90))
+            let jpeg = try RemoteInput.jpeg(image)
             form.add("image_file", filename: "picture.jpg", contentType: "image/jpeg", data: jpeg)
             field = "image_embedding"
         }
