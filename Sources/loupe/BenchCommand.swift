@@ -63,11 +63,12 @@ struct CLIPBench: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if let writeModel {
-                guard SiglipConfiguration.standard(arch) == nil else {
-                    throw ValidationError("--write-model is for the CLIP architectures only, for now")
+                let folder = URL(fileURLWithPath: writeModel), tokenizer = tokenizerFrom.map { URL(fileURLWithPath: $0) }
+                if SiglipConfiguration.standard(arch) != nil {
+                    try SiglipModel.writeRandomCheckpoint(architecture: arch, to: folder, tokenizerFrom: tokenizer)
+                } else {
+                    try CLIPModel.writeRandomCheckpoint(architecture: arch, to: folder, tokenizerFrom: tokenizer)
                 }
-                try CLIPModel.writeRandomCheckpoint(architecture: arch, to: URL(fileURLWithPath: writeModel),
-                                                    tokenizerFrom: tokenizerFrom.map { URL(fileURLWithPath: $0) })
                 print("wrote \(writeModel) (\(arch), seeded random weights)")
                 return
             }

@@ -27,16 +27,16 @@ extension CLIPModel {
         guard let configuration = CLIPConfiguration.standard(architecture) else {
             throw CLIPError(.invalidConfig, "unknown architecture '\(architecture)' (ViT-B-32, ViT-B-16, ViT-L-14, ViT-L-14-336)")
         }
+        try writeRandomCheckpoint(configuration, to: folder, tokenizerFrom: tokenizerFrom)
+    }
+
+    static func writeRandomCheckpoint(_ configuration: CLIPConfiguration, to folder: URL, tokenizerFrom: URL? = nil) throws {
         // Building both towers asks for every tensor, with exactly the names and shapes a load reads.
         let recorder = RecordingWeights(RandomWeights())
         _ = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
                             weights: recorder, precision: .fp32)
         _ = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
                           weights: recorder, precision: .fp32)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try SafetensorsWriter.write(recorder.recorded, to: folder.appendingPathComponent("model.safetensors"))
-        try JSONSerialization.data(withJSONObject: configuration.huggingFaceJSON, options: [.prettyPrinted, .sortedKeys])
-            .write(to: folder.appendingPathComponent("config.json"))
         let side = configuration.vision.imageSize
         let preprocessing: [String: Any] = [
             "crop_size": ["height": side, "width": side], "do_center_crop": true, "do_convert_rgb": true,
@@ -44,10 +44,65 @@ extension CLIPModel {
             "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
             "resample": 3, "rescale_factor": 1.0 / 255, "size": ["shortest_edge": side],
         ]
-        try JSONSerialization.data(withJSONObject: preprocessing, options: [.prettyPrinted, .sortedKeys])
-            .write(to: folder.appendingPathComponent("preprocessor_config.json"))
+        try RandomCheckpointFolder.write(recorder.recorded, config: configuration.huggingFaceJSON, preprocessing: preprocessing,
+                                         to: folder, tokenizerFrom: tokenizerFrom,
+                                         tokenizerFiles: ["vocab.json", "merges.txt", "tokenizer.json"])
+    }
+}
+
+extension SiglipModel {
+    /// Writes a standard SigLIP architecture (`SigLIP-B-16`, `SigLIP2-B-16`) with the seeded random weights
+    /// of `randomWeights` as a loadable Hugging Face folder, like `CLIPModel.writeRandomCheckpoint`. The
+    /// tokenizer files (`spiece.model`, `tokenizer.json`, `tokenizer_config.json`, `special_tokens_map.json`)
+    /// are copied from `tokenizerFrom` when given; its ids must fit the architecture's vocabulary.
+    public static func writeRandomCheckpoint(architecture: String, to folder: URL, tokenizerFrom: URL? = nil) throws {
+        guard let configuration = SiglipConfiguration.standard(architecture) else {
+            throw CLIPError(.invalidConfig,
+                            "unknown architecture '\(architecture)' (\(SiglipConfiguration.standardNames.joined(separator: ", ")))")
+        }
+        try writeRandomCheckpoint(configuration, to: folder, tokenizerFrom: tokenizerFrom)
+    }
+
+    static func writeRandomCheckpoint(_ configuration: SiglipConfiguration, to folder: URL, tokenizerFrom: URL? = nil) throws {
+        let recorder = RecordingWeights(RandomWeights())
+        let side = configuration.vision.imageSize
+        var processing = PreprocessorConfig()
+        processing.size = .exact(.init(height: side, width: side))
+        processing.doCenterCrop = false
+        processing.imageMean = [0.5, 0.5, 0.5]
+        processing.imageStd = [0.5, 0.5, 0.5]
+        // Loading both towers (and the logit scale and bias) asks for every tensor a load reads.
+        let model = try SiglipModel(configuration: configuration, weights: recorder, tokenizer: nil,
+                                    preprocessor: try ImagePreprocessor(config: processing), precision: .fp32, threads: 1,
+                                    batchSize: 1, name: "checkpoint")
+        try model.load()
+        let preprocessing: [String: Any] = [
+            "do_normalize": true, "do_rescale": true, "do_resize": true, "image_processor_type": "SiglipImageProcessor",
+            "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "resample": 3, "rescale_factor": 1.0 / 255,
+            "size": ["height": side, "width": side],
+        ]
+        try RandomCheckpointFolder.write(recorder.recorded, config: configuration.huggingFaceJSON, preprocessing: preprocessing,
+                                         to: folder, tokenizerFrom: tokenizerFrom,
+                                         tokenizerFiles: ["spiece.model", "tokenizer.json", "tokenizer_config.json",
+                                                          "special_tokens_map.json"])
+    }
+}
+
+/// Writes a recorded random model as a Hugging Face folder.
+private enum RandomCheckpointFolder {
+    static func write(_ tensors: [SafetensorsWriter.Entry], config: [String: Any], preprocessing: [String: Any], to folder: URL,
+                      tokenizerFrom: URL?, tokenizerFiles: [String]) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // A tensor asked for twice (a shared table) is written once.
+        var seen = Set<String>()
+        let unique = tensors.filter { seen.insert($0.name).inserted }
+        try SafetensorsWriter.write(unique, to: folder.appendingPathComponent("model.safetensors"))
+        for (name, object) in [("config.json", config), ("preprocessor_config.json", preprocessing)] {
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                .write(to: folder.appendingPathComponent(name))
+        }
         guard let tokenizerFrom else { return }
-        for file in ["vocab.json", "merges.txt", "tokenizer.json"] {
+        for file in tokenizerFiles {
             let from = tokenizerFrom.appendingPathComponent(file)
             guard FileManager.default.fileExists(atPath: from.path) else { continue }
             let to = folder.appendingPathComponent(file)
@@ -57,20 +112,39 @@ extension CLIPModel {
     }
 }
 
+extension TransformerConfiguration {
+    /// The keys of a Hugging Face tower config that `ConfigReader.transformer` reads.
+    var huggingFaceJSON: [String: Any] {
+        let name: String = switch activation {
+        case .quickGelu: "quick_gelu"
+        case .gelu: "gelu"
+        case .geluTanh: "gelu_pytorch_tanh"
+        case .relu: "relu"
+        case .identity: "identity"
+        }
+        return ["hidden_size": hiddenSize, "intermediate_size": intermediateSize, "num_attention_heads": attentionHeads,
+                "num_hidden_layers": layers, "hidden_act": name, "layer_norm_eps": Double(layerNormEpsilon)]
+    }
+}
+
+extension SiglipConfiguration {
+    /// This configuration as a Hugging Face `config.json` reads (the keys `load(from:)` takes).
+    var huggingFaceJSON: [String: Any] {
+        var textJSON = text.transformer.huggingFaceJSON
+        textJSON.merge(["vocab_size": text.vocabularySize, "max_position_embeddings": text.maxPositions,
+                        "projection_size": text.projectionSize, "pad_token_id": text.padTokenID]) { $1 }
+        var visionJSON = vision.transformer.huggingFaceJSON
+        visionJSON.merge(["image_size": vision.imageSize, "patch_size": vision.patchSize, "num_channels": vision.channels,
+                          "vision_use_head": true]) { $1 }
+        return ["model_type": "siglip", "architectures": ["SiglipModel"], "text_config": textJSON, "vision_config": visionJSON]
+    }
+}
+
 extension CLIPConfiguration {
     /// This configuration as a Hugging Face `config.json` reads (the keys `load(from:)` takes).
     var huggingFaceJSON: [String: Any] {
         func tower(_ t: TransformerConfiguration) -> [String: Any] {
-            let activation: String = switch t.activation {
-            case .quickGelu: "quick_gelu"
-            case .gelu: "gelu"
-            case .geluTanh: "gelu_new"
-            case .relu: "relu"
-            case .identity: "identity"
-            }
-            return ["hidden_size": t.hiddenSize, "intermediate_size": t.intermediateSize, "num_attention_heads": t.attentionHeads,
-                    "num_hidden_layers": t.layers, "hidden_act": activation, "layer_norm_eps": Double(t.layerNormEpsilon),
-                    "projection_dim": projectionDim]
+            t.huggingFaceJSON.merging(["projection_dim": projectionDim]) { $1 }
         }
         var textJSON = tower(text.transformer)
         textJSON.merge(["vocab_size": text.vocabularySize, "max_position_embeddings": text.maxPositions,

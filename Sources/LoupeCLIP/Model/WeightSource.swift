@@ -66,7 +66,10 @@ struct RandomWeights: WeightSource {
 
     func floats(_ name: String, shape: [Int]) throws -> [Float] {
         let count = shape.reduce(1, *)
-        var state = seed ^ UInt64(truncatingIfNeeded: name.hashValue & 0x7FFF_FFFF) &* 0x9E37_79B9_7F4A_7C15
+        // FNV-1a of the name, not `hashValue` (seeded anew in every process): the same weights in every run.
+        var nameHash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in name.utf8 { nameHash = (nameHash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        var state = seed ^ (nameHash & 0x7FFF_FFFF) &* 0x9E37_79B9_7F4A_7C15
         let isNorm = name.contains("norm") || name.contains("layrnorm")
         let scale: Float = name.hasSuffix("bias") ? 0.02 : 1 / Float(shape.last ?? 1).squareRoot()
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
