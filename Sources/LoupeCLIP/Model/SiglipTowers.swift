@@ -149,7 +149,7 @@ final class SiglipVisionTower: @unchecked Sendable {
 /// the last position's output through the `head` linear layer is the embedding.
 final class SiglipTextTower: @unchecked Sendable {
     let configuration: SiglipTextConfiguration
-    private let tokenEmbedding: [Float]
+    private let tokenEmbedding: EmbeddingTable
     private let positionEmbedding: [Float]
     private let encoder: TransformerEncoder
     private let finalNorm: LayerNormLayer
@@ -158,7 +158,7 @@ final class SiglipTextTower: @unchecked Sendable {
     init(configuration: SiglipTextConfiguration, weights: WeightSource, precision: Precision) throws {
         self.configuration = configuration
         let c = configuration.transformer.hiddenSize
-        tokenEmbedding = try weights.floats(
+        tokenEmbedding = try weights.table(
             "text_model.embeddings.token_embedding.weight", shape: [configuration.vocabularySize, c])
         positionEmbedding = try weights.floats(
             "text_model.embeddings.position_embedding.weight", shape: [configuration.maxPositions, c])
@@ -199,15 +199,13 @@ final class SiglipTextTower: @unchecked Sendable {
         let c = configuration.transformer.hiddenSize
         workspace.reserve(rows: batch * sequence, width: c, intermediate: configuration.transformer.intermediateSize)
         let x = workspace.hidden.floats()
-        tokenEmbedding.withUnsafeBufferPointer { table in
-            positionEmbedding.withUnsafeBufferPointer { position in
-                for (b, ids) in tokens.enumerated() {
-                    for (t, id) in ids.enumerated() {
-                        let dst = x + (b * sequence + t) * c
-                        let token = table.baseAddress! + Int(id) * c
-                        let pos = position.baseAddress! + t * c
-                        for k in 0..<c { dst[k] = token[k] + pos[k] }
-                    }
+        try positionEmbedding.withUnsafeBufferPointer { position in
+            for (b, ids) in tokens.enumerated() {
+                for (t, id) in ids.enumerated() {
+                    let dst = x + (b * sequence + t) * c
+                    try tokenEmbedding.read(row: Int(id), into: dst)
+                    let pos = position.baseAddress! + t * c
+                    for k in 0..<c { dst[k] += pos[k] }
                 }
             }
         }

@@ -3,7 +3,7 @@ import LoupeTensor
 /// CLIP's text encoder: token and position embeddings, a causal transformer, the pooled token's projection.
 final class TextTower: @unchecked Sendable {
     let configuration: TextConfiguration
-    private let tokenEmbedding: [Float]
+    private let tokenEmbedding: EmbeddingTable
     private let positionEmbedding: [Float]
     private let finalNorm: LayerNormLayer
     private let encoder: TransformerEncoder
@@ -12,7 +12,7 @@ final class TextTower: @unchecked Sendable {
     init(configuration: TextConfiguration, projectionDim: Int, weights: WeightSource, precision: Precision) throws {
         self.configuration = configuration
         let c = configuration.transformer.hiddenSize
-        tokenEmbedding = try weights.floats(
+        tokenEmbedding = try weights.table(
             "text_model.embeddings.token_embedding.weight", shape: [configuration.vocabularySize, c])
         positionEmbedding = try weights.floats(
             "text_model.embeddings.position_embedding.weight", shape: [configuration.maxPositions, c])
@@ -65,18 +65,16 @@ final class TextTower: @unchecked Sendable {
         let sequence = pooledAt.max()! + 1
         workspace.reserve(rows: batch * sequence, width: c, intermediate: configuration.transformer.intermediateSize)
         let x = workspace.hidden.floats()
-        tokenEmbedding.withUnsafeBufferPointer { table in
-            positionEmbedding.withUnsafeBufferPointer { position in
-                for (b, ids) in tokens.enumerated() {
-                    for t in 0..<sequence {
-                        // Positions past this sequence's pooled token are never read back; fill them with
-                        // its last token.
-                        let id = Int(ids[min(t, ids.count - 1)])
-                        let dst = x + (b * sequence + t) * c
-                        let token = table.baseAddress! + id * c
-                        let pos = position.baseAddress! + t * c
-                        for i in 0..<c { dst[i] = token[i] + pos[i] }
-                    }
+        try positionEmbedding.withUnsafeBufferPointer { position in
+            for (b, ids) in tokens.enumerated() {
+                for t in 0..<sequence {
+                    // Positions past this sequence's pooled token are never read back; fill them with its
+                    // last token.
+                    let id = Int(ids[min(t, ids.count - 1)])
+                    let dst = x + (b * sequence + t) * c
+                    try tokenEmbedding.read(row: id, into: dst)
+                    let pos = position.baseAddress! + t * c
+                    for i in 0..<c { dst[i] += pos[i] }
                 }
             }
         }

@@ -7,10 +7,52 @@ protocol WeightSource: Sendable {
     func floats(_ name: String, shape: [Int]) throws -> [Float]
     /// Gives the memory holding tensors already read back to the system; later reads still work.
     func releasePages()
+    /// The table `name` (`shape` = `[rows, width]`) for reading a few rows at a time, as token embeddings
+    /// are read: a checkpoint leaves it in the file, so only the rows queries use are ever resident.
+    func table(_ name: String, shape: [Int]) throws -> EmbeddingTable
 }
 
 extension WeightSource {
     func releasePages() {}
+
+    func table(_ name: String, shape: [Int]) throws -> EmbeddingTable {
+        EmbeddingTable(values: try floats(name, shape: shape), width: shape.last ?? 0)
+    }
+}
+
+/// Rows of an embedding table (a token table), in memory or read on demand from a mapped checkpoint.
+///
+/// SigLIP 2's token table is 256,000 x 768 floats, 786 MB in fp32, of which a query reads 64 rows: kept in the
+/// file's mapping, it costs a few pages per query instead of its whole size in every process. (Downloads
+/// move a finished file into place, so a model being pulled again never truncates a mapped one.)
+final class EmbeddingTable: @unchecked Sendable {
+    private enum Storage {
+        case memory([Float])
+        case mapped(SafetensorsFile, SafetensorsFile.TensorInfo)
+    }
+
+    private let storage: Storage
+    let width: Int
+
+    init(values: [Float], width: Int) {
+        storage = .memory(values)
+        self.width = width
+    }
+
+    init(file: SafetensorsFile, tensor: SafetensorsFile.TensorInfo) {
+        storage = .mapped(file, tensor)
+        width = tensor.shape.last ?? 0
+    }
+
+    /// Writes row `row` (already checked against the table's rows) into `destination` (`width` floats).
+    func read(row: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        switch storage {
+        case .memory(let values):
+            values.withUnsafeBufferPointer { (destination).update(from: $0.baseAddress! + row * width, count: width) }
+        case .mapped(let file, let tensor):
+            try file.readFloats(tensor, elements: row * width..<(row + 1) * width, into: destination)
+        }
+    }
 }
 
 /// The tensors of a Hugging Face checkpoint: `model.safetensors`, or shards listed in
@@ -46,6 +88,18 @@ struct CheckpointWeights: WeightSource {
 
     func releasePages() {
         for file in files { file.releasePages() }
+    }
+
+    func table(_ name: String, shape: [Int]) throws -> EmbeddingTable {
+        guard let index = fileForTensor[name] else {
+            throw TensorError(.missingTensor, "not found in the checkpoint", path: files.first?.path, tensor: name)
+        }
+        let tensor = try files[index].info(name, shape: shape)
+        guard [.f32, .f16, .bf16].contains(tensor.dtype) else {
+            throw TensorError(.dtypeMismatch, "expected a floating-point dtype (F32, F16, BF16), found \(tensor.dtype.rawValue)",
+                              path: files[index].path, tensor: name)
+        }
+        return EmbeddingTable(file: files[index], tensor: tensor)
     }
 
     func floats(_ name: String, shape: [Int]) throws -> [Float] {

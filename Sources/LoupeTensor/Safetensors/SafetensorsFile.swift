@@ -125,8 +125,19 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Writes a floating-point tensor widened to Float into `destination` (`elementCount` values).
     public func readFloats(_ tensor: TensorInfo, into destination: UnsafeMutablePointer<Float>) throws {
-        let source = mapping + dataStart + tensor.byteRange.lowerBound
-        let count = tensor.elementCount
+        try readFloats(tensor, elements: 0..<tensor.elementCount, into: destination)
+    }
+
+    /// Writes `elements` of a floating-point tensor (row-major order) widened to Float into `destination`:
+    /// only those bytes of the mapping are touched, so reading a few rows of a large table keeps the rest
+    /// of it out of memory.
+    public func readFloats(_ tensor: TensorInfo, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        guard elements.lowerBound >= 0, elements.upperBound <= tensor.elementCount else {
+            throw TensorError(.shapeMismatch, "elements \(elements) lie outside the tensor's \(tensor.elementCount)",
+                              path: path, tensor: tensor.name)
+        }
+        let source = mapping + dataStart + tensor.byteRange.lowerBound + elements.lowerBound * tensor.dtype.byteWidth
+        let count = elements.count
         switch tensor.dtype {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
