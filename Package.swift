@@ -103,10 +103,20 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
+        // What the test targets share: loopback stand-ins of the cloud providers. Not part of any product.
+        .target(
+            name: "LoupeTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/LoupeTestSupport"
+        ),
         .testTarget(
             name: "LoupeTests",
             dependencies: [
-                "Loupe", "LoupeCLIP", "LoupeFixtures", "LoupeMedia", "LoupeTensor",
+                "Loupe", "LoupeCLIP", "LoupeFixtures", "LoupeMedia", "LoupeTensor", "LoupeTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -125,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "LoupeServerTests",
             dependencies: [
-                "LoupeServer", "Loupe", "LoupeFixtures", "LoupeMedia", "LoupeMilvus", "LoupeStore",
+                "LoupeServer", "Loupe", "LoupeFixtures", "LoupeMedia", "LoupeMilvus", "LoupeStore", "LoupeTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

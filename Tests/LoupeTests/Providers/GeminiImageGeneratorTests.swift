@@ -2,6 +2,7 @@ import Foundation
 import LoupeFixtures
 import LoupeMedia
 import NIOHTTP1
+import LoupeTestSupport
 import Testing
 @testable import Loupe
 

@@ -2,6 +2,7 @@ import Foundation
 import LoupeCLIP
 import LoupeFixtures
 import LoupeMedia
+import LoupeTestSupport
 import Testing
 @testable import Loupe
 

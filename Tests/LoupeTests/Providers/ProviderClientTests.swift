@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import LoupeTestSupport
 import Testing
 @testable import Loupe
 

@@ -1,6 +1,7 @@
 import Foundation
 import LoupeFixtures
 import LoupeMedia
+import LoupeTestSupport
 import Testing
 @testable import Loupe
 

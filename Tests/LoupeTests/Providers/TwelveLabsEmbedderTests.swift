@@ -4,6 +4,7 @@ import LoupeFixtures
 import LoupeMedia
 import NIOHTTP1
 import Synchronization
+import LoupeTestSupport
 import Testing
 @testable import Loupe
 

@@ -1,6 +1,7 @@
 import Foundation
 import LoupeFixtures
 import LoupeMedia
+import LoupeTestSupport
 @testable import Loupe
 
 /// The embedding function of the provider stand-ins: a 10-value vector with one slot per colour and per

@@ -3,10 +3,12 @@ import Testing
 
 /// A trait that stops every `ProviderStandIn` a test started when the test ends, whether it passed, failed
 /// or threw, so no server outlives its test (Hummingbird's `app.test { }` scoping, as a trait).
-struct StopsProviderStandIns: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { true }
+public struct StopsProviderStandIns: SuiteTrait, TestTrait, TestScoping {
+    public init() {}
 
-    func provideScope(
+    public var isRecursive: Bool { true }
+
+    public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
         guard !test.isSuite else { return try await function() }
@@ -23,17 +25,17 @@ struct StopsProviderStandIns: SuiteTrait, TestTrait, TestScoping {
 
 extension Trait where Self == StopsProviderStandIns {
     /// Stops the provider stand-ins each test starts when the test ends.
-    static var stopsProviderStandIns: Self { Self() }
+    public static var stopsProviderStandIns: Self { Self() }
 }
 
 /// The provider stand-ins started in the current test's scope.
-final class StartedStandIns: Sendable {
-    @TaskLocal static var current: StartedStandIns?
+public final class StartedStandIns: Sendable {
+    @TaskLocal public static var current: StartedStandIns?
     private let servers = Mutex<[ProviderStandIn]>([])
 
-    func add(_ server: ProviderStandIn) { servers.withLock { $0.append(server) } }
+    public func add(_ server: ProviderStandIn) { servers.withLock { $0.append(server) } }
 
-    func stopAll() async {
+    public func stopAll() async {
         let all = servers.withLock { servers in
             defer { servers = [] }
             return servers
