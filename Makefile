@@ -60,9 +60,12 @@ $(BENCH_VECTORS)/meta.json:
 	@$(MAKE) --no-print-directory bench-venv
 	$(PY) bench/make_vectors.py $(BENCH_VECTORS)
 
+# bench-ann: Loupe (int8 traversal, fp32 re-ranking) and hnswlib in pairs, side by side with the ratios, then
+# faiss and usearch. BENCH_ANN_STORAGE=fp32 measures fp32 traversal instead.
+BENCH_ANN_STORAGE ?= int8
 bench-ann: build bench-venv $(BENCH_VECTORS)/meta.json
-	$(LOUPE) bench ann --data $(BENCH_VECTORS)
-	$(PY) bench/ann_peers.py $(BENCH_VECTORS)
+	$(PY) bench/ann_table.py $(BENCH_VECTORS) --loupe $(LOUPE) --threads 2 -- --storage $(BENCH_ANN_STORAGE)
+	$(PY) bench/ann_peers.py $(BENCH_VECTORS) faiss usearch
 
 bench-store: build bench-venv $(BENCH_VECTORS)/meta.json
 	$(LOUPE) bench store --data $(BENCH_VECTORS)

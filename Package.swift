@@ -125,7 +125,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoupeCLIPTests", dependencies: ["LoupeCLIP", "LoupeMedia", "LoupeTensor"]),
-        .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore"]),
+        .testTarget(name: "LoupeStoreTests", dependencies: ["LoupeStore", "CLoupeSIMD"]),
         .testTarget(
             name: "LoupeMilvusTests",
             dependencies: ["LoupeMilvus", "LoupeStore", "Loupe", "LoupeFixtures", "LoupeMedia"],

@@ -10,7 +10,8 @@ struct ANNBench: AsyncParsableCommand {
             Reads base.f32, queries.f32, truth.i32 and meta.json from --data, builds the index on all cores, \
             then sweeps ef on one thread. Ends with `recall=R qps=Q build_s=B bytes_per_vector=M ef=E` for the \
             first ef reaching --target-recall. For bf16/int8, candidates are re-ranked with exact fp32 vectors \
-            read from the memory-mapped base file; bytes_per_vector counts what the index itself holds.
+            read from the memory-mapped base file; bytes_per_vector counts the index (links and codes) plus, \
+            for bf16/int8, that fp32 copy (4 bytes a dimension), which a store keeps anyway.
             """)
 
     @OptionGroup var hnsw: HNSWBenchOptions
@@ -21,11 +22,15 @@ struct ANNBench: AsyncParsableCommand {
     @Option(name: .long, help: "Build threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "For bf16/int8: re-rank this many of the ef candidates exactly, best first by their codes (0: all).")
+    var rerank = 40
+
     @Option(name: .long, help: "Comma-separated ef values to sweep.")
-    var efs = "10,16,24,32,48,64,96,128,192,256,384,512"
+    var efs = "10,16,24,32,48,64,96,128,192,256,320,384,512,768,1024"
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be positive") }
+        guard rerank >= 0 else { throw ValidationError("--rerank must be 0 (all) or positive") }
     }
 
     func run() async throws {
@@ -37,13 +42,15 @@ struct ANNBench: AsyncParsableCommand {
             nonisolated(unsafe) let base = set.base
             let dim = set.dimension
             index.exactVectors = { label in base.baseAddress! + Int(label) * dim }
+            index.rerankCandidates = rerank == 0 ? nil : rerank
             let clock = ContinuousClock()
             let build = try clock.measure {
                 try index.add(set.base, labels: (0..<Int64(set.count)).map { $0 }, threads: threads)
             }
             let buildSeconds = build.seconds
-            print(String(format: "built %d x %d in %.1f s on %d threads (M=%d efC=%d storage=%@)", set.count, dim,
-                         buildSeconds, threads, hnsw.m, hnsw.efConstruction, hnsw.storage))
+            print(String(format: "built %d x %d in %.1f s on %d threads (M=%d efC=%d storage=%@%@)", set.count, dim,
+                         buildSeconds, threads, hnsw.m, hnsw.efConstruction, hnsw.storage,
+                         hnsw.params.storage == .fp32 ? "" : ", re-ranking \(rerank == 0 ? "all" : "the best \(rerank)")"))
             let queries = (0..<set.queryCount).map(set.query)
             var reached: (recall: Double, qps: Double, ef: Int)?
             for ef in efList {
@@ -65,8 +72,11 @@ struct ANNBench: AsyncParsableCommand {
             guard let reached else {
                 throw ValidationError("no ef in \(efs) reached recall \(targetRecall)")
             }
+            let rerankBytes = hnsw.params.storage == .fp32 ? 0 : 4 * dim
+            print(String(format: "bytes per vector: index %.0f (links and %@ codes) + fp32 re-ranking copy %d",
+                         index.bytesPerVector, hnsw.storage, rerankBytes))
             print(String(format: "recall=%.4f qps=%.0f build_s=%.1f bytes_per_vector=%.0f ef=%d", reached.recall,
-                         reached.qps, buildSeconds, index.bytesPerVector, reached.ef))
+                         reached.qps, buildSeconds, index.bytesPerVector + Double(rerankBytes), reached.ef))
         }
     }
 }

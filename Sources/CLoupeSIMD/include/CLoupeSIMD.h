@@ -19,6 +19,14 @@ float loupe_l2sq_f32(const float *a, const float *b, int64_t n);
 float loupe_dot_bf16(const float *q, const uint16_t *b, int64_t n);
 /// Inner product of an fp32 query with an int8 vector (to be multiplied by the vector's scale).
 float loupe_dot_i8(const float *q, const int8_t *b, int64_t n);
+/// Exact inner product of two int8 vectors (AVX-512 VNNI where the processor has it).
+int32_t loupe_dot_s8(const int8_t *a, const int8_t *b, int64_t n);
+/// How many int8 dot kernels this processor runs (1 portable, 2 +AVX2, 3 +AVX-512BW, 4 +VNNI).
+int loupe_s8_kernel_count(void);
+/// loupe_dot_s8 with a chosen kernel (0 ..< loupe_s8_kernel_count()), for tests.
+int32_t loupe_dot_s8_kernel(int kernel, const int8_t *a, const int8_t *b, int64_t n);
+/// Name of the instruction set loupe_dot_s8 uses ("avx512vnni", "avx512", "avx2", "portable").
+const char *loupe_s8_level(void);
 /// Hints the cache to load the line holding p.
 static inline void loupe_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// Takes a one-byte spin lock (per-node locks of the HNSW graph during a parallel build).

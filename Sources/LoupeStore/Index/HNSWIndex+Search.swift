@@ -27,22 +27,39 @@ extension HNSWIndex {
     ///   - allowed: labels that may be returned; others are still traversed, so the graph stays connected.
     ///   - filterMode: how `allowed` steers the traversal (see `FilterMode`).
     ///   - exact: for quantized storage, the fp32 vector of a label; candidates are re-ranked with it.
+    ///   - rerank: how many of the best candidates are re-ranked (at least `k`; nil: all `ef`); the rest are
+    ///     dropped, as their quantized distances already ranked them below those.
     func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, allowed: LabelBitset?, filterMode: FilterMode = .restrictResults,
-                exact: ((Int64) -> UnsafePointer<Float>)?, scratch: inout SearchScratch) -> [(label: Int64, distance: Float)] {
+                exact: ((Int64) -> UnsafePointer<Float>)?, rerank: Int? = nil,
+                scratch: inout SearchScratch) -> [(label: Int64, distance: Float)] {
         guard entryPoint >= 0, k > 0 else { return [] }
-        let queryNorm = code.metric == .l2 ? loupe_dot_f32(query, query, Int64(code.dimension)) : 0
+        let prepared = code.prepare(query, bytes: scratch.queryCode)
         var current = entryPoint
-        var currentDistance = distance(query, queryNorm, current)
+        var currentDistance = distance(prepared, current)
         if maxLevel > 0 {
             for l in stride(from: Int(maxLevel), through: 1, by: -1) {
-                greedy(query, queryNorm, level: l, current: &current, distance: &currentDistance, locking: false)
+                greedy(prepared, level: l, current: &current, distance: &currentDistance, locking: false)
             }
         }
-        let answer = searchLayer(query, queryNorm, entry: current, ef: max(ef, k), level: 0, allowed: allowed,
+        let answer = searchLayer(prepared, entry: current, ef: max(ef, k), level: 0, allowed: allowed,
                                  filterMode: filterMode, scratch: &scratch, locking: false)
         var found = answer.drainAscending()
         if let exact, code.storage != .fp32 {
-            found = found.map { (code.exactDistance(query, exact(labels[Int($0.node)])), $0.node) }
+            let count = min(found.count, max(k, rerank ?? found.count))
+            found.removeLast(found.count - count)
+            // The fp32 vectors are cold: ask for each a few comparisons ahead (the stream prefetcher takes
+            // over after the first lines).
+            let vectors = found.map { exact(labels[Int($0.node)]) }
+            let lines = min(4 * code.dimension, 512)
+            @inline(__always) func prefetch(_ i: Int) {
+                let p = UnsafeRawPointer(vectors[i])
+                for offset in stride(from: 0, to: lines, by: 64) { loupe_prefetch(p + offset) }
+            }
+            for i in 0..<min(Self.prefetchAhead, count) { prefetch(i) }
+            for i in 0..<count {
+                if i + Self.prefetchAhead < count { prefetch(i + Self.prefetchAhead) }
+                found[i].distance = code.exactDistance(query, vectors[i])
+            }
             found.sort { $0.distance < $1.distance }
         }
         return found.prefix(k).map { (labels[Int($0.node)], $0.distance) }
@@ -64,11 +81,11 @@ extension HNSWIndex {
 
     /// Best-first search of one layer; returns the heap holding the `ef` best allowed nodes.
     @discardableResult
-    func searchLayer(_ query: UnsafePointer<Float>, _ queryNorm: Float, entry: Int32, ef: Int, level: Int,
+    func searchLayer(_ query: EncodedQuery, entry: Int32, ef: Int, level: Int,
                      allowed: LabelBitset?, filterMode: FilterMode = .restrictResults, scratch: inout SearchScratch,
                      locking: Bool) -> DistanceHeap {
         if let allowed, filterMode == .twoHop {
-            return searchTwoHop(query, queryNorm, entry: entry, ef: ef, allowed: allowed, scratch: &scratch)
+            return searchTwoHop(query, entry: entry, ef: ef, allowed: allowed, scratch: &scratch)
         }
         let collecting = allowed != nil && filterMode == .collectAllowed
         let kept = scratch.kept
@@ -77,7 +94,7 @@ extension HNSWIndex {
         scratch.candidates.removeAll()
         scratch.results.removeAll()
         _ = scratch.visited.insert(entry)
-        let d0 = distance(query, queryNorm, entry)
+        let d0 = distance(query, entry)
         var bound = Float.infinity
         let entryAllowed = allowed?.contains(Int(labels[Int(entry)])) ?? true
         if entryAllowed || collecting {
@@ -89,6 +106,7 @@ extension HNSWIndex {
         let visited = scratch.visited
         let candidates = scratch.candidates
         let results = scratch.results
+        let fresh = scratch.fresh
         let words = allowed?.words
         let labels = self.labels
         let identity = identityLabels
@@ -115,11 +133,18 @@ extension HNSWIndex {
                 n = Int(source[0])
                 list = UnsafePointer(source + 1)
             }
-            for j in 0..<n { loupe_prefetch(UnsafeRawPointer(block(list[j]))) }
-            for j in 0..<n {
-                let neighbour = list[j]
-                guard visited.insert(neighbour) else { continue }
-                let d = distance(query, queryNorm, neighbour)
+            // The unvisited neighbours first, then their distances, each node's code asked for a few
+            // distances ahead of its turn (asking for all of them at once overflows the miss buffers).
+            var unseen = 0
+            for j in 0..<n where visited.insert(list[j]) {
+                fresh[unseen] = list[j]
+                unseen += 1
+            }
+            for j in 0..<min(unseen, Self.prefetchAhead) { prefetchCode(fresh[j]) }
+            for j in 0..<unseen {
+                if j + Self.prefetchAhead < unseen { prefetchCode(fresh[j + Self.prefetchAhead]) }
+                let neighbour = fresh[j]
+                let d = distance(query, neighbour)
                 if results.count < ef || d < bound {
                     candidates.push(-d, neighbour)
                     if collecting {
@@ -142,7 +167,7 @@ extension HNSWIndex {
     }
 
     /// Layer-0 search over the allowed subgraph, reaching across disallowed nodes by two hops.
-    func searchTwoHop(_ query: UnsafePointer<Float>, _ queryNorm: Float, entry: Int32, ef: Int, allowed: LabelBitset,
+    func searchTwoHop(_ query: EncodedQuery, entry: Int32, ef: Int, allowed: LabelBitset,
                       scratch: inout SearchScratch) -> DistanceHeap {
         let visited = scratch.visited
         let candidates = scratch.candidates
@@ -160,7 +185,7 @@ extension HNSWIndex {
                 return label >= 0 && (label >> 6) < words.count && words[label >> 6] & (1 << UInt64(label & 63)) != 0
             }
             _ = visited.insert(entry)
-            let d0 = distance(query, queryNorm, entry)
+            let d0 = distance(query, entry)
             var bound = Float.infinity
             if isAllowed(entry) {
                 results.push(d0, entry)
@@ -196,10 +221,11 @@ extension HNSWIndex {
                         }
                     }
                 }
-                for j in 0..<found { loupe_prefetch(UnsafeRawPointer(block(gathered[j])) + codeOffset) }
+                for j in 0..<min(found, Self.prefetchAhead) { prefetchCode(gathered[j]) }
                 for j in 0..<found {
+                    if j + Self.prefetchAhead < found { prefetchCode(gathered[j + Self.prefetchAhead]) }
                     let candidate = gathered[j]
-                    let d = distance(query, queryNorm, candidate)
+                    let d = distance(query, candidate)
                     if results.count < ef || d < bound {
                         candidates.push(-d, candidate)
                         results.push(d, candidate)
@@ -212,13 +238,21 @@ extension HNSWIndex {
         }
     }
 
-    /// Distance between two stored nodes (decoding `a` when codes are quantized).
+    /// Nodes whose codes a layer-0 search asks the cache for ahead of the one it measures.
+    static var prefetchAhead: Int { 3 }
+
+    /// Distance between two stored nodes (bf16 needs `a` decoded, `decodedA`; int8 codes meet directly).
     private func nodeDistance(_ a: Int32, _ b: Int32, decodedA: UnsafePointer<Float>?) -> Float {
-        if code.storage == .fp32 {
+        switch code.storage {
+        case .fp32:
             return code.exactDistance(codePointer(a).assumingMemoryBound(to: Float.self),
                                       codePointer(b).assumingMemoryBound(to: Float.self))
+        case .int8:
+            return code.int8Distance(codePointer(a), scale: scale(a), squaredNorm: squaredNorm(a), codePointer(b),
+                                     scale: scale(b), squaredNorm: squaredNorm(b))
+        case .bf16:
+            return distance(EncodedQuery(vector: decodedA!, squaredNorm: squaredNorm(a)), b)
         }
-        return distance(decodedA!, squaredNorm(a), b)
     }
 
     /// HNSW's neighbour-selection heuristic: keep a candidate only if it is closer to the base than to
@@ -233,7 +267,7 @@ extension HNSWIndex {
             var good = true
             scratch.decoded.withUnsafeMutableBufferPointer { buffer in
                 var decoded: UnsafePointer<Float>? = nil
-                if code.storage != .fp32 {
+                if code.storage == .bf16 {
                     code.decode(codePointer(candidate.node), scale: scale(candidate.node), into: buffer.baseAddress!)
                     decoded = UnsafePointer(buffer.baseAddress!)
                 }
@@ -269,7 +303,7 @@ extension HNSWIndex {
                 candidates.reserveCapacity(n + 1)
                 scratch.decoded.withUnsafeMutableBufferPointer { buffer in
                     var decoded: UnsafePointer<Float>? = nil
-                    if code.storage != .fp32 {
+                    if code.storage == .bf16 {
                         code.decode(codePointer(other), scale: scale(other), into: buffer.baseAddress!)
                         decoded = UnsafePointer(buffer.baseAddress!)
                     }

@@ -19,6 +19,10 @@ final class HNSWIndex: @unchecked Sendable {
     private let levelMultiplier: Double
     let codeOffset: Int
     let nodeStride: Int
+    /// Where in a block the line holding the scale and norm starts, and the bytes from there through the
+    /// code that searches prefetch (capped: past some 700 bytes the hardware's stream prefetcher keeps up).
+    let prefetchStart: Int
+    let prefetchBytes: Int
 
     private(set) var capacity = 0
     private(set) var count = 0
@@ -47,6 +51,8 @@ final class HNSWIndex: @unchecked Sendable {
         levelMultiplier = 1 / log(Double(max(m, 2)))
         codeOffset = (4 * (1 + 2 * m) + 8 + 63) / 64 * 64
         nodeStride = (codeOffset + code.codeBytes + 63) / 64 * 64
+        prefetchStart = 4 * (1 + 2 * m) / 64 * 64
+        prefetchBytes = min(codeOffset + code.codeBytes - prefetchStart, 704)
         blocks = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
         labels = .allocate(capacity: 1)
         levels = .allocate(capacity: 1)
@@ -119,8 +125,20 @@ final class HNSWIndex: @unchecked Sendable {
     @inline(__always) func maxLinks(level: Int) -> Int { level == 0 ? m0 : m }
 
     @inline(__always)
-    func distance(_ query: UnsafePointer<Float>, _ queryNorm: Float, _ node: Int32) -> Float {
-        code.distance(query, queryNorm: queryNorm, code: codePointer(node), scale: scale(node), squaredNorm: squaredNorm(node))
+    func distance(_ query: EncodedQuery, _ node: Int32) -> Float {
+        code.distance(query, code: codePointer(node), scale: scale(node), squaredNorm: squaredNorm(node))
+    }
+
+
+    /// Asks for the lines of `node`'s scale, norm and code (`prefetchBytes`) ahead of its distance.
+    @inline(__always)
+    func prefetchCode(_ node: Int32) {
+        let start = UnsafeRawPointer(block(node)) + prefetchStart
+        var offset = 0
+        while offset < prefetchBytes {
+            loupe_prefetch(start + offset)
+            offset += 64
+        }
     }
 
     private func randomLevel() -> Int32 {
@@ -241,8 +259,8 @@ final class HNSWIndex: @unchecked Sendable {
         }
     }
 
-    private func insert(_ node: Int32, _ query: UnsafePointer<Float>, scratch: inout SearchScratch, locking: Bool) {
-        let queryNorm = code.metric == .l2 ? loupe_dot_f32(query, query, Int64(code.dimension)) : 0
+    private func insert(_ node: Int32, _ vector: UnsafePointer<Float>, scratch: inout SearchScratch, locking: Bool) {
+        let query = code.prepare(vector, bytes: scratch.queryCode)
         let level = levels[Int(node)]
         if locking { loupe_spin_lock(globalLock) }
         var holdsGlobal = locking
@@ -258,14 +276,14 @@ final class HNSWIndex: @unchecked Sendable {
             maxLevel = level
             return
         }
-        var currentDistance = distance(query, queryNorm, current)
+        var currentDistance = distance(query, current)
         if level < top {
             for l in stride(from: Int(top), to: Int(level), by: -1) {
-                greedy(query, queryNorm, level: l, current: &current, distance: &currentDistance, locking: locking)
+                greedy(query, level: l, current: &current, distance: &currentDistance, locking: locking)
             }
         }
         for l in stride(from: Int(min(level, top)), through: 0, by: -1) {
-            let found = searchLayer(query, queryNorm, entry: current, ef: efConstruction, level: l, allowed: nil,
+            let found = searchLayer(query, entry: current, ef: efConstruction, level: l, allowed: nil,
                                     scratch: &scratch, locking: locking).drainAscending()
             current = found[0].node
             let chosen = selectNeighbors(found, limit: m, scratch: &scratch)
@@ -278,7 +296,7 @@ final class HNSWIndex: @unchecked Sendable {
     }
 
     @inline(__always)
-    func greedy(_ query: UnsafePointer<Float>, _ queryNorm: Float, level: Int, current: inout Int32,
+    func greedy(_ query: EncodedQuery, level: Int, current: inout Int32,
                 distance currentDistance: inout Float, locking: Bool) {
         var changed = true
         while changed {
@@ -289,7 +307,7 @@ final class HNSWIndex: @unchecked Sendable {
             let n = Int(list[0])
             for j in 0..<n {
                 let candidate = list[1 + j]
-                let d = distance(query, queryNorm, candidate)
+                let d = distance(query, candidate)
                 if d < currentDistance {
                     currentDistance = d
                     current = candidate

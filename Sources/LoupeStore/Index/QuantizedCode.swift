@@ -33,37 +33,63 @@ struct QuantizedCode: Sendable {
             }
             return (1, norm)
         case .int8:
-            var maxAbs: Float = 0
-            for i in 0..<dimension { maxAbs = max(maxAbs, abs(vector[i])) }
-            let scale = maxAbs > 0 ? maxAbs / 127 : 1
             let out = code.assumingMemoryBound(to: Int8.self)
+            let scale = quantize(vector, into: out)
             var norm: Float = 0
             for i in 0..<dimension {
-                let q = Int8(clamping: Int((vector[i] / scale).rounded()))
-                out[i] = q
-                let back = Float(q) * scale
+                let back = Float(out[i]) * scale
                 norm += back * back
             }
             return (scale, norm)
         }
     }
 
-    /// Distance from a prepared query to a stored code.
+    /// Rounds `vector` to int8 with one symmetric scale (largest magnitude to 127); returns the scale.
     @inline(__always)
-    func distance(_ query: UnsafePointer<Float>, queryNorm: Float, code: UnsafeRawPointer, scale: Float,
-                  squaredNorm: Float) -> Float {
+    func quantize(_ vector: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>) -> Float {
+        var maxAbs: Float = 0
+        for i in 0..<dimension { maxAbs = max(maxAbs, abs(vector[i])) }
+        let scale = maxAbs > 0 ? maxAbs / 127 : 1
+        let inverse = 1 / scale
+        for i in 0..<dimension { out[i] = Int8(clamping: Int((vector[i] * inverse).rounded())) }
+        return scale
+    }
+
+    /// Prepares a query once per search or insertion: its squared norm (L2) and, for int8 storage, its own
+    /// int8 code in `bytes` (`dimension` of them), so every distance on the way is an integer dot product.
+    @inline(__always)
+    func prepare(_ vector: UnsafePointer<Float>, bytes: UnsafeMutablePointer<Int8>) -> EncodedQuery {
+        let norm = metric == .l2 ? loupe_dot_f32(vector, vector, Int64(dimension)) : 0
+        guard storage == .int8 else { return EncodedQuery(vector: vector, squaredNorm: norm) }
+        let byteScale = quantize(vector, into: bytes)
+        return EncodedQuery(vector: vector, squaredNorm: norm, bytes: UnsafePointer(bytes), byteScale: byteScale)
+    }
+
+    /// Distance from a prepared query to a stored code. int8 codes meet the query's own int8 code
+    /// (one integer dot product, AVX-512 VNNI where available); the caller re-ranks with fp32 vectors.
+    @inline(__always)
+    func distance(_ query: EncodedQuery, code: UnsafeRawPointer, scale: Float, squaredNorm: Float) -> Float {
         let n = Int64(dimension)
         switch storage {
         case .fp32:
-            if metric == .l2 { return loupe_l2sq_f32(query, code.assumingMemoryBound(to: Float.self), n) }
-            return -loupe_dot_f32(query, code.assumingMemoryBound(to: Float.self), n)
+            if metric == .l2 { return loupe_l2sq_f32(query.vector, code.assumingMemoryBound(to: Float.self), n) }
+            return -loupe_dot_f32(query.vector, code.assumingMemoryBound(to: Float.self), n)
         case .bf16:
-            let dot = loupe_dot_bf16(query, code.assumingMemoryBound(to: UInt16.self), n)
-            return metric == .l2 ? max(0, queryNorm - 2 * dot + squaredNorm) : -dot
+            let dot = loupe_dot_bf16(query.vector, code.assumingMemoryBound(to: UInt16.self), n)
+            return metric == .l2 ? max(0, query.squaredNorm - 2 * dot + squaredNorm) : -dot
         case .int8:
-            let dot = scale * loupe_dot_i8(query, code.assumingMemoryBound(to: Int8.self), n)
-            return metric == .l2 ? max(0, queryNorm - 2 * dot + squaredNorm) : -dot
+            let dot = query.byteScale * scale * Float(loupe_dot_s8(query.bytes.unsafelyUnwrapped, code.assumingMemoryBound(to: Int8.self), n))
+            return metric == .l2 ? max(0, query.squaredNorm - 2 * dot + squaredNorm) : -dot
         }
+    }
+
+    /// Distance between two stored int8 codes (building compares stored nodes), without decoding either.
+    @inline(__always)
+    func int8Distance(_ a: UnsafeRawPointer, scale scaleA: Float, squaredNorm normA: Float, _ b: UnsafeRawPointer,
+                      scale scaleB: Float, squaredNorm normB: Float) -> Float {
+        let raw = loupe_dot_s8(a.assumingMemoryBound(to: Int8.self), b.assumingMemoryBound(to: Int8.self), Int64(dimension))
+        let dot = scaleA * scaleB * Float(raw)
+        return metric == .l2 ? max(0, normA - 2 * dot + normB) : -dot
     }
 
     /// Expands a code back to fp32 (used to compare two stored vectors while building).
@@ -88,6 +114,22 @@ struct QuantizedCode: Sendable {
     /// Converts an internal distance to Milvus's score (similarity for IP/COSINE, squared distance for L2).
     @inline(__always)
     func score(_ distance: Float) -> Float { metric == .l2 ? distance : -distance }
+}
+
+/// A query as the index measures it: the fp32 vector, its squared norm (L2 only, else 0) and, for int8
+/// storage, its int8 code and scale (`QuantizedCode.prepare`). The pointers are the caller's.
+struct EncodedQuery {
+    let vector: UnsafePointer<Float>
+    let squaredNorm: Float
+    let bytes: UnsafePointer<Int8>?
+    let byteScale: Float
+
+    init(vector: UnsafePointer<Float>, squaredNorm: Float, bytes: UnsafePointer<Int8>? = nil, byteScale: Float = 1) {
+        self.vector = vector
+        self.squaredNorm = squaredNorm
+        self.bytes = bytes
+        self.byteScale = byteScale
+    }
 }
 
 /// Scales `vector` to unit length in place (COSINE is inner product of unit vectors). Zero stays zero.

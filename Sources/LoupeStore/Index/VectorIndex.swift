@@ -20,6 +20,9 @@ public final class VectorIndex {
     private var scratch: SearchScratch
     /// For quantized storage: where exact fp32 vectors for re-ranking come from, by label.
     public var exactVectors: (@Sendable (Int64) -> UnsafePointer<Float>)?
+    /// For quantized storage with `exactVectors`: how many of a search's `ef` candidates (best first by
+    /// their codes) are re-ranked exactly; nil re-ranks all of them. Never fewer than `k`.
+    public var rerankCandidates: Int?
 
     /// Creates an empty index. `params.storage` picks fp32, bf16 or int8 codes for traversal.
     public init(dimension: Int, metric: MetricType, params: IndexParams = .hnsw) {
@@ -63,7 +66,8 @@ public final class VectorIndex {
         var q = query
         if metric == .cosine { normalizeInPlace(&q) }
         let hits: [(label: Int64, distance: Float)] = q.withUnsafeBufferPointer { b in
-            graph.search(b.baseAddress!, k: k, ef: ef, allowed: nil, exact: exactVectors, scratch: &scratch)
+            graph.search(b.baseAddress!, k: k, ef: ef, allowed: nil, exact: exactVectors, rerank: rerankCandidates,
+                         scratch: &scratch)
         }
         return hits.map { ($0.label, graph.code.score($0.distance)) }
     }
