@@ -22,7 +22,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A CLIP or SigLIP model folder in Hugging Face layout, or owner/name of a pulled model.")
     var model: String
 
-    @Option(name: .long, help: "fp32 (matches the reference) or bf16 (faster).")
+    @Option(name: .long, help: "fp32 (matches the reference), bf16 (faster) or int8 (fastest, needs VNNI).")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "A text to embed; repeat for several.")

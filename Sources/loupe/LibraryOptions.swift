@@ -27,7 +27,7 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .long, help: "The collection inside the database (or on the Milvus server).")
     var collection = "media"
 
-    @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")
+    @Option(name: .long, help: "fp32 (reference-exact), bf16 (faster) or int8 (fastest, needs VNNI).")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")

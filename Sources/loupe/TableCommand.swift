@@ -27,7 +27,7 @@ struct TableOptions: ParsableArguments {
     @Option(name: .long, help: "A CLIP or SigLIP model folder, or owner/name of a pulled model (the `clip` embedder).")
     var model = HubRepository.defaultCLIP.id
 
-    @Option(name: .long, help: "fp32 (reference-exact) or bf16 (faster).")
+    @Option(name: .long, help: "fp32 (reference-exact), bf16 (faster) or int8 (fastest, needs VNNI).")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "Threads for the CLIP engine (default: all cores).")
