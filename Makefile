@@ -45,12 +45,14 @@ demo: build
 bench: build
 	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision fp32
 	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision bf16
+	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision int8
 
 # The peers' Python environment (.build/bench-venv; once, a few minutes). See bench/README.md.
 bench-venv:
 	@scripts/bench-venv > /dev/null
 
-# CLIP ViT-B/32 in PyTorch and ONNX Runtime, to compare with `make bench` in the same session.
+# CLIP ViT-B/32 in PyTorch and ONNX Runtime (fp32 and dynamic int8), to compare with `make bench` in the
+# same session.
 bench-peers: bench-venv
 	$(PY) bench/clip_peers.py
 

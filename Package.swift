@@ -37,7 +37,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
-        .target(name: "LoupeTensor", dependencies: ["CDNNL"]),
+        // Activation quantisation for int8 products; intrinsics, no unsafe flags (as CLoupeSIMD).
+        .target(name: "CLoupeQuantize"),
+        .target(name: "LoupeTensor", dependencies: ["CDNNL", "CLoupeQuantize"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),
         .target(name: "LoupeMedia", dependencies: ["CFFmpeg"]),

@@ -42,7 +42,9 @@ public final class CLIPModel: Sendable {
     ///
     /// - Parameters:
     ///   - precision: `.fp32` reproduces the reference implementation; `.bf16` runs the transformer GEMMs
-    ///     in bfloat16 with fp32 accumulation (about twice as fast, cosine > 0.999 to fp32).
+    ///     in bfloat16 with fp32 accumulation (about twice as fast, cosine > 0.999 to fp32); `.int8` runs
+    ///     every transformer and patch-embedding GEMM on int8 codes (weights per channel, inputs per row)
+    ///     with int32 accumulation, needs VNNI, cosine > 0.99 to fp32.
     ///   - threads: oneDNN threads per forward pass; all cores by default.
     ///   - batchSize: images per forward pass.
     public convenience init(directory: URL, precision: Precision = .fp32, threads: Int? = nil, batchSize: Int = 32) throws {
@@ -85,7 +87,7 @@ public final class CLIPModel: Sendable {
         precision: Precision, threads: Int?, batchSize: Int, name: String
     ) throws {
         guard precision.isSupported else {
-            throw CLIPError(.invalidConfig, "\(precision) needs a CPU with AVX-512, which this one lacks; use fp32")
+            throw CLIPError(.invalidConfig, "\(precision) needs \(precision.requirement), which this one lacks; use fp32")
         }
         guard let (height, width) = preprocessor.outputSize else {
             throw CLIPError(.invalidConfig, "the preprocessor does not produce a fixed image size (enable center crop)")

@@ -63,7 +63,8 @@ public final class SiglipModel: Sendable {
     /// `model.safetensors`, `preprocessor_config.json`, and `spiece.model` or `tokenizer.json`).
     ///
     /// - Parameters:
-    ///   - precision: `.fp32` reproduces transformers; `.bf16` runs the transformer GEMMs in bfloat16.
+    ///   - precision: `.fp32` reproduces transformers; `.bf16` runs the transformer GEMMs in bfloat16;
+    ///     `.int8` runs them on int8 codes with int32 accumulation (needs VNNI).
     ///   - threads: oneDNN threads per forward pass; all cores by default.
     ///   - batchSize: images or texts per forward pass.
     public convenience init(directory: URL, precision: Precision = .fp32, threads: Int? = nil, batchSize: Int = 32) throws {
@@ -126,7 +127,7 @@ public final class SiglipModel: Sendable {
         preprocessor: ImagePreprocessor, precision: Precision, threads: Int?, batchSize: Int, name: String
     ) throws {
         guard precision.isSupported else {
-            throw CLIPError(.invalidConfig, "\(precision) needs a CPU with AVX-512, which this one lacks; use fp32")
+            throw CLIPError(.invalidConfig, "\(precision) needs \(precision.requirement), which this one lacks; use fp32")
         }
         guard let (height, width) = preprocessor.outputSize else {
             throw CLIPError(.invalidConfig, "the preprocessor does not produce a fixed image size (resize to height and width)")

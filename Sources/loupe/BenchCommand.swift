@@ -31,7 +31,7 @@ struct CLIPBench: AsyncParsableCommand {
     @Option(name: .long, help: "Images per forward pass.")
     var batch = 32
 
-    @Option(name: .long, help: "fp32 or bf16.")
+    @Option(name: .long, help: "fp32, bf16 or int8.")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "Threads (default: all cores).")

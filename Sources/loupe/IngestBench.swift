@@ -24,7 +24,7 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(name: .long, help: "Use seeded random weights (required for now).")
     var randomWeights = false
 
-    @Option(name: .long, help: "fp32 or bf16.")
+    @Option(name: .long, help: "fp32, bf16 or int8.")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "Images per batch.")

@@ -6,7 +6,7 @@ import LoupeTensor
 /// the CPU computes it natively, fp32 elsewhere). The choice is printed to stderr when the model loads.
 enum PrecisionChoice {
     static let help = ArgumentHelp(
-        "fp32 (reference-exact) or bf16 (about twice as fast, within cosine 0.999 of fp32).",
+        "fp32 (reference-exact), bf16 (about twice as fast, within cosine 0.999 of fp32) or int8 (needs VNNI).",
         discussion: "Default: bf16 on CPUs that compute it natively (AVX512_BF16 or AMX), fp32 elsewhere.")
 
     static func resolve(_ asked: Precision?) -> Precision {

@@ -37,7 +37,7 @@ struct TableBench: AsyncParsableCommand {
     @Flag(name: .long, help: "Use seeded random weights of --arch.")
     var randomWeights = false
 
-    @Option(name: .long, help: "fp32 or bf16.")
+    @Option(name: .long, help: "fp32, bf16 or int8.")
     var precision: Precision = .fp32
 
     @Option(name: .long, help: "Timed runs of each side.")

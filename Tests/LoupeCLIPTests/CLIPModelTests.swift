@@ -67,6 +67,28 @@ struct CLIPModelTests {
         }
     }
 
+    @Test("int8 embeddings stay within cosine 0.99 of fp32, images and texts",
+          .enabled(if: Precision.int8.isSupported, "int8 needs VNNI"), arguments: modelNames)
+    func int8MatchesFP32(name: String) throws {
+        let reference = try #require(Fixtures.reference[name])
+        let fp32 = try CLIPModel(directory: Fixtures.model(name), precision: .fp32)
+        let int8 = try CLIPModel(directory: Fixtures.model(name), precision: .int8)
+        let ids = reference.texts.map(\.ids)
+        let texts = zip(try fp32.embed(tokens: ids), try int8.embed(tokens: ids)).map { cosine($0, $1) }
+        let images = try reference.images.map { try Fixtures.image($0.ppm) }
+        let pictures = zip(try fp32.embed(images: images), try int8.embed(images: images)).map { cosine($0, $1) }
+        for (index, value) in texts.enumerated() { #expect(value >= 0.99, "\(name): text \(index) cosine \(value)") }
+        for (index, value) in pictures.enumerated() { #expect(value >= 0.99, "\(name): image \(index) cosine \(value)") }
+        print("\(name) int8 vs fp32: mean cosine texts \(texts.reduce(0, +) / Double(texts.count)), "
+              + "images \(pictures.reduce(0, +) / Double(pictures.count)), min \((texts + pictures).min()!)")
+    }
+
+    @Test("asking for int8 on a CPU without VNNI is a clear error", .disabled(if: Precision.int8.isSupported))
+    func int8RefusedWithoutVNNI() throws {
+        let error = try #require(throws: CLIPError.self) { _ = try CLIPModel(directory: Fixtures.model("clip-tiny"), precision: .int8) }
+        #expect(error.message.contains("VNNI"))
+    }
+
     @Test("embeddings are unit length and come back in input order")
     func normalisedAndOrdered() throws {
         let reference = try #require(Fixtures.reference["clip-tiny"])

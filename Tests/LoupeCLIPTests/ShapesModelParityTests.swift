@@ -1,4 +1,5 @@
 import Foundation
+import LoupeTensor
 import Testing
 @testable import LoupeCLIP
 
@@ -28,5 +29,23 @@ struct ShapesModelParityTests {
         for (vector, image) in zip(try model.embed(images: images), reference.images) {
             #expect(maxAbsDifference(vector, image.embedding) <= 1e-4, "\(image.ppm)")
         }
+    }
+
+    @Test("int8 text and image embeddings stay within cosine 0.99 of fp32",
+          .enabled(if: Precision.int8.isSupported, "int8 needs VNNI"))
+    func int8MatchesFP32() throws {
+        let reference = try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: Self.folder.appendingPathComponent("shapes-reference.json")))
+        let directory = Self.folder.appendingPathComponent("shapes-clip")
+        let fp32 = try CLIPModel(directory: directory, precision: .fp32)
+        let int8 = try CLIPModel(directory: directory, precision: .int8)
+        let texts = reference.texts.map(\.text)
+        let textCosines = zip(try fp32.embed(texts: texts), try int8.embed(texts: texts)).map { cosine($0, $1) }
+        let images = try reference.images.map { try Fixtures.image("models/" + $0.ppm) }
+        let imageCosines = zip(try fp32.embed(images: images), try int8.embed(images: images)).map { cosine($0, $1) }
+        for (value, text) in zip(textCosines, texts) { #expect(value >= 0.99, "'\(text)': cosine \(value)") }
+        for (value, image) in zip(imageCosines, reference.images) { #expect(value >= 0.99, "\(image.ppm): cosine \(value)") }
+        print("shapes-clip int8 vs fp32: mean cosine texts \(textCosines.reduce(0, +) / Double(textCosines.count)), "
+              + "images \(imageCosines.reduce(0, +) / Double(imageCosines.count)), min \((textCosines + imageCosines).min()!)")
     }
 }

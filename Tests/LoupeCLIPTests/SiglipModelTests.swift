@@ -92,6 +92,22 @@ struct SiglipModelTests {
         }
     }
 
+    @Test("int8 embeddings stay within cosine 0.99 of fp32, images and texts",
+          .enabled(if: Precision.int8.isSupported, "int8 needs VNNI"), arguments: modelNames)
+    func int8MatchesFP32(name: String) throws {
+        let reference = try #require(SiglipReference.models[name])
+        let fp32 = try SiglipModel(directory: SiglipReference.directory(name))
+        let int8 = try SiglipModel(directory: SiglipReference.directory(name), precision: .int8)
+        let ids = reference.texts.map(\.ids)
+        let texts = zip(try fp32.embed(tokens: ids), try int8.embed(tokens: ids)).map { cosine($0, $1) }
+        let images = try reference.images.map { try Fixtures.image($0.ppm) }
+        let pictures = zip(try fp32.embed(images: images), try int8.embed(images: images)).map { cosine($0, $1) }
+        for (index, value) in texts.enumerated() { #expect(value >= 0.99, "\(name): text \(index) cosine \(value)") }
+        for (index, value) in pictures.enumerated() { #expect(value >= 0.99, "\(name): image \(index) cosine \(value)") }
+        print("\(name) int8 vs fp32: mean cosine texts \(texts.reduce(0, +) / Double(texts.count)), "
+              + "images \(pictures.reduce(0, +) / Double(pictures.count))")
+    }
+
     @Test("batches of mixed lengths give each text the embedding it has alone")
     func mixedLengths() throws {
         let model = try SiglipModel(directory: SiglipReference.directory("siglip-unigram"), batchSize: 2)

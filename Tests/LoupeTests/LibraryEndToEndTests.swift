@@ -1,12 +1,22 @@
 import Foundation
 import LoupeFixtures
 import LoupeMedia
+import LoupeTensor
 import Testing
 @testable import Loupe
 
-/// A shapes library indexed once with the trained shapes model and shared by the tests below.
+/// A shapes library indexed once with the trained shapes model and shared by the tests below; one per
+/// precision the end-to-end tests run in.
 actor ShapesLibrary {
-    static let shared = ShapesLibrary()
+    static let shared = ShapesLibrary(precision: .fp32)
+    static let int8 = ShapesLibrary(precision: .int8)
+    /// The precisions the end-to-end tests run in: fp32, and int8 where the CPU has VNNI.
+    static let precisions: [Precision] = Precision.int8.isSupported ? [.fp32, .int8] : [.fp32]
+    static func library(_ precision: Precision) -> ShapesLibrary { precision == .int8 ? int8 : shared }
+
+    let precision: Precision
+    init(precision: Precision) { self.precision = precision }
+
     static let modelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/models/shapes-clip")
 
@@ -17,7 +27,7 @@ actor ShapesLibrary {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-e2e-\(UUID().uuidString)")
         let folder = root.appendingPathComponent("media")
         let pictures = try DemoLibrary.generate(into: folder, perClass: 3)
-        let embedder = try CLIPEmbedder(directory: Self.modelDirectory)
+        let embedder = try CLIPEmbedder(directory: Self.modelDirectory, precision: precision)
         var configuration = MediaLibrary.Configuration()
         configuration.segmentation = .scenes(maxSeconds: 10)
         let library = try await MediaLibrary.open(at: root.appendingPathComponent("data"), embedder: embedder,
@@ -30,9 +40,9 @@ actor ShapesLibrary {
 
 @Suite("End to end with the shapes model", .serialized)
 struct LibraryEndToEndTests {
-    @Test("indexing finds every picture and the video, with moments")
-    func indexesEverything() async throws {
-        let (library, pictures, _, report) = try await ShapesLibrary.shared.get()
+    @Test("indexing finds every picture and the video, with moments", arguments: ShapesLibrary.precisions)
+    func indexesEverything(precision: Precision) async throws {
+        let (library, pictures, _, report) = try await ShapesLibrary.library(precision).get()
         #expect(report.failures.isEmpty, "\(report.failures)")
         #expect(report.added == pictures.count + 1)
         // Scene detection cuts the video at 4 s and 8 s.
@@ -41,9 +51,9 @@ struct LibraryEndToEndTests {
         #expect(counts.images == pictures.count && counts.videos == 1 && counts.moments == 3)
     }
 
-    @Test("text queries for each colour and shape put matching pictures on top (precision@5 >= 0.8)")
-    func textPrecision() async throws {
-        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+    @Test("text queries for each colour and shape put matching pictures on top (precision@5 >= 0.8)", arguments: ShapesLibrary.precisions)
+    func textPrecision(precision: Precision) async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.library(precision).get()
         let truth = Dictionary(uniqueKeysWithValues: pictures.map { ($0.url.path, ($0.colour, $0.shape)) })
         var precisions: [Double] = []
         for colour in ShapeColour.allCases {
@@ -57,12 +67,37 @@ struct LibraryEndToEndTests {
             }
         }
         let mean = precisions.reduce(0, +) / Double(precisions.count)
-        #expect(mean >= 0.8, "mean precision \(mean): \(precisions)")
+        #expect(mean >= 0.8, "\(precision): mean precision \(mean): \(precisions)")
     }
 
-    @Test("searching by a new example picture finds the same shape and colour")
-    func imageToImage() async throws {
-        let (library, pictures, folder, _) = try await ShapesLibrary.shared.get()
+    @Test("int8 and fp32 agree on the shapes library: each colour-shape query's top 10 shares >= 9 items on average",
+          .enabled(if: Precision.int8.isSupported, "int8 needs VNNI"))
+    func int8TopTenOverlap() async throws {
+        let fp32 = try await ShapesLibrary.shared.get().library
+        let int8 = try await ShapesLibrary.int8.get().library
+        var overlaps: [Int] = []
+        for colour in ShapeColour.allCases {
+            for shape in ShapeKind.allCases {
+                let request = SearchRequest(.text("a \(colour.rawValue) \(shape.rawValue)"), limit: 10)
+                // Items are matched by file name and moment: the two libraries index the same files in two
+                // temporary folders.
+                func keys(_ response: SearchResponse) -> Set<String> {
+                    Set(response.results.map { "\(URL(fileURLWithPath: $0.item.path).lastPathComponent)|\($0.item.start ?? -1)" })
+                }
+                let a = keys(try await fp32.search(request))
+                let b = keys(try await int8.search(request))
+                overlaps.append(a.intersection(b).count)
+            }
+        }
+        let mean = Double(overlaps.reduce(0, +)) / Double(overlaps.count)
+        print("int8 vs fp32 top-10 overlap on \(overlaps.count) shapes queries: mean \(mean), each \(overlaps)")
+        #expect(overlaps.count == 18)
+        #expect(mean >= 9, "mean overlap \(mean) of 10: \(overlaps)")
+    }
+
+    @Test("searching by a new example picture finds the same shape and colour", arguments: ShapesLibrary.precisions)
+    func imageToImage(precision: Precision) async throws {
+        let (library, pictures, folder, _) = try await ShapesLibrary.library(precision).get()
         let queries = folder.deletingLastPathComponent().appendingPathComponent("queries")
         try FileManager.default.createDirectory(at: queries, withIntermediateDirectories: true)
         var agree = 0
@@ -81,12 +116,12 @@ struct LibraryEndToEndTests {
                 if match?.shape == shape && match?.colour == colour { agree += 1 } else { misses.append("\(colour) \(shape)") }
             }
         }
-        #expect(agree >= 15, "only \(agree) of 18 example searches found their class; missed \(misses)")
+        #expect(agree >= 15, "\(precision): only \(agree) of 18 example searches found their class; missed \(misses)")
     }
 
-    @Test("'a blue square' finds the 4-8 s moment of the video")
-    func videoMoment() async throws {
-        let (library, _, _, _) = try await ShapesLibrary.shared.get()
+    @Test("'a blue square' finds the 4-8 s moment of the video", arguments: ShapesLibrary.precisions)
+    func videoMoment(precision: Precision) async throws {
+        let (library, _, _, _) = try await ShapesLibrary.library(precision).get()
         var request = SearchRequest(.text("a blue square"), limit: 1)
         request.filter.kind = .video
         let moment = try #require(try await library.search(request).results.first)
@@ -147,9 +182,9 @@ struct LibraryEndToEndTests {
         #expect(decoded.width == expected.width && decoded.height == expected.height)
     }
 
-    @Test("query arithmetic: 'a red circle' - red + blue moves to blue circles")
-    func arithmetic() async throws {
-        let (library, pictures, _, _) = try await ShapesLibrary.shared.get()
+    @Test("query arithmetic: 'a red circle' - red + blue moves to blue circles", arguments: ShapesLibrary.precisions)
+    func arithmetic(precision: Precision) async throws {
+        let (library, pictures, _, _) = try await ShapesLibrary.library(precision).get()
         var request = SearchRequest(terms: [(1, .text("a red circle")), (-1, .text("red")), (1, .text("blue"))], limit: 3)
         request.filter.kind = .image
         let results = try await library.search(request).results

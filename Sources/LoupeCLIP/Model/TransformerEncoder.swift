@@ -69,7 +69,7 @@ final class TransformerEncoder: @unchecked Sendable {
         let qkv = workspace.qkv.floats()
         let attended = workspace.attended.floats()
         for (index, layer) in layers.enumerated() {
-            try executor.layerNorm(layer.norm1, input: x, rows: rows, output: normed, outputPrecision: precision,
+            try executor.layerNorm(layer.norm1, input: x, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
                                    temporary: attended)
             try executor.linear(layer.qkv, input: normed, rows: rows, output: qkv)
             try executor.attention(qkv: qkv, batch: batch, sequence: sequence, width: c,
@@ -109,9 +109,9 @@ final class TransformerEncoder: @unchecked Sendable {
         } else {
             try executor.linear(layer.outProjection, input: attention, rows: rows, output: residual, accumulate: true)
         }
-        try executor.layerNorm(layer.norm2, input: residual, rows: rows, output: normed, outputPrecision: precision,
+        try executor.layerNorm(layer.norm2, input: residual, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
                                temporary: scratch)
-        try executor.linear(layer.fc1, input: normed, rows: rows, output: mlp, outputPrecision: precision,
+        try executor.linear(layer.fc1, input: normed, rows: rows, output: mlp, outputPrecision: precision.inputPrecision,
                             activation: configuration.activation)
         try executor.linear(layer.fc2, input: mlp, rows: rows, output: residual, accumulate: true)
     }

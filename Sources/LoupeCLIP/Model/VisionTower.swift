@@ -47,6 +47,21 @@ final class VisionTower: @unchecked Sendable {
         pixels: UnsafePointer<Float>, batch: Int, executor: TensorExecutor, workspace: EncoderWorkspace,
         output: UnsafeMutablePointer<Float>
     ) throws {
+        let sequence = configuration.sequenceLength
+        try prepareHidden(pixels: pixels, batch: batch, executor: executor, workspace: workspace)
+        // Only the class token is pooled.
+        try encoder.forward(batch: batch, sequence: sequence, causal: false,
+                            pooledRows: (0..<batch).map { $0 * sequence }, executor: executor, workspace: workspace)
+        let pooled = workspace.pooled.floats()
+        try executor.layerNorm(postNorm, input: pooled, rows: batch, output: pooled)
+        try executor.linear(projection, input: pooled, rows: batch, output: output)
+    }
+
+    /// Patch embedding, class token, positions and the pre-norm: the encoder's input in `workspace.hidden`,
+    /// with the flattened patches left in `workspace.staging`.
+    private func prepareHidden(
+        pixels: UnsafePointer<Float>, batch: Int, executor: TensorExecutor, workspace: EncoderWorkspace
+    ) throws {
         let c = configuration.transformer.hiddenSize
         let p = configuration.patchSize
         let side = configuration.imageSize
@@ -80,12 +95,22 @@ final class VisionTower: @unchecked Sendable {
             }
         }
         try executor.layerNorm(preNorm, input: x, rows: batch * sequence, output: x)
-        // Only the class token is pooled.
-        try encoder.forward(batch: batch, sequence: sequence, causal: false,
-                            pooledRows: (0..<batch).map { $0 * sequence }, executor: executor, workspace: workspace)
-        let pooled = workspace.pooled.floats()
-        try executor.layerNorm(postNorm, input: pooled, rows: batch, output: pooled)
-        try executor.linear(projection, input: pooled, rows: batch, output: output)
+    }
+
+    /// Each linear layer's relative error in `other` (the same weights in another precision) against this
+    /// fp32 tower, every layer fed this tower's own fp32 input rows for `batch` images.
+    func linearLayerErrors(
+        comparedWith other: VisionTower, pixels: UnsafePointer<Float>, batch: Int, executor: TensorExecutor,
+        workspace: EncoderWorkspace
+    ) throws -> [LinearLayerError] {
+        let rows = batch * configuration.patchesPerSide * configuration.patchesPerSide
+        try prepareHidden(pixels: pixels, batch: batch, executor: executor, workspace: workspace)
+        let patchError = try LinearLayerError.measure(
+            "patch_embedding", patchEmbedding, other.patchEmbedding, input: workspace.staging.floats(), rows: rows,
+            executor: executor)
+        return [patchError] + (try encoder.linearLayerErrors(
+            comparedWith: other.encoder, batch: batch, sequence: configuration.sequenceLength, causal: false,
+            executor: executor, workspace: workspace))
     }
 }
 

@@ -20,7 +20,13 @@ func dnnlStatusName(_ status: dnnl_status_t) -> String {
 }
 
 extension Precision {
-    var dnnlType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
+    var dnnlType: dnnl_data_type_t {
+        switch self {
+        case .fp32: dnnl_f32
+        case .bf16: dnnl_bf16
+        case .int8: dnnl_s8
+        }
+    }
 }
 
 /// The process-wide CPU engine. oneDNN engines are thread-safe; streams are not and live in executors.
@@ -82,6 +88,14 @@ final class DNNLAttributes {
     func appendEltwise(_ algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float = 0) throws {
         try ensurePostOps()
         try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1, algorithm, alpha, beta), "eltwise post-op")
+        try dnnlCheck(dnnl_primitive_attr_set_post_ops(handle, postOps), "set post-ops")
+    }
+
+    /// Appends `dst = dst op src1`, where src1 (`operand`) is broadcast over the dimensions it has as 1.
+    func appendBinary(_ algorithm: dnnl_alg_kind_t, operand: dnnl_memory_desc_t) throws {
+        try ensurePostOps()
+        var desc = operand
+        try dnnlCheck(dnnl_post_ops_append_binary(postOps, algorithm, &desc), "binary post-op")
         try dnnlCheck(dnnl_primitive_attr_set_post_ops(handle, postOps), "set post-ops")
     }
 

@@ -12,6 +12,9 @@ public final class TensorExecutor {
     private var primitives: [PrimitiveKey: DNNLPrimitive] = [:]
     private let scratchpad = AlignedBuffer()
     let scores = AlignedBuffer()
+    /// int8 codes and per-row scales of the rows an int8 layer is working on.
+    let quantizedRows = AlignedBuffer()
+    let rowScales = AlignedBuffer()
 
     /// The number of threads used when none is given: the cores this process may run on.
     public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
@@ -44,13 +47,19 @@ public final class TensorExecutor {
     /// `output = activation(input · Wᵀ + b)`, or `output += …` when `accumulate` is set.
     ///
     /// - Parameters:
-    ///   - input: `rows x layer.inFeatures` in `layer.precision`.
+    ///   - input: `rows x layer.inFeatures` in `layer.precision.inputPrecision` (fp32 for int8 layers,
+    ///     whose rows are quantised here, one scale per row).
     ///   - output: `rows x layer.outFeatures` in `outputPrecision`.
     public func linear(
         _ layer: LinearLayer, input: UnsafeRawPointer, rows: Int, output: UnsafeMutableRawPointer,
         outputPrecision: Precision = .fp32, activation: Activation = .identity, accumulate: Bool = false
     ) throws {
         guard rows > 0 else { return }
+        if layer.precision == .int8 {
+            return try quantizedLinear(
+                layer, input: input.assumingMemoryBound(to: Float.self), rows: rows, output: output,
+                outputPrecision: outputPrecision, activation: activation, accumulate: accumulate)
+        }
         let key = PrimitiveKey(
             kind: .linear, a: rows, b: layer.inFeatures, c: layer.outFeatures,
             d: layer.precision == .bf16 ? 1 : 0, e: outputPrecision == .bf16 ? 1 : 0,
@@ -159,7 +168,7 @@ public final class TensorExecutor {
 
 /// Identifies a compiled primitive: its kind and the integers that shape it.
 struct PrimitiveKey: Hashable {
-    enum Kind: UInt8 { case linear, layerNorm, toBF16, attentionScores, softmax, attentionValues }
+    enum Kind: UInt8 { case linear, linearInt8, layerNorm, toBF16, attentionScores, softmax, attentionValues }
     var kind: Kind
     var a: Int, b: Int, c: Int, d: Int, e: Int, f: Int, g: Int, h: Int
 }

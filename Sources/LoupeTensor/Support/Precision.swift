@@ -1,16 +1,29 @@
 import CDNNL
 /// The number format weights and matrix-multiplication inputs are kept in.
 ///
-/// Accumulation is always fp32; `bf16` halves memory traffic and doubles GEMM throughput on CPUs with
-/// AVX512-BF16 or AMX, at about three significant digits of precision in the inputs.
+/// Accumulation is always fp32 (int32 for `int8`); `bf16` halves memory traffic and doubles GEMM
+/// throughput on CPUs with AVX512-BF16 or AMX, at about three significant digits of precision in the
+/// inputs. `int8` keeps weights as symmetric int8 with one scale per output channel and quantises each
+/// input row on the fly (symmetric, one scale per row); the products run on VNNI's int8 dot products.
 public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     case fp32
     case bf16
+    case int8
 
     public var description: String { rawValue }
 
     /// Bytes per element of a buffer in this precision.
-    public var byteWidth: Int { self == .fp32 ? 4 : 2 }
+    public var byteWidth: Int {
+        switch self {
+        case .fp32: 4
+        case .bf16: 2
+        case .int8: 1
+        }
+    }
+
+    /// The format of the rows a layer in this precision reads from a model's buffers: int8 layers take
+    /// fp32 rows and quantise them inside the executor, so layer norms and activations stay fp32.
+    public var inputPrecision: Precision { self == .bf16 ? .bf16 : .fp32 }
 
     /// Whether this CPU computes bf16 natively (AVX512_BF16 or AMX): there bf16 runs about twice as fast as
     /// fp32. Below that oneDNN emulates it, at no gain.
@@ -25,13 +38,25 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     public static var preferred: Precision { hasNativeBFloat16 ? .bf16 : .fp32 }
 
     /// Whether this CPU runs the precision's matrix products: bf16 needs AVX-512 (native bf16 on CPUs
-    /// with AVX512_BF16 or AMX, emulated below that); oneDNN has no bf16 kernels for AVX2.
+    /// with AVX512_BF16 or AMX, emulated below that); oneDNN has no bf16 kernels for AVX2. int8 needs
+    /// VNNI (AVX512_VNNI or AVX-VNNI): below that oneDNN's int8 products are slower than fp32, so Loupe
+    /// refuses int8 rather than run it slowly.
     public var isSupported: Bool {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        func has(_ level: dnnl_cpu_isa_t) -> Bool { isa & level.rawValue == level.rawValue }
         switch self {
         case .fp32: return true
-        case .bf16:
-            let isa = dnnl_get_effective_cpu_isa().rawValue
-            return isa & dnnl_cpu_isa_avx512_core.rawValue == dnnl_cpu_isa_avx512_core.rawValue
+        case .bf16: return has(dnnl_cpu_isa_avx512_core)
+        case .int8: return has(dnnl_cpu_isa_avx512_core_vnni) || has(dnnl_cpu_isa_avx2_vnni)
+        }
+    }
+
+    /// Why `isSupported` is false, for error messages: the instruction set this precision needs.
+    public var requirement: String {
+        switch self {
+        case .fp32: "no special instructions"
+        case .bf16: "a CPU with AVX-512"
+        case .int8: "a CPU with AVX512-VNNI or AVX-VNNI"
         }
     }
 }

@@ -1,0 +1,74 @@
+import CDNNL
+
+/// A linear layer's weights as symmetric int8, one scale per output channel, packed for oneDNN's int8
+/// matrix product.
+///
+/// int8 products are described as 3-D `[1, rows, features]` tensors: oneDNN 2.6's fast (brgemm) int8
+/// kernels broadcast a post-op operand along the middle dimension, which is what applies one
+/// activation scale per row; with 2-D tensors a per-row operand falls back to a reference kernel
+/// hundreds of times slower.
+struct QuantizedWeights {
+    let descriptor: dnnl_memory_desc_t
+    let buffer: AlignedBuffer
+    /// fp32 `[outFeatures]`: `w[n][k] ≈ q[n][k] * scales[n]`.
+    let scales: AlignedBuffer
+
+    /// Quantises `weight` (row-major `[outFeatures, inFeatures]`) and packs the codes.
+    init(weight: [Float], inFeatures k: Int, outFeatures n: Int) throws {
+        let (codes, scaleValues) = try QuantizedWeights.quantize(weight, inFeatures: k, outFeatures: n)
+        scales = AlignedBuffer(byteCount: n * 4)
+        scales.floats().update(from: scaleValues, count: n)
+
+        // Let oneDNN pick the layout for a representative batch with the post-ops every int8 product
+        // uses (row scale, channel scale), then reorder the codes into it once.
+        let probeRows = 1024
+        var src = try memoryDescriptor([1, probeRows, k], type: dnnl_s8)
+        var dst = try memoryDescriptor([1, probeRows, n], type: dnnl_f32)
+        var anyWeights = dnnl_memory_desc_t()
+        try dnnlCheck(
+            loupe_md_init_tag(&anyWeights, 3, [1, Int64(k), Int64(n)], dnnl_s8, dnnl_format_tag_any),
+            "int8 weights descriptor")
+        var desc = dnnl_matmul_desc_t()
+        try dnnlCheck(dnnl_matmul_desc_init(&desc, &src, &anyWeights, nil, &dst), "int8 matmul descriptor")
+        let attributes = try DNNLAttributes()
+        try attributes.appendBinary(dnnl_binary_mul, operand: try memoryDescriptor([1, probeRows, 1], type: dnnl_f32))
+        try attributes.appendBinary(dnnl_binary_mul, operand: try memoryDescriptor([1, 1, n], type: dnnl_f32))
+        let probe = try DNNLPrimitive(
+            operationDescriptor: &desc, attributes: attributes, arguments: [], name: "int8 weight layout probe")
+        guard let chosen = probe.chosenDescriptor(dnnl_query_weights_md) else {
+            throw TensorError(.backend, "oneDNN chose no int8 weight layout")
+        }
+        descriptor = chosen
+        var packedMD = chosen
+        buffer = AlignedBuffer(byteCount: dnnl_memory_desc_get_size(&packedMD))
+        // The codes as a [1, K, N] tensor over PyTorch's [N, K] order.
+        let sourceMD = try memoryDescriptor([1, k, n], strides: [k * n, 1, k], type: dnnl_s8)
+        var source = codes
+        try source.withUnsafeMutableBytes { bytes in
+            try Reorder.run(from: sourceMD, bytes.baseAddress!, to: chosen, buffer.pointer)
+        }
+    }
+
+    /// Per-row symmetric quantisation: `scale = max|w| / 127`, `q = round(w / scale)` (ties to even).
+    /// An all-zero row gets scale 0; a non-finite weight is an error naming its row.
+    static func quantize(
+        _ weight: [Float], inFeatures k: Int, outFeatures n: Int
+    ) throws -> (codes: [Int8], scales: [Float]) {
+        var codes = [Int8](repeating: 0, count: n * k)
+        var scales = [Float](repeating: 0, count: n)
+        for row in 0..<n {
+            let values = weight[(row * k)..<((row + 1) * k)]
+            guard values.allSatisfy(\.isFinite) else {
+                throw TensorError(.invalidArgument, "weight row \(row) holds a non-finite value; int8 cannot represent it")
+            }
+            let largest = values.reduce(Float(0)) { max($0, abs($1)) }
+            guard largest > 0 else { continue }
+            let inverse = 127 / largest
+            for (i, value) in values.enumerated() {
+                codes[row * k + i] = Int8(min(max((value * inverse).rounded(.toNearestOrEven), -127), 127))
+            }
+            scales[row] = largest / 127
+        }
+        return (codes, scales)
+    }
+}

@@ -1,0 +1,150 @@
+import Testing
+@testable import LoupeTensor
+
+/// The exact value of an int8 product: the codes multiplied as integers, then dequantised in Double.
+private func dequantisedProduct(
+    _ x: [Float], rows: Int, weight: [Float], bias: [Float]?, inFeatures k: Int, outFeatures n: Int,
+    activation: Activation = .identity
+) throws -> [Float] {
+    let (xCodes, xScales) = try QuantizedWeights.quantize(x, inFeatures: k, outFeatures: rows)
+    let (wCodes, wScales) = try QuantizedWeights.quantize(weight, inFeatures: k, outFeatures: n)
+    var out = [Float](repeating: 0, count: rows * n)
+    for r in 0..<rows {
+        for j in 0..<n {
+            var acc = 0
+            for i in 0..<k { acc += Int(xCodes[r * k + i]) * Int(wCodes[j * k + i]) }
+            let value = Double(acc) * Double(xScales[r]) * Double(wScales[j]) + Double(bias?[j] ?? 0)
+            out[r * n + j] = activation.apply(Float(value))
+        }
+    }
+    return out
+}
+
+private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    let difference = zip(a, b).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+    let norm = b.map { Double($0) * Double($0) }.reduce(0, +)
+    return (difference / norm).squareRoot()
+}
+
+private func run(
+    _ layer: LinearLayer, _ x: [Float], rows: Int, into out: inout [Float], activation: Activation = .identity,
+    accumulate: Bool = false, executor: TensorExecutor
+) throws {
+    try x.withUnsafeBytes { input in
+        try out.withUnsafeMutableBytes { output in
+            try executor.linear(layer, input: input.baseAddress!, rows: rows, output: output.baseAddress!,
+                                activation: activation, accumulate: accumulate)
+        }
+    }
+}
+
+@Suite("int8 linear layers", .enabled(if: Precision.int8.isSupported, "int8 products need VNNI; this CPU has none"))
+struct Int8LinearTests {
+    @Test("the row quantiser rounds x * 127 / max|x| to nearest even, for every row length and an all-zero row")
+    func rowQuantiser() {
+        for columns in [1, 7, 15, 16, 17, 33, 64, 100] {
+            let rows = 4
+            var x = randomFloats(rows * columns, seed: UInt64(columns), scale: 3)
+            for i in 0..<columns { x[2 * columns + i] = 0 }
+            // A row of exact halves after scaling: max 127 makes the multiplier 1, so x itself is scaled.
+            for i in 0..<columns { x[3 * columns + i] = i == 0 ? 127 : Float(i % 9) - 4.5 }
+            var codes = [Int8](repeating: 99, count: rows * columns)
+            var scales = [Float](repeating: -1, count: rows)
+            x.withUnsafeBufferPointer { input in
+                RowQuantizer.quantize(input.baseAddress!, rows: rows, columns: columns, codes: &codes, scales: &scales)
+            }
+            for r in 0..<rows {
+                let row = x[(r * columns)..<((r + 1) * columns)]
+                let largest = row.map(abs).max()!
+                #expect(scales[r] == (largest > 0 ? largest / 127 : 0), "row \(r) of \(columns)")
+                let inverse = largest > 0 ? 127 / largest : 0
+                let expected = row.map { Int8(($0 * inverse).rounded(.toNearestOrEven)) }
+                #expect(Array(codes[(r * columns)..<((r + 1) * columns)]) == expected,
+                        "row \(r) of \(columns) columns (\(RowQuantizer.level) kernel)")
+            }
+        }
+    }
+
+    @Test("int8 linear equals the dequantised integer product, for every activation, with and without bias",
+          arguments: Activation.allCases)
+    func exactDequantisation(activation: Activation) throws {
+        let (rows, k, n) = (5, 37, 19)
+        let x = randomFloats(rows * k, seed: 11)
+        let w = randomFloats(n * k, seed: 12, scale: 0.5)
+        let b = randomFloats(n, seed: 13)
+        let executor = try TensorExecutor(threads: 2)
+        executor.prepareThread()
+        for bias in [b, nil] {
+            let layer = try LinearLayer(weight: w, bias: bias, inFeatures: k, outFeatures: n, precision: .int8)
+            var out = [Float](repeating: 0, count: rows * n)
+            try run(layer, x, rows: rows, into: &out, activation: activation, executor: executor)
+            let expected = try dequantisedProduct(x, rows: rows, weight: w, bias: bias, inFeatures: k, outFeatures: n,
+                                                  activation: activation)
+            #expect(maxAbsDifference(out, expected) < 1e-4, "activation \(activation), bias \(bias != nil)")
+        }
+    }
+
+    @Test("accumulating int8 linear adds to the residual, for every row count through cached primitives")
+    func accumulatesAndServesEveryRowCount() throws {
+        let (k, n) = (64, 48)
+        let w = randomFloats(n * k, seed: 14, scale: 0.2)
+        let b = randomFloats(n, seed: 15)
+        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8)
+        let executor = try TensorExecutor()
+        for rows in [1, 3, 50, 7, 1] {
+            let x = randomFloats(rows * k, seed: UInt64(16 + rows))
+            let residual = randomFloats(rows * n, seed: UInt64(100 + rows))
+            var out = residual
+            try run(layer, x, rows: rows, into: &out, accumulate: true, executor: executor)
+            let product = try dequantisedProduct(x, rows: rows, weight: w, bias: b, inFeatures: k, outFeatures: n)
+            #expect(maxAbsDifference(out, zip(product, residual).map(+)) < 1e-4, "\(rows) rows")
+        }
+    }
+
+    @Test("int8 linear stays within 1.5% (relative) of the fp32 product, rows of very different sizes included")
+    func closeToFloat() throws {
+        let (rows, k, n) = (16, 256, 96)
+        var x = randomFloats(rows * k, seed: 21)
+        // Per-row scales keep small rows precise next to large ones.
+        for r in stride(from: 0, to: rows, by: 4) { for i in 0..<k { x[r * k + i] *= 1000 } }
+        let w = randomFloats(n * k, seed: 22, scale: 0.1)
+        let b = randomFloats(n, seed: 23, scale: 0.1)
+        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8)
+        var out = [Float](repeating: 0, count: rows * n)
+        try run(layer, x, rows: rows, into: &out, activation: .gelu, executor: try TensorExecutor())
+        let expected = ReferenceKernels.linear(x, rows: rows, weight: w, bias: b, inFeatures: k, outFeatures: n,
+                                               activation: .gelu)
+        for r in 0..<rows {
+            let error = relativeError(Array(out[(r * n)..<((r + 1) * n)]), Array(expected[(r * n)..<((r + 1) * n)]))
+            #expect(error < 0.015, "row \(r): relative error \(error)")
+        }
+        print("int8 linear vs fp32: relative error \(relativeError(out, expected))")
+    }
+
+    @Test("a non-finite weight is an error naming its row, not a crash")
+    func nonFiniteWeight() throws {
+        var w = randomFloats(4 * 8, seed: 24)
+        w[2 * 8 + 3] = .nan
+        let error = try #require(throws: TensorError.self) {
+            _ = try LinearLayer(weight: w, bias: nil, inFeatures: 8, outFeatures: 4, precision: .int8)
+        }
+        #expect(error.message.contains("row 2"))
+    }
+
+    @Test("an int8 layer refuses to write int8 rows")
+    func refusesInt8Output() throws {
+        let layer = try LinearLayer(weight: randomFloats(8 * 8, seed: 25), bias: nil, inFeatures: 8, outFeatures: 8,
+                                    precision: .int8)
+        let x = randomFloats(8, seed: 26)
+        var out = [Float](repeating: 0, count: 8)
+        let executor = try TensorExecutor()
+        #expect(throws: TensorError.self) {
+            try x.withUnsafeBytes { input in
+                try out.withUnsafeMutableBytes { output in
+                    try executor.linear(layer, input: input.baseAddress!, rows: 1, output: output.baseAddress!,
+                                        outputPrecision: .int8)
+                }
+            }
+        }
+    }
+}
