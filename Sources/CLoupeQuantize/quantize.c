@@ -124,3 +124,48 @@ void loupe_quantize_rows_s8(const float *x, int64_t rows, int64_t cols, int8_t *
     quantize_impl(x, rows, cols, q, scale);
 }
 const char *loupe_quantize_level(void) { return level; }
+
+// ---- Dequantisation of int8 products ----
+// out[r][c] = (accumulate ? out[r][c] : 0) + acc[r][c] * row_scale[r] * col_scale[c] + (bias ? bias[c] : 0)
+
+static void dequantize_portable(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale,
+                                const float *col_scale, const float *bias, int accumulate, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int32_t *a = acc + r * cols;
+        float *o = out + r * cols;
+        const float s = row_scale[r];
+        for (int64_t c = 0; c < cols; c++) {
+            float v = (float)a[c] * s * col_scale[c];
+            if (bias) v += bias[c];
+            o[c] = accumulate ? o[c] + v : v;
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void dequantize_avx512(const int32_t *acc, int64_t rows, int64_t cols,
+                                                                 const float *row_scale, const float *col_scale,
+                                                                 const float *bias, int accumulate, float *out) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int32_t *a = acc + r * cols;
+        float *o = out + r * cols;
+        const __m512 s = _mm512_set1_ps(row_scale[r]);
+        int64_t c = 0;
+        for (; c < cols; c += 16) {
+            const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+            // The same order of operations as the portable loop: (a * s) * col_scale, then + bias.
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, a + c)), s), _mm512_maskz_loadu_ps(k, col_scale + c));
+            if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + c));
+            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, o + c), v);
+            _mm512_mask_storeu_ps(o + c, k, v);
+        }
+    }
+}
+
+void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
+                           const float *bias, int accumulate, float *out) {
+    if (__builtin_cpu_supports("avx512f")) {
+        dequantize_avx512(acc, rows, cols, row_scale, col_scale, bias, accumulate, out);
+    } else {
+        dequantize_portable(acc, rows, cols, row_scale, col_scale, bias, accumulate, out);
+    }
+}

@@ -65,9 +65,9 @@ struct Int8LinearTests {
         }
     }
 
-    @Test("int8 linear equals the dequantised integer product, for every activation, with and without bias",
-          arguments: Activation.allCases)
-    func exactDequantisation(activation: Activation) throws {
+    @Test("int8 linear equals the dequantised integer product, for every activation and layout, with and without bias",
+          arguments: Activation.allCases, Int8Layout.allCases)
+    func exactDequantisation(activation: Activation, layout: Int8Layout) throws {
         let (rows, k, n) = (5, 37, 19)
         let x = randomFloats(rows * k, seed: 11)
         let w = randomFloats(n * k, seed: 12, scale: 0.5)
@@ -75,21 +75,23 @@ struct Int8LinearTests {
         let executor = try TensorExecutor(threads: 2)
         executor.prepareThread()
         for bias in [b, nil] {
-            let layer = try LinearLayer(weight: w, bias: bias, inFeatures: k, outFeatures: n, precision: .int8)
+            let layer = try LinearLayer(weight: w, bias: bias, inFeatures: k, outFeatures: n, precision: .int8,
+                                        int8Layout: layout)
             var out = [Float](repeating: 0, count: rows * n)
             try run(layer, x, rows: rows, into: &out, activation: activation, executor: executor)
             let expected = try dequantisedProduct(x, rows: rows, weight: w, bias: bias, inFeatures: k, outFeatures: n,
                                                   activation: activation)
-            #expect(maxAbsDifference(out, expected) < 1e-4, "activation \(activation), bias \(bias != nil)")
+            #expect(maxAbsDifference(out, expected) < 1e-4, "activation \(activation), \(layout), bias \(bias != nil)")
         }
     }
 
-    @Test("accumulating int8 linear adds to the residual, for every row count through cached primitives")
-    func accumulatesAndServesEveryRowCount() throws {
+    @Test("accumulating int8 linear adds to the residual, for every row count through cached primitives",
+          arguments: Int8Layout.allCases)
+    func accumulatesAndServesEveryRowCount(layout: Int8Layout) throws {
         let (k, n) = (64, 48)
         let w = randomFloats(n * k, seed: 14, scale: 0.2)
         let b = randomFloats(n, seed: 15)
-        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8)
+        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8, int8Layout: layout)
         let executor = try TensorExecutor()
         for rows in [1, 3, 50, 7, 1] {
             let x = randomFloats(rows * k, seed: UInt64(16 + rows))
@@ -131,18 +133,20 @@ struct Int8LinearTests {
         #expect(error.message.contains("row 2"))
     }
 
-    @Test("an int8 layer refuses to write int8 rows")
-    func refusesInt8Output() throws {
+    @Test("an int8 layer refuses to write int8 rows, and one on blocked weights bf16 rows too", arguments: Int8Layout.allCases)
+    func refusesInt8Output(layout: Int8Layout) throws {
         let layer = try LinearLayer(weight: randomFloats(8 * 8, seed: 25), bias: nil, inFeatures: 8, outFeatures: 8,
-                                    precision: .int8)
+                                    precision: .int8, int8Layout: layout)
         let x = randomFloats(8, seed: 26)
         var out = [Float](repeating: 0, count: 8)
         let executor = try TensorExecutor()
-        #expect(throws: TensorError.self) {
-            try x.withUnsafeBytes { input in
-                try out.withUnsafeMutableBytes { output in
-                    try executor.linear(layer, input: input.baseAddress!, rows: 1, output: output.baseAddress!,
-                                        outputPrecision: .int8)
+        for precision in layout == .blockedWeights ? [Precision.int8, .bf16] : [.int8] {
+            #expect(throws: TensorError.self, "\(precision) output, \(layout)") {
+                try x.withUnsafeBytes { input in
+                    try out.withUnsafeMutableBytes { output in
+                        try executor.linear(layer, input: input.baseAddress!, rows: 1, output: output.baseAddress!,
+                                            outputPrecision: precision)
+                    }
                 }
             }
         }

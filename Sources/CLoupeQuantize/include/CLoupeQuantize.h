@@ -12,6 +12,11 @@
 /// unspecified (but in-range) codes.
 void loupe_quantize_rows_s8(const float *x, int64_t rows, int64_t cols, int8_t *q, float *scale);
 
+/// Dequantises an int8 product: out = (accumulate ? out : 0) + acc * row_scale[r] * col_scale[c] + bias[c]
+/// (bias may be NULL), where `acc` holds the product's int32 sums, row-major `rows x cols`.
+void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
+                           const float *bias, int accumulate, float *out);
+
 /// Name of the instruction set the kernel uses ("avx512", "avx2", "portable").
 const char *loupe_quantize_level(void);
 

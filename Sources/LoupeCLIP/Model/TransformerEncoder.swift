@@ -16,7 +16,10 @@ final class TransformerEncoder: @unchecked Sendable {
     let layers: [Layer]
 
     /// Loads `prefix.layers.N.*` (Hugging Face names), fusing q, k and v into one GEMM.
-    init(configuration: TransformerConfiguration, prefix: String, weights: WeightSource, precision: Precision) throws {
+    /// - Parameter int8Layout: in int8, how the layers' products are laid out (`Int8Layout`): text towers,
+    ///   which see a query's few rows, take `.blockedWeights`.
+    init(configuration: TransformerConfiguration, prefix: String, weights: WeightSource, precision: Precision,
+         int8Layout: Int8Layout = .fusedScales) throws {
         self.configuration = configuration
         self.precision = precision
         let c = configuration.hiddenSize
@@ -31,7 +34,7 @@ final class TransformerEncoder: @unchecked Sendable {
             func linear(_ name: String, _ out: Int, _ inp: Int) throws -> LinearLayer {
                 try LinearLayer(weight: weights.floats("\(p).\(name).weight", shape: [out, inp]),
                                 bias: weights.floats("\(p).\(name).bias", shape: [out]),
-                                inFeatures: inp, outFeatures: out, precision: precision)
+                                inFeatures: inp, outFeatures: out, precision: precision, int8Layout: int8Layout)
             }
             var qkvWeight: [Float] = []
             var qkvBias: [Float] = []
@@ -43,7 +46,7 @@ final class TransformerEncoder: @unchecked Sendable {
             return Layer(
                 norm1: try norm("layer_norm1"),
                 qkv: try LinearLayer(weight: qkvWeight, bias: qkvBias, inFeatures: c, outFeatures: 3 * c,
-                                     precision: precision),
+                                     precision: precision, int8Layout: int8Layout),
                 outProjection: try linear("self_attn.out_proj", c, c),
                 norm2: try norm("layer_norm2"),
                 fc1: try linear("mlp.fc1", i, c),

@@ -15,6 +15,8 @@ public final class TensorExecutor {
     /// int8 codes and per-row scales of the rows an int8 layer is working on.
     let quantizedRows = AlignedBuffer()
     let rowScales = AlignedBuffer()
+    /// The int32 results of an int8 product, before their scales are applied.
+    let int8Products = AlignedBuffer()
 
     /// The number of threads used when none is given: the cores this process may run on.
     public static var defaultThreadCount: Int { max(1, Int(omp_get_max_threads())) }
@@ -168,7 +170,7 @@ public final class TensorExecutor {
 
 /// Identifies a compiled primitive: its kind and the integers that shape it.
 struct PrimitiveKey: Hashable {
-    enum Kind: UInt8 { case linear, linearInt8, layerNorm, toBF16, attentionScores, softmax, attentionValues }
+    enum Kind: UInt8 { case linear, linearInt8, linearInt8Blocked, eltwise, layerNorm, toBF16, attentionScores, softmax, attentionValues }
     var kind: Kind
     var a: Int, b: Int, c: Int, d: Int, e: Int, f: Int, g: Int, h: Int
 }
