@@ -95,11 +95,7 @@ public final class SiglipModel: Sendable {
                             "unknown architecture '\(architecture)' (\(SiglipConfiguration.standardNames.joined(separator: ", ")))")
         }
         let side = configuration.vision.imageSize
-        var preprocessing = PreprocessorConfig()
-        preprocessing.size = .exact(.init(height: side, width: side))
-        preprocessing.doCenterCrop = false
-        preprocessing.imageMean = [0.5, 0.5, 0.5]
-        preprocessing.imageStd = [0.5, 0.5, 0.5]
+        let preprocessing = SiglipModel.squarePreprocessing(side: side)
         return try SiglipModel(configuration: configuration, weights: RandomWeights(), tokenizer: nil,
                                preprocessor: try ImagePreprocessor(config: preprocessing), precision: precision,
                                threads: threads, batchSize: batchSize, name: architecture)
@@ -108,6 +104,17 @@ public final class SiglipModel: Sendable {
     /// The GEMM kernels oneDNN picked in the forward passes so far (for benchmark reports).
     public var kernelImplementations: [String] {
         pool.withLock { contexts in Array(Set(contexts.flatMap(\.executor.implementations))).sorted() }
+    }
+
+    /// `SiglipImageProcessor`'s settings for a `side` x `side` model: a square resize, no centre crop, mean
+    /// and std 0.5 (random-weight models and the checkpoints written from them).
+    static func squarePreprocessing(side: Int) -> PreprocessorConfig {
+        var config = PreprocessorConfig()
+        config.size = .exact(.init(height: side, width: side))
+        config.doCenterCrop = false
+        config.imageMean = [0.5, 0.5, 0.5]
+        config.imageStd = [0.5, 0.5, 0.5]
+        return config
     }
 
     /// `preprocessor_config.json` with `SiglipImageProcessor`'s defaults for absent keys: a square resize to

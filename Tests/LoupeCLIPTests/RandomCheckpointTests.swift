@@ -27,11 +27,7 @@ struct RandomCheckpointTests {
         #expect(try ImageTextModelKind.detect(directory: folder) == .siglip)
         let loaded = try SiglipModel(directory: folder)
         let side = configuration.vision.imageSize
-        var processing = PreprocessorConfig()
-        processing.size = .exact(.init(height: side, width: side))
-        processing.doCenterCrop = false
-        processing.imageMean = [0.5, 0.5, 0.5]
-        processing.imageStd = [0.5, 0.5, 0.5]
+        let processing = SiglipModel.squarePreprocessing(side: side)
         let inMemory = try SiglipModel(configuration: configuration, weights: RandomWeights(), tokenizer: nil,
                                        preprocessor: try ImagePreprocessor(config: processing), precision: .fp32,
                                        threads: nil, batchSize: 4, name: "in memory")

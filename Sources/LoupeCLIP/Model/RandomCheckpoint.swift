@@ -66,11 +66,7 @@ extension SiglipModel {
     static func writeRandomCheckpoint(_ configuration: SiglipConfiguration, to folder: URL, tokenizerFrom: URL? = nil) throws {
         let recorder = RecordingWeights(RandomWeights())
         let side = configuration.vision.imageSize
-        var processing = PreprocessorConfig()
-        processing.size = .exact(.init(height: side, width: side))
-        processing.doCenterCrop = false
-        processing.imageMean = [0.5, 0.5, 0.5]
-        processing.imageStd = [0.5, 0.5, 0.5]
+        let processing = SiglipModel.squarePreprocessing(side: side)
         // Loading both towers (and the logit scale and bias) asks for every tensor a load reads.
         let model = try SiglipModel(configuration: configuration, weights: recorder, tokenizer: nil,
                                     preprocessor: try ImagePreprocessor(config: processing), precision: .fp32, threads: 1,
