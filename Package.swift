@@ -37,8 +37,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
-        // Activation quantisation for int8 products; intrinsics, no unsafe flags (as CLoupeSIMD).
-        .target(name: "CLoupeQuantize"),
+        // Activation quantisation for int8 products; intrinsics, no unsafe flags (as CLoupeSIMD). Its row
+        // passes run on GNU OpenMP's threads, the pool Debian's oneDNN uses.
+        .target(name: "CLoupeQuantize", linkerSettings: [.linkedLibrary("gomp", .when(platforms: [.linux]))]),
         .target(name: "LoupeTensor", dependencies: ["CDNNL", "CLoupeQuantize"]),
         .target(name: "LoupeCLIP", dependencies: ["LoupeTensor"]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg"),

@@ -1,4 +1,6 @@
 #include "CLoupeQuantize.h"
+#include "parallel.h"
+#include "rows.h"
 #include <math.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -9,163 +11,121 @@
 // the portable path's nearbyintf under the default rounding mode, so all variants give equal codes.
 
 // ---- portable C ----
-static void quantize_c(const float *x, int64_t rows, int64_t cols, int8_t *q, float *scale) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = x + r * cols;
-        int8_t *out = q + r * cols;
-        float m = 0;
-        for (int64_t i = 0; i < cols; i++) { float a = fabsf(row[i]); if (a > m) m = a; }
-        if (!(m > 0)) {
-            for (int64_t i = 0; i < cols; i++) out[i] = 0;
-            scale[r] = 0;
-            continue;
-        }
-        float inv = 127.0f / m;
-        for (int64_t i = 0; i < cols; i++) {
-            float v = nearbyintf(row[i] * inv);
-            out[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
-        }
-        scale[r] = m / 127.0f;
+static void quantize_row_c(const float *row, int64_t cols, int8_t *out, float *scale) {
+    float m = 0;
+    for (int64_t i = 0; i < cols; i++) { float a = fabsf(row[i]); if (a > m) m = a; }
+    if (!(m > 0)) {
+        for (int64_t i = 0; i < cols; i++) out[i] = 0;
+        *scale = 0;
+        return;
     }
+    float inv = 127.0f / m;
+    for (int64_t i = 0; i < cols; i++) {
+        float v = nearbyintf(row[i] * inv);
+        out[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+    *scale = m / 127.0f;
 }
 
 #if defined(__x86_64__)
 // ---- AVX2 ----
-__attribute__((target("avx2"))) static void quantize_avx2(const float *x, int64_t rows, int64_t cols, int8_t *q,
-                                                          float *scale) {
+__attribute__((target("avx2"))) static void quantize_row_avx2(const float *row, int64_t cols, int8_t *out,
+                                                              float *scale) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = x + r * cols;
-        int8_t *out = q + r * cols;
-        __m256 vm = _mm256_setzero_ps();
-        int64_t i = 0;
-        for (; i + 8 <= cols; i += 8) vm = _mm256_max_ps(vm, _mm256_andnot_ps(sign, _mm256_loadu_ps(row + i)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-        float m = _mm_cvtss_f32(m4);
-        for (; i < cols; i++) { float a = fabsf(row[i]); if (a > m) m = a; }
-        if (!(m > 0)) {
-            for (int64_t j = 0; j < cols; j++) out[j] = 0;
-            scale[r] = 0;
-            continue;
-        }
-        float inv = 127.0f / m;
-        __m256 vinv = _mm256_set1_ps(inv);
-        i = 0;
-        for (; i + 8 <= cols; i += 8) {
-            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv);
-            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-            __m256i w = _mm256_cvtps_epi32(v);  // round to nearest even
-            __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-            __m128i p8 = _mm_packs_epi16(p16, p16);
-            _mm_storel_epi64((__m128i *)(out + i), p8);
-        }
-        for (; i < cols; i++) {
-            float v = nearbyintf(row[i] * inv);
-            out[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
-        }
-        scale[r] = m / 127.0f;
+    __m256 vm = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= cols; i += 8) vm = _mm256_max_ps(vm, _mm256_andnot_ps(sign, _mm256_loadu_ps(row + i)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float m = _mm_cvtss_f32(m4);
+    for (; i < cols; i++) { float a = fabsf(row[i]); if (a > m) m = a; }
+    if (!(m > 0)) {
+        for (int64_t j = 0; j < cols; j++) out[j] = 0;
+        *scale = 0;
+        return;
     }
+    float inv = 127.0f / m;
+    __m256 vinv = _mm256_set1_ps(inv);
+    i = 0;
+    for (; i + 8 <= cols; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv);
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        __m256i w = _mm256_cvtps_epi32(v);  // round to nearest even
+        __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        __m128i p8 = _mm_packs_epi16(p16, p16);
+        _mm_storel_epi64((__m128i *)(out + i), p8);
+    }
+    for (; i < cols; i++) {
+        float v = nearbyintf(row[i] * inv);
+        out[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+    *scale = m / 127.0f;
 }
 
 // ---- AVX-512 ----
-__attribute__((target("avx512f"))) static void quantize_avx512(const float *x, int64_t rows, int64_t cols, int8_t *q,
-                                                               float *scale) {
+__attribute__((target("avx512f"))) static void quantize_row_avx512(const float *row, int64_t cols, int8_t *out,
+                                                                   float *scale) {
     const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = x + r * cols;
-        int8_t *out = q + r * cols;
-        __m512 vm = _mm512_setzero_ps();
-        int64_t i = 0;
-        for (; i + 16 <= cols; i += 16) vm = _mm512_max_ps(vm, _mm512_abs_ps(_mm512_loadu_ps(row + i)));
-        if (i < cols) {
-            __mmask16 k = (__mmask16)((1u << (cols - i)) - 1);
-            vm = _mm512_max_ps(vm, _mm512_abs_ps(_mm512_maskz_loadu_ps(k, row + i)));
-        }
-        float m = _mm512_reduce_max_ps(vm);
-        if (!(m > 0)) {
-            for (int64_t j = 0; j < cols; j++) out[j] = 0;
-            scale[r] = 0;
-            continue;
-        }
-        __m512 vinv = _mm512_set1_ps(127.0f / m);
-        for (i = 0; i + 16 <= cols; i += 16) {
-            __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(row + i), vinv), lo), hi);
-            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
-        }
-        if (i < cols) {
-            __mmask16 k = (__mmask16)((1u << (cols - i)) - 1);
-            __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), vinv), lo), hi);
-            _mm512_mask_cvtsepi32_storeu_epi8(out + i, k, _mm512_cvtps_epi32(v));
-        }
-        scale[r] = m / 127.0f;
+    __m512 vm = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= cols; i += 16) vm = _mm512_max_ps(vm, _mm512_abs_ps(_mm512_loadu_ps(row + i)));
+    if (i < cols) {
+        __mmask16 k = (__mmask16)((1u << (cols - i)) - 1);
+        vm = _mm512_max_ps(vm, _mm512_abs_ps(_mm512_maskz_loadu_ps(k, row + i)));
     }
+    float m = _mm512_reduce_max_ps(vm);
+    if (!(m > 0)) {
+        for (int64_t j = 0; j < cols; j++) out[j] = 0;
+        *scale = 0;
+        return;
+    }
+    __m512 vinv = _mm512_set1_ps(127.0f / m);
+    for (i = 0; i + 16 <= cols; i += 16) {
+        __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(row + i), vinv), lo), hi);
+        _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
+    }
+    if (i < cols) {
+        __mmask16 k = (__mmask16)((1u << (cols - i)) - 1);
+        __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + i), vinv), lo), hi);
+        _mm512_mask_cvtsepi32_storeu_epi8(out + i, k, _mm512_cvtps_epi32(v));
+    }
+    *scale = m / 127.0f;
 }
 #endif
 
-typedef void (*quantize_fn)(const float *, int64_t, int64_t, int8_t *, float *);
-static quantize_fn quantize_impl = quantize_c;
+loupe_quantize_row_fn loupe_quantize_row = quantize_row_c;
+int loupe_have_avx512 = 0;
 static const char *level = "portable";
 
 __attribute__((constructor)) static void loupe_quantize_select(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) {
-        quantize_impl = quantize_avx512; level = "avx512";
+        loupe_quantize_row = quantize_row_avx512; loupe_have_avx512 = 1; level = "avx512";
     } else if (__builtin_cpu_supports("avx2")) {
-        quantize_impl = quantize_avx2; level = "avx2";
+        loupe_quantize_row = quantize_row_avx2; level = "avx2";
     }
 #endif
 }
 
+struct quantize_job {
+    const float *x;
+    int64_t cols;
+    int8_t *q;
+    float *scale;
+};
+
+static void quantize_range(void *context, int64_t begin, int64_t end) {
+    const struct quantize_job *job = context;
+    for (int64_t r = begin; r < end; r++) {
+        loupe_quantize_row(job->x + r * job->cols, job->cols, job->q + r * job->cols, job->scale + r);
+    }
+}
+
 void loupe_quantize_rows_s8(const float *x, int64_t rows, int64_t cols, int8_t *q, float *scale) {
-    quantize_impl(x, rows, cols, q, scale);
+    struct quantize_job job = {x, cols, q, scale};
+    loupe_parallel_rows(rows, cols, quantize_range, &job);
 }
 const char *loupe_quantize_level(void) { return level; }
-
-// ---- Dequantisation of int8 products ----
-// out[r][c] = (accumulate ? out[r][c] : 0) + acc[r][c] * row_scale[r] * col_scale[c] + (bias ? bias[c] : 0)
-
-static void dequantize_portable(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale,
-                                const float *col_scale, const float *bias, int accumulate, float *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const int32_t *a = acc + r * cols;
-        float *o = out + r * cols;
-        const float s = row_scale[r];
-        for (int64_t c = 0; c < cols; c++) {
-            float v = (float)a[c] * s * col_scale[c];
-            if (bias) v += bias[c];
-            o[c] = accumulate ? o[c] + v : v;
-        }
-    }
-}
-
-__attribute__((target("avx512f"))) static void dequantize_avx512(const int32_t *acc, int64_t rows, int64_t cols,
-                                                                 const float *row_scale, const float *col_scale,
-                                                                 const float *bias, int accumulate, float *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const int32_t *a = acc + r * cols;
-        float *o = out + r * cols;
-        const __m512 s = _mm512_set1_ps(row_scale[r]);
-        int64_t c = 0;
-        for (; c < cols; c += 16) {
-            const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
-            // The same order of operations as the portable loop: (a * s) * col_scale, then + bias.
-            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, a + c)), s), _mm512_maskz_loadu_ps(k, col_scale + c));
-            if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + c));
-            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, o + c), v);
-            _mm512_mask_storeu_ps(o + c, k, v);
-        }
-    }
-}
-
-void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
-                           const float *bias, int accumulate, float *out) {
-    if (__builtin_cpu_supports("avx512f")) {
-        dequantize_avx512(acc, rows, cols, row_scale, col_scale, bias, accumulate, out);
-    } else {
-        dequantize_portable(acc, rows, cols, row_scale, col_scale, bias, accumulate, out);
-    }
-}

@@ -65,35 +65,35 @@ struct Int8LinearTests {
         }
     }
 
-    @Test("int8 linear equals the dequantised integer product, for every activation and layout, with and without bias",
-          arguments: Activation.allCases, Int8Layout.allCases)
-    func exactDequantisation(activation: Activation, layout: Int8Layout) throws {
-        let (rows, k, n) = (5, 37, 19)
+    // 5 rows run the dequantisation on the calling thread; 400 x 300 outputs are enough to share it among
+    // OpenMP's threads.
+    @Test("int8 linear equals the dequantised integer product, for every activation, with and without bias, on one thread or many",
+          arguments: Activation.allCases, [(5, 37, 19), (400, 40, 300)])
+    func exactDequantisation(activation: Activation, shape: (rows: Int, k: Int, n: Int)) throws {
+        let (rows, k, n) = shape
         let x = randomFloats(rows * k, seed: 11)
         let w = randomFloats(n * k, seed: 12, scale: 0.5)
         let b = randomFloats(n, seed: 13)
         let executor = try TensorExecutor(threads: 2)
         executor.prepareThread()
         for bias in [b, nil] {
-            let layer = try LinearLayer(weight: w, bias: bias, inFeatures: k, outFeatures: n, precision: .int8,
-                                        int8Layout: layout)
+            let layer = try LinearLayer(weight: w, bias: bias, inFeatures: k, outFeatures: n, precision: .int8)
             var out = [Float](repeating: 0, count: rows * n)
             try run(layer, x, rows: rows, into: &out, activation: activation, executor: executor)
             let expected = try dequantisedProduct(x, rows: rows, weight: w, bias: bias, inFeatures: k, outFeatures: n,
                                                   activation: activation)
-            #expect(maxAbsDifference(out, expected) < 1e-4, "activation \(activation), \(layout), bias \(bias != nil)")
+            #expect(maxAbsDifference(out, expected) < 1e-4, "activation \(activation), \(rows) rows, bias \(bias != nil)")
         }
     }
 
-    @Test("accumulating int8 linear adds to the residual, for every row count through cached primitives",
-          arguments: Int8Layout.allCases)
-    func accumulatesAndServesEveryRowCount(layout: Int8Layout) throws {
+    @Test("accumulating int8 linear adds to the residual, for every row count through cached primitives")
+    func accumulatesAndServesEveryRowCount() throws {
         let (k, n) = (64, 48)
         let w = randomFloats(n * k, seed: 14, scale: 0.2)
         let b = randomFloats(n, seed: 15)
-        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8, int8Layout: layout)
+        let layer = try LinearLayer(weight: w, bias: b, inFeatures: k, outFeatures: n, precision: .int8)
         let executor = try TensorExecutor()
-        for rows in [1, 3, 50, 7, 1] {
+        for rows in [1, 3, 50, 7, 1, 2000] {
             let x = randomFloats(rows * k, seed: UInt64(16 + rows))
             let residual = randomFloats(rows * n, seed: UInt64(100 + rows))
             var out = residual
@@ -133,15 +133,15 @@ struct Int8LinearTests {
         #expect(error.message.contains("row 2"))
     }
 
-    @Test("an int8 layer refuses to write int8 rows, and one on blocked weights bf16 rows too", arguments: Int8Layout.allCases)
-    func refusesInt8Output(layout: Int8Layout) throws {
+    @Test("an int8 layer refuses to write bf16 or int8 rows through the fp32 entry, and fp32 layers refuse int8 rows")
+    func refusesOtherOutputs() throws {
         let layer = try LinearLayer(weight: randomFloats(8 * 8, seed: 25), bias: nil, inFeatures: 8, outFeatures: 8,
-                                    precision: .int8, int8Layout: layout)
+                                    precision: .int8)
         let x = randomFloats(8, seed: 26)
         var out = [Float](repeating: 0, count: 8)
         let executor = try TensorExecutor()
-        for precision in layout == .blockedWeights ? [Precision.int8, .bf16] : [.int8] {
-            #expect(throws: TensorError.self, "\(precision) output, \(layout)") {
+        for precision in [Precision.int8, .bf16] {
+            let error = try #require(throws: TensorError.self, "\(precision) output") {
                 try x.withUnsafeBytes { input in
                     try out.withUnsafeMutableBytes { output in
                         try executor.linear(layer, input: input.baseAddress!, rows: 1, output: output.baseAddress!,
@@ -149,6 +149,88 @@ struct Int8LinearTests {
                     }
                 }
             }
+            #expect(error.message.contains("\(precision)"), "\(error.message)")
         }
+        let floatLayer = try LinearLayer(weight: randomFloats(8 * 8, seed: 25), bias: nil, inFeatures: 8, outFeatures: 8,
+                                         precision: .fp32)
+        var codes = [Int8](repeating: 0, count: 8)
+        var scales: [Float] = [0]
+        #expect(throws: TensorError.self) {
+            try codes.withUnsafeMutableBufferPointer { codes in
+                try scales.withUnsafeMutableBufferPointer { scales in
+                    let rows = QuantizedRows(codes: codes.baseAddress!, scales: scales.baseAddress!)
+                    try out.withUnsafeMutableBufferPointer { output in
+                        try executor.linear(floatLayer, quantizedInput: rows, rows: 1, output: output.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    // The MLP's path: fc1 hands its activated rows to fc2 as codes. They must be exactly the codes of
+    // quantising fc1's fp32 output, and fc2 on them exactly fc2 on that fp32 output.
+    @Test("an int8 layer's quantised output equals quantising its fp32 output, and the next layer reads it as it would that output",
+          arguments: [Activation.quickGelu, .geluTanh, .gelu], [3, 300])
+    func quantisedHandOver(activation: Activation, rows: Int) throws {
+        let (k, hidden, n) = (48, 320, 40)
+        let x = randomFloats(rows * k, seed: 31)
+        let fc1 = try LinearLayer(weight: randomFloats(hidden * k, seed: 32, scale: 0.3), bias: randomFloats(hidden, seed: 33),
+                                  inFeatures: k, outFeatures: hidden, precision: .int8)
+        let fc2 = try LinearLayer(weight: randomFloats(n * hidden, seed: 34, scale: 0.1), bias: randomFloats(n, seed: 35),
+                                  inFeatures: hidden, outFeatures: n, precision: .int8)
+        let executor = try TensorExecutor(threads: 2)
+        executor.prepareThread()
+
+        var floats = [Float](repeating: 0, count: rows * hidden)
+        try run(fc1, x, rows: rows, into: &floats, activation: activation, executor: executor)
+        var expectedCodes = [Int8](repeating: 0, count: rows * hidden)
+        var expectedScales = [Float](repeating: 0, count: rows)
+        RowQuantizer.quantize(floats, rows: rows, columns: hidden, codes: &expectedCodes, scales: &expectedScales)
+        let residual = randomFloats(rows * n, seed: 36)
+        var expectedOut = residual
+        try run(fc2, floats, rows: rows, into: &expectedOut, accumulate: true, executor: executor)
+
+        var codes = [Int8](repeating: 0, count: rows * hidden)
+        var scales = [Float](repeating: 0, count: rows)
+        var out = residual
+        try x.withUnsafeBufferPointer { input in
+            try codes.withUnsafeMutableBufferPointer { codes in
+                try scales.withUnsafeMutableBufferPointer { scales in
+                    let handOver = QuantizedRows(codes: codes.baseAddress!, scales: scales.baseAddress!)
+                    try executor.linear(fc1, input: input.baseAddress!, rows: rows, quantizedOutput: handOver,
+                                        activation: activation)
+                    try out.withUnsafeMutableBufferPointer { output in
+                        try executor.linear(fc2, quantizedInput: handOver, rows: rows, output: output.baseAddress!,
+                                            accumulate: true)
+                    }
+                }
+            }
+        }
+        #expect(codes == expectedCodes, "\(activation), \(rows) rows")
+        #expect(scales == expectedScales, "\(activation), \(rows) rows")
+        #expect(out == expectedOut, "\(activation), \(rows) rows")
+    }
+
+    @Test("the row quantiser gives the same codes on OpenMP's threads as on one")
+    func rowQuantiserInParallel() {
+        let (rows, columns) = (512, 768)
+        let x = randomFloats(rows * columns, seed: 41, scale: 5)
+        var shared = [Int8](repeating: 0, count: rows * columns)
+        var sharedScales = [Float](repeating: 0, count: rows)
+        RowQuantizer.quantize(x, rows: rows, columns: columns, codes: &shared, scales: &sharedScales)
+        var single = [Int8](repeating: 0, count: rows * columns)
+        var singleScales = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { input in
+            single.withUnsafeMutableBufferPointer { codes in
+                singleScales.withUnsafeMutableBufferPointer { scales in
+                    for r in 0..<rows {
+                        RowQuantizer.quantize(input.baseAddress! + r * columns, rows: 1, columns: columns,
+                                              codes: codes.baseAddress! + r * columns, scales: scales.baseAddress! + r)
+                    }
+                }
+            }
+        }
+        #expect(shared == single)
+        #expect(sharedScales == singleScales)
     }
 }

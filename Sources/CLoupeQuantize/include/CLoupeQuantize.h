@@ -1,8 +1,8 @@
 #ifndef CLOUPEQUANTIZE_H
 #define CLOUPEQUANTIZE_H
-// Dynamic int8 quantisation of activation rows for LoupeTensor's int8 matrix products. The kernel is
-// picked once at load time for the best instruction set the processor has (AVX-512, AVX2, or portable
-// C). No API promise: LoupeTensor wraps it.
+// Dynamic int8 quantisation of activation rows, and the dequantisation of int8 products, for LoupeTensor.
+// Kernels are picked once at load time for the best instruction set the processor has (AVX-512, AVX2, or
+// portable C), and row passes run on the OpenMP threads oneDNN uses. No API promise: LoupeTensor wraps it.
 #include <stdint.h>
 
 /// Quantises each of `rows` rows of `cols` fp32 values (row stride `cols`) to symmetric int8.
@@ -12,12 +12,30 @@
 /// unspecified (but in-range) codes.
 void loupe_quantize_rows_s8(const float *x, int64_t rows, int64_t cols, int8_t *q, float *scale);
 
-/// Dequantises an int8 product: out = (accumulate ? out : 0) + acc * row_scale[r] * col_scale[c] + bias[c]
+/// The activation applied after dequantisation (LoupeTensor's `Activation`).
+typedef enum {
+    LOUPE_ACTIVATION_IDENTITY = 0,
+    /// x * Φ(x), with erf.
+    LOUPE_ACTIVATION_GELU = 1,
+    /// 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
+    LOUPE_ACTIVATION_GELU_TANH = 2,
+    /// x * sigmoid(1.702 x).
+    LOUPE_ACTIVATION_QUICK_GELU = 3,
+    LOUPE_ACTIVATION_RELU = 4,
+} loupe_activation;
+
+/// Dequantises an int8 product: out = act((accumulate ? out : 0) + acc * row_scale[r] * col_scale[c] + bias[c])
 /// (bias may be NULL), where `acc` holds the product's int32 sums, row-major `rows x cols`.
 void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
-                           const float *bias, int accumulate, float *out);
+                           const float *bias, loupe_activation activation, int accumulate, float *out);
 
-/// Name of the instruction set the kernel uses ("avx512", "avx2", "portable").
+/// Dequantises an int8 product as `loupe_dequantize_rows` does without accumulating, then quantises each
+/// resulting row as `loupe_quantize_rows_s8` does, without writing the fp32 rows: the codes and scales equal
+/// those of the two calls in turn. `acc` is scratch: its rows are overwritten.
+void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
+                           const float *bias, loupe_activation activation, int8_t *q, float *scale);
+
+/// Name of the instruction set the kernels use ("avx512", "avx2", "portable").
 const char *loupe_quantize_level(void);
 
 #endif

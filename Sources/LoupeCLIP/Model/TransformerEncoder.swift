@@ -16,10 +16,7 @@ final class TransformerEncoder: @unchecked Sendable {
     let layers: [Layer]
 
     /// Loads `prefix.layers.N.*` (Hugging Face names), fusing q, k and v into one GEMM.
-    /// - Parameter int8Layout: in int8, how the layers' products are laid out (`Int8Layout`): text towers,
-    ///   which see a query's few rows, take `.blockedWeights`.
-    init(configuration: TransformerConfiguration, prefix: String, weights: WeightSource, precision: Precision,
-         int8Layout: Int8Layout = .fusedScales) throws {
+    init(configuration: TransformerConfiguration, prefix: String, weights: WeightSource, precision: Precision) throws {
         self.configuration = configuration
         self.precision = precision
         let c = configuration.hiddenSize
@@ -34,7 +31,7 @@ final class TransformerEncoder: @unchecked Sendable {
             func linear(_ name: String, _ out: Int, _ inp: Int) throws -> LinearLayer {
                 try LinearLayer(weight: weights.floats("\(p).\(name).weight", shape: [out, inp]),
                                 bias: weights.floats("\(p).\(name).bias", shape: [out]),
-                                inFeatures: inp, outFeatures: out, precision: precision, int8Layout: int8Layout)
+                                inFeatures: inp, outFeatures: out, precision: precision)
             }
             var qkvWeight: [Float] = []
             var qkvBias: [Float] = []
@@ -46,7 +43,7 @@ final class TransformerEncoder: @unchecked Sendable {
             return Layer(
                 norm1: try norm("layer_norm1"),
                 qkv: try LinearLayer(weight: qkvWeight, bias: qkvBias, inFeatures: c, outFeatures: 3 * c,
-                                     precision: precision, int8Layout: int8Layout),
+                                     precision: precision),
                 outProjection: try linear("self_attn.out_proj", c, c),
                 norm2: try norm("layer_norm2"),
                 fc1: try linear("mlp.fc1", i, c),
@@ -114,6 +111,15 @@ final class TransformerEncoder: @unchecked Sendable {
         }
         try executor.layerNorm(layer.norm2, input: residual, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
                                temporary: scratch)
+        if precision == .int8 {
+            // fc1's activated rows go to fc2 as int8 codes: a quarter of the bytes, and no second pass to
+            // quantise them.
+            let hidden = QuantizedRows(codes: mlp.assumingMemoryBound(to: Int8.self), scales: workspace.mlpScales.floats())
+            try executor.linear(layer.fc1, input: normed.assumingMemoryBound(to: Float.self), rows: rows,
+                                quantizedOutput: hidden, activation: configuration.activation)
+            try executor.linear(layer.fc2, quantizedInput: hidden, rows: rows, output: residual, accumulate: true)
+            return
+        }
         try executor.linear(layer.fc1, input: normed, rows: rows, output: mlp, outputPrecision: precision.inputPrecision,
                             activation: configuration.activation)
         try executor.linear(layer.fc2, input: mlp, rows: rows, output: residual, accumulate: true)
@@ -127,6 +133,8 @@ final class EncoderWorkspace {
     let qkv = AlignedBuffer()
     let attended = AlignedBuffer()
     let mlp = AlignedBuffer()
+    /// int8: the row scales of the MLP's hidden rows, which `mlp` then holds as codes.
+    let mlpScales = AlignedBuffer()
     /// The rows the towers pool, after the last layer.
     let pooled = AlignedBuffer()
     /// Scratch for inputs that need converting or gathering (patches, pooled rows).
@@ -139,5 +147,6 @@ final class EncoderWorkspace {
         qkv.reserve(rows * 3 * width * 4)
         attended.reserve(rows * width * 4)
         mlp.reserve(rows * intermediate * 4)
+        mlpScales.reserve(rows * 4)
     }
 }

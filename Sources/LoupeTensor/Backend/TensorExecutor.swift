@@ -170,7 +170,7 @@ public final class TensorExecutor {
 
 /// Identifies a compiled primitive: its kind and the integers that shape it.
 struct PrimitiveKey: Hashable {
-    enum Kind: UInt8 { case linear, linearInt8, linearInt8Blocked, eltwise, layerNorm, toBF16, attentionScores, softmax, attentionValues }
+    enum Kind: UInt8 { case linear, linearInt8Blocked, layerNorm, toBF16, attentionScores, softmax, attentionValues }
     var kind: Kind
     var a: Int, b: Int, c: Int, d: Int, e: Int, f: Int, g: Int, h: Int
 }

@@ -18,15 +18,11 @@ public final class LinearLayer: @unchecked Sendable {
     let bias: AlignedBuffer?
     /// int8 layers: one fp32 scale per output channel (`w ≈ q * scale`), applied after the int32 product.
     let weightScales: AlignedBuffer?
-    /// int8 layers: how the product is laid out (ignored in fp32 and bf16).
-    public let int8Layout: Int8Layout
 
     /// Packs `weight` (row-major `[outFeatures, inFeatures]`, as PyTorch stores `nn.Linear.weight`).
-    /// - Parameter int8Layout: in int8, the product's layout: `.fusedScales` for image batches,
-    ///   `.blockedWeights` for layers that see a few rows at a time (text queries).
     public init(
         weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int,
-        precision: Precision, int8Layout: Int8Layout = .fusedScales
+        precision: Precision
     ) throws {
         guard weight.count == inFeatures * outFeatures else {
             throw TensorError(
@@ -39,11 +35,9 @@ public final class LinearLayer: @unchecked Sendable {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.precision = precision
-        self.int8Layout = int8Layout
 
         if precision == .int8 {
-            let packed = try QuantizedWeights(weight: weight, inFeatures: inFeatures, outFeatures: outFeatures,
-                                              layout: int8Layout)
+            let packed = try QuantizedWeights(weight: weight, inFeatures: inFeatures, outFeatures: outFeatures)
             packedDescriptor = packed.descriptor
             packedWeights = packed.buffer
             weightScales = packed.scales

@@ -1,67 +1,19 @@
 import CDNNL
 
-/// How an int8 layer's product is laid out in oneDNN 2.6, whose int8 kernels cannot take a per-row
-/// (per-token) activation scale on plain 2-D products.
-public enum Int8Layout: Sendable, CaseIterable {
-    /// A 3-D `[1, rows, features]` product with the row and channel scales, bias, sum and activation as
-    /// post-ops: one pass, but oneDNN repacks the plain-layout weights on every call. Fastest for image
-    /// batches (measured 138-143 against 133-136 images/s at batch 32 for ViT-B/32).
-    case fusedScales
-    /// A 2-D product on weights packed once in oneDNN's blocked layout, with int32 results that one pass
-    /// then scales (with bias and sum) and oneDNN's eltwise kernel activates. Fastest for a few rows, as
-    /// text queries are (measured 1.4-1.6 against 2.0-2.3 ms for a ViT-B/32 text query).
-    case blockedWeights
-}
-
-/// A linear layer's weights as symmetric int8, one scale per output channel, packed for oneDNN's int8
-/// matrix product in the `Int8Layout` the layer runs in.
+/// A linear layer's weights as symmetric int8, one scale per output channel, packed once in the blocked
+/// layout oneDNN picks for a plain 2-D `s8 x s8 -> s32` product.
 struct QuantizedWeights {
     let descriptor: dnnl_memory_desc_t
     let buffer: AlignedBuffer
     /// fp32 `[outFeatures]`: `w[n][k] ≈ q[n][k] * scales[n]`.
     let scales: AlignedBuffer
 
-    /// Quantises `weight` (row-major `[outFeatures, inFeatures]`) and packs the codes for `layout`.
-    init(weight: [Float], inFeatures k: Int, outFeatures n: Int, layout: Int8Layout) throws {
+    /// Quantises `weight` (row-major `[outFeatures, inFeatures]`) and packs the codes.
+    init(weight: [Float], inFeatures k: Int, outFeatures n: Int) throws {
         let (codes, scaleValues) = try QuantizedWeights.quantize(weight, inFeatures: k, outFeatures: n)
         scales = AlignedBuffer(byteCount: n * 4)
         scales.floats().update(from: scaleValues, count: n)
-        (descriptor, buffer) = switch layout {
-        case .fusedScales: try Self.packForFusedScales(codes, k: k, n: n)
-        case .blockedWeights: try Self.packBlocked(codes, k: k, n: n)
-        }
-    }
-
-    /// The layout oneDNN picks for a 3-D product with the row and channel scale post-ops.
-    private static func packForFusedScales(_ codes: [Int8], k: Int, n: Int) throws -> (dnnl_memory_desc_t, AlignedBuffer) {
-        // Let oneDNN pick the layout for a representative batch with the post-ops every int8 product
-        // uses (row scale, channel scale), then reorder the codes into it once.
-        let probeRows = 1024
-        var src = try memoryDescriptor([1, probeRows, k], type: dnnl_s8)
-        var dst = try memoryDescriptor([1, probeRows, n], type: dnnl_f32)
-        var anyWeights = dnnl_memory_desc_t()
-        try dnnlCheck(
-            loupe_md_init_tag(&anyWeights, 3, [1, Int64(k), Int64(n)], dnnl_s8, dnnl_format_tag_any),
-            "int8 weights descriptor")
-        var desc = dnnl_matmul_desc_t()
-        try dnnlCheck(dnnl_matmul_desc_init(&desc, &src, &anyWeights, nil, &dst), "int8 matmul descriptor")
-        let attributes = try DNNLAttributes()
-        try attributes.appendBinary(dnnl_binary_mul, operand: try memoryDescriptor([1, probeRows, 1], type: dnnl_f32))
-        try attributes.appendBinary(dnnl_binary_mul, operand: try memoryDescriptor([1, 1, n], type: dnnl_f32))
-        let probe = try DNNLPrimitive(
-            operationDescriptor: &desc, attributes: attributes, arguments: [], name: "int8 weight layout probe")
-        guard let chosen = probe.chosenDescriptor(dnnl_query_weights_md) else {
-            throw TensorError(.backend, "oneDNN chose no int8 weight layout")
-        }
-        var packedMD = chosen
-        let buffer = AlignedBuffer(byteCount: dnnl_memory_desc_get_size(&packedMD))
-        // The codes as a [1, K, N] tensor over PyTorch's [N, K] order.
-        let sourceMD = try memoryDescriptor([1, k, n], strides: [k * n, 1, k], type: dnnl_s8)
-        var source = codes
-        try source.withUnsafeMutableBytes { bytes in
-            try Reorder.run(from: sourceMD, bytes.baseAddress!, to: chosen, buffer.pointer)
-        }
-        return (chosen, buffer)
+        (descriptor, buffer) = try Self.packBlocked(codes, k: k, n: n)
     }
 
     /// The blocked layout oneDNN picks for a plain 2-D `s8 x s8 -> s32` product.

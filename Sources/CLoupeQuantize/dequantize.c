@@ -1,0 +1,170 @@
+#include "CLoupeQuantize.h"
+#include "parallel.h"
+#include "rows.h"
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// One row at a time: v = (a * row_scale) * col_scale, + bias, + the old output when accumulating, then the
+// activation. The portable and AVX-512 loops keep that order, so they differ only in the activation's
+// last bits (the AVX-512 exp and erf below are within a few ulp of libm's).
+
+static float activate_c(float x, loupe_activation activation) {
+    switch (activation) {
+    case LOUPE_ACTIVATION_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case LOUPE_ACTIVATION_GELU_TANH:
+        return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case LOUPE_ACTIVATION_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case LOUPE_ACTIVATION_RELU: return x > 0 ? x : 0;
+    case LOUPE_ACTIVATION_IDENTITY: break;
+    }
+    return x;
+}
+
+static void dequantize_row_c(const int32_t *a, int64_t cols, float s, const float *col_scale, const float *bias,
+                             loupe_activation activation, int accumulate, float *o) {
+    for (int64_t c = 0; c < cols; c++) {
+        float v = (float)a[c] * s * col_scale[c];
+        if (bias) v += bias[c];
+        if (accumulate) v = o[c] + v;
+        o[c] = activate_c(v, activation);
+    }
+}
+
+#if defined(__x86_64__)
+// e^x for x in float range: 2^n * e^r with n = round(x / ln 2), |r| <= ln 2 / 2, and e^r from its Taylor
+// series to degree 7 (truncation below 1e-8 relative); inputs are clamped to [-88, 88].
+__attribute__((target("avx512f"))) static inline __m512 exp_avx512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // ln 2 in two parts, so n * ln2_hi is exact.
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// x / (1 + e^(-z)): x * sigmoid(z).
+__attribute__((target("avx512f"))) static inline __m512 times_sigmoid_avx512(__m512 x, __m512 z) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(x, _mm512_add_ps(one, exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+}
+
+// erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7).
+__attribute__((target("avx512f"))) static inline __m512 erf_avx512(__m512 x) {
+    const __m512 z = _mm512_abs_ps(x);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), z, one));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    const __m512 e = exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z)));
+    const __m512 y = _mm512_fnmadd_ps(p, e, one);
+    // Copy x's sign onto y.
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
+}
+
+__attribute__((target("avx512f"))) static inline __m512 activate_avx512(__m512 x, loupe_activation activation) {
+    switch (activation) {
+    case LOUPE_ACTIVATION_GELU: {
+        const __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
+        const __m512 e = erf_avx512(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f)));
+        return _mm512_fmadd_ps(half_x, e, half_x);
+    }
+    case LOUPE_ACTIVATION_GELU_TANH: {
+        // 0.5 x (1 + tanh(u)) = x * sigmoid(2u).
+        const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+        const __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f),
+                                       _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+        return times_sigmoid_avx512(x, _mm512_add_ps(u, u));
+    }
+    case LOUPE_ACTIVATION_QUICK_GELU: return times_sigmoid_avx512(x, _mm512_mul_ps(_mm512_set1_ps(1.702f), x));
+    case LOUPE_ACTIVATION_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case LOUPE_ACTIVATION_IDENTITY: break;
+    }
+    return x;
+}
+
+__attribute__((target("avx512f"))) static void dequantize_row_avx512(const int32_t *a, int64_t cols, float s_value,
+                                                                     const float *col_scale, const float *bias,
+                                                                     loupe_activation activation, int accumulate,
+                                                                     float *o) {
+    const __m512 s = _mm512_set1_ps(s_value);
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, a + c)), s),
+                                 _mm512_maskz_loadu_ps(k, col_scale + c));
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + c));
+        if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, o + c), v);
+        _mm512_mask_storeu_ps(o + c, k, activate_avx512(v, activation));
+    }
+}
+#endif
+
+static void dequantize_row(const int32_t *a, int64_t cols, float s, const float *col_scale, const float *bias,
+                           loupe_activation activation, int accumulate, float *o) {
+#if defined(__x86_64__)
+    if (loupe_have_avx512) {
+        dequantize_row_avx512(a, cols, s, col_scale, bias, activation, accumulate, o);
+        return;
+    }
+#endif
+    dequantize_row_c(a, cols, s, col_scale, bias, activation, accumulate, o);
+}
+
+struct dequantize_job {
+    const int32_t *acc;
+    int64_t cols;
+    const float *row_scale, *col_scale, *bias;
+    loupe_activation activation;
+    int accumulate;
+    float *out;
+    int8_t *q;
+    float *scale;
+};
+
+static void dequantize_range(void *context, int64_t begin, int64_t end) {
+    const struct dequantize_job *job = context;
+    for (int64_t r = begin; r < end; r++) {
+        dequantize_row(job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
+                       job->activation, job->accumulate, job->out + r * job->cols);
+    }
+}
+
+void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
+                           const float *bias, loupe_activation activation, int accumulate, float *out) {
+    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, accumulate, out, NULL, NULL};
+    loupe_parallel_rows(rows, cols, dequantize_range, &job);
+}
+
+// Each row's fp32 values are written over its own int32 sums (the same four bytes a value, each read
+// before it is written), still in the first-level cache, and quantised from there: the fp32 rows never
+// reach memory, and the next layer reads one byte a value instead of four.
+static void requantize_range(void *context, int64_t begin, int64_t end) {
+    const struct dequantize_job *job = context;
+    for (int64_t r = begin; r < end; r++) {
+        float *row = (float *)(job->acc + r * job->cols);
+        dequantize_row(job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
+                       job->activation, 0, row);
+        loupe_quantize_row(row, job->cols, job->q + r * job->cols, job->scale + r);
+    }
+}
+
+void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
+                           const float *bias, loupe_activation activation, int8_t *q, float *scale) {
+    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, q, scale};
+    loupe_parallel_rows(rows, cols, requantize_range, &job);
+}
