@@ -190,18 +190,25 @@ struct Int8LinearTests {
         var expectedOut = residual
         try run(fc2, floats, rows: rows, into: &expectedOut, accumulate: true, executor: executor)
 
+        // fc1 on x quantised beforehand, as a layer norm to codes leaves it.
+        var xCodes = [Int8](repeating: 0, count: rows * k)
+        var xScales = [Float](repeating: 0, count: rows)
+        RowQuantizer.quantize(x, rows: rows, columns: k, codes: &xCodes, scales: &xScales)
         var codes = [Int8](repeating: 0, count: rows * hidden)
         var scales = [Float](repeating: 0, count: rows)
         var out = residual
-        try x.withUnsafeBufferPointer { input in
-            try codes.withUnsafeMutableBufferPointer { codes in
-                try scales.withUnsafeMutableBufferPointer { scales in
+        try xCodes.withUnsafeMutableBufferPointer { xCodes in
+            try xScales.withUnsafeMutableBufferPointer { xScales in
+                try codes.withUnsafeMutableBufferPointer { codes in
+                    try scales.withUnsafeMutableBufferPointer { scales in
+                    let input = QuantizedRows(codes: xCodes.baseAddress!, scales: xScales.baseAddress!)
                     let handOver = QuantizedRows(codes: codes.baseAddress!, scales: scales.baseAddress!)
-                    try executor.linear(fc1, input: input.baseAddress!, rows: rows, quantizedOutput: handOver,
+                    try executor.linear(fc1, quantizedInput: input, rows: rows, quantizedOutput: handOver,
                                         activation: activation)
                     try out.withUnsafeMutableBufferPointer { output in
                         try executor.linear(fc2, quantizedInput: handOver, rows: rows, output: output.baseAddress!,
                                             accumulate: true)
+                    }
                     }
                 }
             }
@@ -232,5 +239,41 @@ struct Int8LinearTests {
         }
         #expect(shared == single)
         #expect(sharedScales == singleScales)
+    }
+
+    // 3 rows run on the calling thread, 300 on OpenMP's threads; the rows sit far from zero, where a
+    // one-pass variance would cancel.
+    @Test("layer norm straight to int8 gives the codes of quantising the fp32 layer norm, within one step",
+          arguments: [3, 300])
+    func layerNormToCodes(rows: Int) throws {
+        let width = 768
+        var x = randomFloats(rows * width, seed: 51, scale: 2)
+        for r in 0..<rows { for i in 0..<width { x[r * width + i] += Float(r % 7) * 40 - 100 } }
+        let scale = randomFloats(width, seed: 52)
+        let shift = randomFloats(width, seed: 53, scale: 0.5)
+        let layer = try LayerNormLayer(scale: scale, shift: shift, epsilon: 1e-5)
+        let normalised = ReferenceKernels.layerNorm(x, rows: rows, scale: scale, shift: shift, epsilon: 1e-5)
+        var expectedCodes = [Int8](repeating: 0, count: rows * width)
+        var expectedScales = [Float](repeating: 0, count: rows)
+        RowQuantizer.quantize(normalised, rows: rows, columns: width, codes: &expectedCodes, scales: &expectedScales)
+
+        var codes = [Int8](repeating: 0, count: rows * width)
+        var scales = [Float](repeating: 0, count: rows)
+        let executor = try TensorExecutor(threads: 2)
+        executor.prepareThread()
+        x.withUnsafeBufferPointer { input in
+            codes.withUnsafeMutableBufferPointer { codes in
+                scales.withUnsafeMutableBufferPointer { scales in
+                    executor.layerNorm(layer, input: input.baseAddress!, rows: rows,
+                                       quantizedOutput: QuantizedRows(codes: codes.baseAddress!, scales: scales.baseAddress!))
+                }
+            }
+        }
+        let steps = zip(codes, expectedCodes).map { abs(Int($0) - Int($1)) }
+        #expect(steps.max()! <= 1, "largest code difference \(steps.max()!)")
+        #expect(steps.filter { $0 > 0 }.count * 100 < codes.count, "\(steps.filter { $0 > 0 }.count) codes differ")
+        for r in 0..<rows {
+            #expect(abs(scales[r] - expectedScales[r]) <= 1e-4 * expectedScales[r], "row \(r)")
+        }
     }
 }

@@ -35,6 +35,11 @@ void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const
 void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int8_t *q, float *scale);
 
+/// Layer-normalises each row (y = (x - mean) / sqrt(var + eps) * gamma[c] + beta[c]) and quantises y as
+/// `loupe_quantize_rows_s8` does, without writing the fp32 rows.
+void loupe_layer_norm_quantize_rows(const float *x, int64_t rows, int64_t cols, const float *gamma, const float *beta,
+                                    float eps, int8_t *q, float *scale);
+
 /// Name of the instruction set the kernels use ("avx512", "avx2", "portable").
 const char *loupe_quantize_level(void);
 

@@ -69,9 +69,16 @@ final class TransformerEncoder: @unchecked Sendable {
         let qkv = workspace.qkv.floats()
         let attended = workspace.attended.floats()
         for (index, layer) in layers.enumerated() {
-            try executor.layerNorm(layer.norm1, input: x, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
-                                   temporary: attended)
-            try executor.linear(layer.qkv, input: normed, rows: rows, output: qkv)
+            if precision == .int8 {
+                // Normalised rows go to the product as int8 codes, never as fp32.
+                let codes = workspace.normedCodes
+                executor.layerNorm(layer.norm1, input: x, rows: rows, quantizedOutput: codes)
+                try executor.linear(layer.qkv, quantizedInput: codes, rows: rows, output: qkv)
+            } else {
+                try executor.layerNorm(layer.norm1, input: x, rows: rows, output: normed,
+                                       outputPrecision: precision.inputPrecision, temporary: attended)
+                try executor.linear(layer.qkv, input: normed, rows: rows, output: qkv)
+            }
             try executor.attention(qkv: qkv, batch: batch, sequence: sequence, width: c,
                                    heads: configuration.attentionHeads, causal: causal, output: attended)
             if index < layers.count - 1 {
@@ -109,17 +116,19 @@ final class TransformerEncoder: @unchecked Sendable {
         } else {
             try executor.linear(layer.outProjection, input: attention, rows: rows, output: residual, accumulate: true)
         }
-        try executor.layerNorm(layer.norm2, input: residual, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
-                               temporary: scratch)
         if precision == .int8 {
-            // fc1's activated rows go to fc2 as int8 codes: a quarter of the bytes, and no second pass to
-            // quantise them.
-            let hidden = QuantizedRows(codes: mlp.assumingMemoryBound(to: Int8.self), scales: workspace.mlpScales.floats())
-            try executor.linear(layer.fc1, input: normed.assumingMemoryBound(to: Float.self), rows: rows,
-                                quantizedOutput: hidden, activation: configuration.activation)
+            // The normalised rows and fc1's activated rows travel as int8 codes: a quarter of the bytes, and
+            // no separate pass to quantise them.
+            let codes = workspace.normedCodes
+            let hidden = workspace.mlpCodes
+            executor.layerNorm(layer.norm2, input: residual, rows: rows, quantizedOutput: codes)
+            try executor.linear(layer.fc1, quantizedInput: codes, rows: rows, quantizedOutput: hidden,
+                                activation: configuration.activation)
             try executor.linear(layer.fc2, quantizedInput: hidden, rows: rows, output: residual, accumulate: true)
             return
         }
+        try executor.layerNorm(layer.norm2, input: residual, rows: rows, output: normed, outputPrecision: precision.inputPrecision,
+                               temporary: scratch)
         try executor.linear(layer.fc1, input: normed, rows: rows, output: mlp, outputPrecision: precision.inputPrecision,
                             activation: configuration.activation)
         try executor.linear(layer.fc2, input: mlp, rows: rows, output: residual, accumulate: true)
@@ -133,7 +142,9 @@ final class EncoderWorkspace {
     let qkv = AlignedBuffer()
     let attended = AlignedBuffer()
     let mlp = AlignedBuffer()
-    /// int8: the row scales of the MLP's hidden rows, which `mlp` then holds as codes.
+    /// int8: the row scales of the normalised rows and of the MLP's hidden rows, which `normed` and `mlp`
+    /// then hold as codes.
+    let normedScales = AlignedBuffer()
     let mlpScales = AlignedBuffer()
     /// The rows the towers pool, after the last layer.
     let pooled = AlignedBuffer()
@@ -147,6 +158,17 @@ final class EncoderWorkspace {
         qkv.reserve(rows * 3 * width * 4)
         attended.reserve(rows * width * 4)
         mlp.reserve(rows * intermediate * 4)
+        normedScales.reserve(rows * 4)
         mlpScales.reserve(rows * 4)
+    }
+
+    /// int8: `normed` as codes with `normedScales`.
+    var normedCodes: QuantizedRows {
+        QuantizedRows(codes: normed.pointer.assumingMemoryBound(to: Int8.self), scales: normedScales.floats())
+    }
+
+    /// int8: `mlp` as codes with `mlpScales`.
+    var mlpCodes: QuantizedRows {
+        QuantizedRows(codes: mlp.pointer.assumingMemoryBound(to: Int8.self), scales: mlpScales.floats())
     }
 }

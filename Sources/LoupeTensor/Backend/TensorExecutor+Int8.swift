@@ -14,19 +14,20 @@ public struct QuantizedRows {
 }
 
 extension TensorExecutor {
-    /// int8 layers: `output = quantise(activation(input · Wᵀ + b))`, one scale per row, for an int8 layer that
-    /// takes `output` as its `quantizedInput`. The fp32 rows are never written out.
+    /// int8 layers: `output = quantise(activation(input · Wᵀ + b))`, one scale per row, on rows quantised
+    /// already, for an int8 layer that takes `output` as its `quantizedInput`. The fp32 rows are never
+    /// written out.
     ///
     /// - Parameters:
-    ///   - input: `rows x layer.inFeatures` fp32 rows, quantised here.
+    ///   - input: `rows x layer.inFeatures` codes with their row scales.
     ///   - output: room for `rows x layer.outFeatures` codes and `rows` scales.
     public func linear(
-        _ layer: LinearLayer, input: UnsafePointer<Float>, rows: Int, quantizedOutput output: QuantizedRows,
+        _ layer: LinearLayer, quantizedInput input: QuantizedRows, rows: Int, quantizedOutput output: QuantizedRows,
         activation: Activation = .identity
     ) throws {
         guard rows > 0 else { return }
-        let products = try int8Product(layer, input: .floats(input), rows: rows)
-        loupe_requantize_rows(products, Int64(rows), Int64(layer.outFeatures), rowScales.floats(),
+        let products = try int8Product(layer, input: .quantized(input), rows: rows)
+        loupe_requantize_rows(products, Int64(rows), Int64(layer.outFeatures), input.scales,
                               layer.weightScales!.floats(), layer.bias?.floats(), activation.kernelActivation,
                               output.codes, output.scales)
     }
@@ -62,6 +63,16 @@ extension TensorExecutor {
         loupe_dequantize_rows(products, Int64(rows), Int64(layer.outFeatures), rowScales.floats(),
                               layer.weightScales!.floats(), layer.bias?.floats(), activation.kernelActivation,
                               accumulate ? 1 : 0, output.assumingMemoryBound(to: Float.self))
+    }
+
+    /// Layer-normalises each of `rows` fp32 rows straight to int8 codes and row scales, the input of an int8
+    /// layer's `quantizedInput`, without writing the fp32 rows.
+    public func layerNorm(
+        _ layer: LayerNormLayer, input: UnsafePointer<Float>, rows: Int, quantizedOutput output: QuantizedRows
+    ) {
+        guard rows > 0 else { return }
+        loupe_layer_norm_quantize_rows(input, Int64(rows), Int64(layer.width), layer.scale.floats(), layer.shift.floats(),
+                                       layer.epsilon, output.codes, output.scales)
     }
 
     private enum Int8Source {

@@ -1,0 +1,122 @@
+#include "CLoupeQuantize.h"
+#include "parallel.h"
+#include "rows.h"
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+// Layer normalisation straight to int8 codes: y = (x - mean) / sqrt(var + eps) * gamma + beta, computed
+// twice per row (once for max|y|, once to quantise) instead of being stored, since recomputing y is one
+// multiply-add a value and the row is still in the first-level cache. Mean and variance take two passes
+// (the variance of x - mean), so large offsets do not cancel.
+
+static void moments(const float *x, int64_t cols, float eps, float *mean_out, float *rstd_out) {
+    float sum = 0;
+    for (int64_t i = 0; i < cols; i++) sum += x[i];
+    const float mean = sum / (float)cols;
+    float squares = 0;
+    for (int64_t i = 0; i < cols; i++) { const float d = x[i] - mean; squares += d * d; }
+    *mean_out = mean;
+    *rstd_out = 1.0f / sqrtf(squares / (float)cols + eps);
+}
+
+static void layer_norm_quantize_row_c(const float *x, int64_t cols, const float *gamma, const float *beta, float eps,
+                                      int8_t *q, float *scale) {
+    float mean, rstd;
+    moments(x, cols, eps, &mean, &rstd);
+    float m = 0;
+    for (int64_t i = 0; i < cols; i++) {
+        const float a = fabsf((x[i] - mean) * rstd * gamma[i] + beta[i]);
+        if (a > m) m = a;
+    }
+    if (!(m > 0)) {
+        for (int64_t i = 0; i < cols; i++) q[i] = 0;
+        *scale = 0;
+        return;
+    }
+    const float inv = 127.0f / m;
+    for (int64_t i = 0; i < cols; i++) {
+        const float v = nearbyintf(((x[i] - mean) * rstd * gamma[i] + beta[i]) * inv);
+        q[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+    *scale = m / 127.0f;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void layer_norm_quantize_row_avx512(const float *x, int64_t cols,
+                                                                              const float *gamma, const float *beta,
+                                                                              float eps, int8_t *q, float *scale) {
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(k, x + c));
+    }
+    const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / (float)cols);
+    __m512 squares = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        const __m512 d = _mm512_maskz_sub_ps(k, _mm512_maskz_loadu_ps(k, x + c), mean);
+        squares = _mm512_fmadd_ps(d, d, squares);
+    }
+    const __m512 rstd = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(squares) / (float)cols + eps));
+    __m512 vm = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        const __m512 y = _mm512_add_ps(
+            _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), mean), rstd),
+                          _mm512_maskz_loadu_ps(k, gamma + c)),
+            _mm512_maskz_loadu_ps(k, beta + c));
+        vm = _mm512_max_ps(vm, _mm512_abs_ps(y));  // masked-off lanes are 0: gamma and beta load as 0
+    }
+    const float m = _mm512_reduce_max_ps(vm);
+    if (!(m > 0)) {
+        for (int64_t i = 0; i < cols; i++) q[i] = 0;
+        *scale = 0;
+        return;
+    }
+    const __m512 inv = _mm512_set1_ps(127.0f / m);
+    const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        // The same operations in the same order as above, so the largest code is exactly +-127.
+        const __m512 y = _mm512_add_ps(
+            _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), mean), rstd),
+                          _mm512_maskz_loadu_ps(k, gamma + c)),
+            _mm512_maskz_loadu_ps(k, beta + c));
+        const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(y, inv), lo), hi);
+        _mm512_mask_cvtsepi32_storeu_epi8(q + c, k, _mm512_cvtps_epi32(v));
+    }
+    *scale = m / 127.0f;
+}
+#endif
+
+struct layer_norm_job {
+    const float *x;
+    int64_t cols;
+    const float *gamma, *beta;
+    float eps;
+    int8_t *q;
+    float *scale;
+};
+
+static void layer_norm_range(void *context, int64_t begin, int64_t end) {
+    const struct layer_norm_job *job = context;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = job->x + r * job->cols;
+        int8_t *q = job->q + r * job->cols;
+#if defined(__x86_64__)
+        if (loupe_have_avx512) {
+            layer_norm_quantize_row_avx512(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
+            continue;
+        }
+#endif
+        layer_norm_quantize_row_c(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
+    }
+}
+
+void loupe_layer_norm_quantize_rows(const float *x, int64_t rows, int64_t cols, const float *gamma, const float *beta,
+                                    float eps, int8_t *q, float *scale) {
+    struct layer_norm_job job = {x, cols, gamma, beta, eps, q, scale};
+    loupe_parallel_rows(rows, cols, layer_norm_range, &job);
+}
