@@ -32,6 +32,22 @@ static void dequantize_row_c(const int32_t *a, int64_t cols, float s, const floa
     }
 }
 
+// fp32 to bf16, rounding to nearest even; NaN stays a quiet NaN.
+static uint16_t to_bf16(float value) {
+    union { float f; uint32_t u; } bits = {value};
+    if (value != value) return 0x7FC0;
+    return (uint16_t)((bits.u + 0x7FFF + ((bits.u >> 16) & 1)) >> 16);
+}
+
+static void dequantize_row_bf16_c(const int32_t *a, int64_t cols, float s, const float *col_scale, const float *bias,
+                                  loupe_activation activation, uint16_t *o) {
+    for (int64_t c = 0; c < cols; c++) {
+        float v = (float)a[c] * s * col_scale[c];
+        if (bias) v += bias[c];
+        o[c] = to_bf16(activate_c(v, activation));
+    }
+}
+
 #if defined(__x86_64__)
 // e^x for x in float range: 2^n * e^r with n = round(x / ln 2), |r| <= ln 2 / 2, and e^r from its Taylor
 // series to degree 7 (truncation below 1e-8 relative); inputs are clamped to [-88, 88].
@@ -119,6 +135,26 @@ __attribute__((target("avx512f"))) static void dequantize_row_avx512(const int32
         _mm512_mask_storeu_ps(o + c, k, activate_avx512(v, activation));
     }
 }
+
+__attribute__((target("avx512f"))) static void dequantize_row_bf16_avx512(const int32_t *a, int64_t cols, float s_value,
+                                                                          const float *col_scale, const float *bias,
+                                                                          loupe_activation activation, uint16_t *o) {
+    const __m512 s = _mm512_set1_ps(s_value);
+    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7FFF);
+    const __m512i quiet_nan = _mm512_set1_epi32(0x7FC00000);
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, a + c)), s),
+                                 _mm512_maskz_loadu_ps(k, col_scale + c));
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + c));
+        v = activate_avx512(v, activation);
+        // Round to nearest even on the upper 16 bits, as to_bf16 does.
+        const __m512i bits = _mm512_castps_si512(v);
+        __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(bits, 16), one)));
+        rounded = _mm512_mask_mov_epi32(rounded, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), quiet_nan);
+        _mm512_mask_cvtepi32_storeu_epi16(o + c, k, _mm512_srli_epi32(rounded, 16));
+    }
+}
 #endif
 
 static void dequantize_row(const int32_t *a, int64_t cols, float s, const float *col_scale, const float *bias,
@@ -139,6 +175,7 @@ struct dequantize_job {
     loupe_activation activation;
     int accumulate;
     float *out;
+    uint16_t *out_bf16;
     int8_t *q;
     float *scale;
 };
@@ -153,8 +190,29 @@ static void dequantize_range(void *context, int64_t begin, int64_t end) {
 
 void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int accumulate, float *out) {
-    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, accumulate, out, NULL, NULL};
+    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, accumulate, out, NULL, NULL, NULL};
     loupe_parallel_rows(rows, cols, dequantize_range, &job);
+}
+
+static void dequantize_bf16_range(void *context, int64_t begin, int64_t end) {
+    const struct dequantize_job *job = context;
+    for (int64_t r = begin; r < end; r++) {
+        const int32_t *a = job->acc + r * job->cols;
+        uint16_t *o = job->out_bf16 + r * job->cols;
+#if defined(__x86_64__)
+        if (loupe_have_avx512) {
+            dequantize_row_bf16_avx512(a, job->cols, job->row_scale[r], job->col_scale, job->bias, job->activation, o);
+            continue;
+        }
+#endif
+        dequantize_row_bf16_c(a, job->cols, job->row_scale[r], job->col_scale, job->bias, job->activation, o);
+    }
+}
+
+void loupe_dequantize_rows_bf16(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale,
+                                const float *col_scale, const float *bias, loupe_activation activation, uint16_t *out) {
+    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, out, NULL, NULL};
+    loupe_parallel_rows(rows, cols, dequantize_bf16_range, &job);
 }
 
 // Each row's fp32 values are written over its own int32 sums (the same four bytes a value, each read
@@ -172,6 +230,6 @@ static void requantize_range(void *context, int64_t begin, int64_t end) {
 
 void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int8_t *q, float *scale) {
-    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, q, scale};
+    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, NULL, q, scale};
     loupe_parallel_rows(rows, cols, requantize_range, &job);
 }

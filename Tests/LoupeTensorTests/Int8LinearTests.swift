@@ -218,6 +218,41 @@ struct Int8LinearTests {
         #expect(out == expectedOut, "\(activation), \(rows) rows")
     }
 
+    @Test("an int8 layer's bf16 output is its fp32 output rounded to nearest even", arguments: [2, 300])
+    func bfloat16Output(rows: Int) throws {
+        let (k, n) = (64, 256)
+        let x = randomFloats(rows * k, seed: 61)
+        let layer = try LinearLayer(weight: randomFloats(n * k, seed: 62, scale: 0.2), bias: randomFloats(n, seed: 63),
+                                    inFeatures: k, outFeatures: n, precision: .int8)
+        var codes = [Int8](repeating: 0, count: rows * k)
+        var scales = [Float](repeating: 0, count: rows)
+        RowQuantizer.quantize(x, rows: rows, columns: k, codes: &codes, scales: &scales)
+        let executor = try TensorExecutor(threads: 2)
+        executor.prepareThread()
+        var floats = [Float](repeating: 0, count: rows * n)
+        var halves = [UInt16](repeating: 0, count: rows * n)
+        try codes.withUnsafeMutableBufferPointer { codes in
+            try scales.withUnsafeMutableBufferPointer { scales in
+                let input = QuantizedRows(codes: codes.baseAddress!, scales: scales.baseAddress!)
+                try floats.withUnsafeMutableBufferPointer { output in
+                    try executor.linear(layer, quantizedInput: input, rows: rows, output: output.baseAddress!)
+                }
+                try halves.withUnsafeMutableBytes { output in
+                    try executor.linear(layer, quantizedInput: input, rows: rows, output: output.baseAddress!,
+                                        outputPrecision: .bf16)
+                }
+                var residual = [Float](repeating: 0, count: rows * n)
+                #expect(throws: TensorError.self, "bf16 rows cannot be accumulated into") {
+                    try residual.withUnsafeMutableBytes { output in
+                        try executor.linear(layer, quantizedInput: input, rows: rows, output: output.baseAddress!,
+                                            outputPrecision: .bf16, accumulate: true)
+                    }
+                }
+            }
+        }
+        #expect(halves == floats.map { HalfConversion.bfloat16Bits($0) })
+    }
+
     @Test("the row quantiser gives the same codes on OpenMP's threads as on one")
     func rowQuantiserInParallel() {
         let (rows, columns) = (512, 768)

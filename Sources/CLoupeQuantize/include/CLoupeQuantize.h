@@ -29,6 +29,11 @@ typedef enum {
 void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int accumulate, float *out);
 
+/// Dequantises an int8 product as `loupe_dequantize_rows` does without accumulating, and writes bf16 (the
+/// upper half of each fp32 value, rounded to nearest even).
+void loupe_dequantize_rows_bf16(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale,
+                                const float *col_scale, const float *bias, loupe_activation activation, uint16_t *out);
+
 /// Dequantises an int8 product as `loupe_dequantize_rows` does without accumulating, then quantises each
 /// resulting row as `loupe_quantize_rows_s8` does, without writing the fp32 rows: the codes and scales equal
 /// those of the two calls in turn. `acc` is scratch: its rows are overwritten.

@@ -13,12 +13,16 @@ final class TransformerEncoder: @unchecked Sendable {
 
     let configuration: TransformerConfiguration
     let precision: Precision
+    /// The precision of attention's two products: bf16 for bf16 and int8 towers where the processor computes
+    /// bf16 natively (twice fp32's speed there; the softmax stays fp32), fp32 otherwise.
+    let attentionPrecision: Precision
     let layers: [Layer]
 
     /// Loads `prefix.layers.N.*` (Hugging Face names), fusing q, k and v into one GEMM.
     init(configuration: TransformerConfiguration, prefix: String, weights: WeightSource, precision: Precision) throws {
         self.configuration = configuration
         self.precision = precision
+        attentionPrecision = precision != .fp32 && Precision.hasNativeBFloat16 ? .bf16 : .fp32
         let c = configuration.hiddenSize
         let i = configuration.intermediateSize
         let eps = configuration.layerNormEpsilon
@@ -73,13 +77,14 @@ final class TransformerEncoder: @unchecked Sendable {
                 // Normalised rows go to the product as int8 codes, never as fp32.
                 let codes = workspace.normedCodes
                 executor.layerNorm(layer.norm1, input: x, rows: rows, quantizedOutput: codes)
-                try executor.linear(layer.qkv, quantizedInput: codes, rows: rows, output: qkv)
+                try executor.linear(layer.qkv, quantizedInput: codes, rows: rows, output: qkv,
+                                    outputPrecision: attentionPrecision)
             } else {
                 try executor.layerNorm(layer.norm1, input: x, rows: rows, output: normed,
                                        outputPrecision: precision.inputPrecision, temporary: attended)
-                try executor.linear(layer.qkv, input: normed, rows: rows, output: qkv)
+                try executor.linear(layer.qkv, input: normed, rows: rows, output: qkv, outputPrecision: attentionPrecision)
             }
-            try executor.attention(qkv: qkv, batch: batch, sequence: sequence, width: c,
+            try executor.attention(qkv: qkv, precision: attentionPrecision, batch: batch, sequence: sequence, width: c,
                                    heads: configuration.attentionHeads, causal: causal, output: attended)
             if index < layers.count - 1 {
                 try feedForward(layer, attention: attended, residual: x, rows: rows, executor: executor,

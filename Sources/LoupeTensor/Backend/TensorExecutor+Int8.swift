@@ -33,20 +33,31 @@ extension TensorExecutor {
     }
 
     /// int8 layers: `output = activation(input · Wᵀ + b)`, or `output += …`, on rows quantised already (as
-    /// the `quantizedOutput` of another int8 layer leaves them).
+    /// a layer norm's or another int8 layer's `quantizedOutput` leaves them).
     ///
     /// - Parameters:
     ///   - input: `rows x layer.inFeatures` codes with their row scales.
-    ///   - output: `rows x layer.outFeatures` fp32 rows.
+    ///   - output: `rows x layer.outFeatures` rows in `outputPrecision`: fp32, or bf16 without `accumulate`.
     public func linear(
-        _ layer: LinearLayer, quantizedInput input: QuantizedRows, rows: Int, output: UnsafeMutablePointer<Float>,
-        activation: Activation = .identity, accumulate: Bool = false
+        _ layer: LinearLayer, quantizedInput input: QuantizedRows, rows: Int, output: UnsafeMutableRawPointer,
+        outputPrecision: Precision = .fp32, activation: Activation = .identity, accumulate: Bool = false
     ) throws {
         guard rows > 0 else { return }
+        guard outputPrecision == .fp32 || (outputPrecision == .bf16 && !accumulate) else {
+            throw TensorError(.invalidArgument, accumulate
+                ? "an int8 layer accumulates into fp32 rows, not \(outputPrecision)"
+                : "an int8 layer writes fp32 or bf16 rows, or int8 rows through quantizedOutput, not \(outputPrecision)")
+        }
         let products = try int8Product(layer, input: .quantized(input), rows: rows)
-        loupe_dequantize_rows(products, Int64(rows), Int64(layer.outFeatures), input.scales,
-                              layer.weightScales!.floats(), layer.bias?.floats(), activation.kernelActivation,
-                              accumulate ? 1 : 0, output)
+        if outputPrecision == .bf16 {
+            loupe_dequantize_rows_bf16(products, Int64(rows), Int64(layer.outFeatures), input.scales,
+                                       layer.weightScales!.floats(), layer.bias?.floats(), activation.kernelActivation,
+                                       output.assumingMemoryBound(to: UInt16.self))
+        } else {
+            loupe_dequantize_rows(products, Int64(rows), Int64(layer.outFeatures), input.scales,
+                                  layer.weightScales!.floats(), layer.bias?.floats(), activation.kernelActivation,
+                                  accumulate ? 1 : 0, output.assumingMemoryBound(to: Float.self))
+        }
     }
 
     /// `output = activation(dequantise(q(input) · q(W)ᵀ) + b)` for an int8 layer, or `output += …`: the path

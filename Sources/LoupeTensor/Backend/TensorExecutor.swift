@@ -12,6 +12,8 @@ public final class TensorExecutor {
     private var primitives: [PrimitiveKey: DNNLPrimitive] = [:]
     private let scratchpad = AlignedBuffer()
     let scores = AlignedBuffer()
+    /// Attention's softmax output in bf16, when the products run in bf16.
+    let probabilities = AlignedBuffer()
     /// int8 codes and per-row scales of the rows an int8 layer is working on.
     let quantizedRows = AlignedBuffer()
     let rowScales = AlignedBuffer()
