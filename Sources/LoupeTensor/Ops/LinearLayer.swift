@@ -3,11 +3,11 @@ import CDNNL
 /// A dense layer `y = x Wᵀ + b` whose weights are packed once into oneDNN's blocked layout.
 ///
 /// In `int8` the weights are quantised at load, symmetric per output channel (`scale = max|w| / 127`
-/// for each row of PyTorch's `[out, in]`); inputs stay fp32 rows that the executor quantises per row.
+/// for each row of PyTorch's `[out, in]`); inputs are fp32 rows that the executor quantises per row, or
+/// rows quantised already (`QuantizedRows`).
 ///
-/// The packed layout is chosen by oneDNN for a large batch and reused for every row count (measured:
-/// the same throughput at 7 rows as the layout chosen for 7 rows, and 2.5x the throughput of plain
-/// row-major weights in fp32). Immutable after creation, so one layer serves any number of executors.
+/// The weights are packed by `WeightPacking`. Immutable after creation, so one layer serves any number
+/// of executors.
 public final class LinearLayer: @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
@@ -42,8 +42,9 @@ public final class LinearLayer: @unchecked Sendable {
             packedWeights = packed.buffer
             weightScales = packed.scales
         } else {
-            (packedDescriptor, packedWeights) = try LinearLayer.pack(
-                weight, inFeatures: inFeatures, outFeatures: outFeatures, precision: precision)
+            (packedDescriptor, packedWeights) = try WeightPacking.pack(
+                weight, sourceType: dnnl_f32, weightType: precision.dnnlType, inputType: precision.dnnlType,
+                outputType: dnnl_f32, inFeatures: inFeatures, outFeatures: outFeatures)
             weightScales = nil
         }
 
@@ -54,37 +55,6 @@ public final class LinearLayer: @unchecked Sendable {
         } else {
             self.bias = nil
         }
-    }
-
-    /// Packs fp32 or bf16 weights into the layout oneDNN picks for a large batch.
-    private static func pack(
-        _ weight: [Float], inFeatures: Int, outFeatures: Int, precision: Precision
-    ) throws -> (dnnl_memory_desc_t, AlignedBuffer) {
-        // Let oneDNN pick the weight layout for a representative batch, then reorder into it once.
-        let probeRows = 1024
-        var src = try memoryDescriptor([probeRows, inFeatures], type: precision.dnnlType)
-        var dst = try memoryDescriptor([probeRows, outFeatures], type: dnnl_f32)
-        var anyWeights = dnnl_memory_desc_t()
-        try dnnlCheck(
-            loupe_md_init_tag(&anyWeights, 2, [Int64(inFeatures), Int64(outFeatures)], precision.dnnlType,
-                              dnnl_format_tag_any), "weights descriptor")
-        var desc = dnnl_matmul_desc_t()
-        try dnnlCheck(dnnl_matmul_desc_init(&desc, &src, &anyWeights, nil, &dst), "matmul descriptor")
-        let probe = try DNNLPrimitive(
-            operationDescriptor: &desc, attributes: try DNNLAttributes(), arguments: [], name: "weight layout probe")
-        guard let chosen = probe.chosenDescriptor(dnnl_query_weights_md) else {
-            throw TensorError(.backend, "oneDNN chose no weight layout")
-        }
-        var packedMD = chosen
-        let packed = AlignedBuffer(byteCount: dnnl_memory_desc_get_size(&packedMD))
-
-        // The source is W as a K x N matrix viewed through transposed strides (PyTorch's [N, K]).
-        let sourceMD = try memoryDescriptor([inFeatures, outFeatures], strides: [1, inFeatures], type: dnnl_f32)
-        var source = weight
-        try source.withUnsafeMutableBytes { bytes in
-            try Reorder.run(from: sourceMD, bytes.baseAddress!, to: chosen, packed.pointer)
-        }
-        return (chosen, packed)
     }
 }
 
