@@ -3,7 +3,7 @@ import LoupeTensor
 import Testing
 @testable import LoupeCLIP
 
-/// Per-layer error of int8 against fp32: each linear layer of the vision tower fed the same fp32 rows.
+/// Per-layer error of int8 against fp32: each linear layer of either tower fed the same fp32 rows.
 @Suite("int8 per-layer error", .enabled(if: Precision.int8.isSupported, "int8 needs VNNI"))
 struct LinearLayerErrorTests {
     static let models = ["clip-tiny", "clip-tiny-gelu", "models/shapes-clip"]
@@ -36,6 +36,29 @@ struct LinearLayerErrorTests {
         #expect(errors.count == 1 + 4 * configuration.vision.transformer.layers)
         for error in errors { #expect(error.relativeError < 0.03, "\(name) \(error)") }
         print("\(name) int8 per-layer relative error vs fp32 (vision tower): "
+              + errors.map { "\($0.name) \(String(format: "%.4f", $0.relativeError))" }.joined(separator: ", "))
+    }
+
+    @Test("every int8 linear layer of the text tower stays within 3% (relative) of fp32 on a few queries",
+          arguments: models)
+    func textLayers(name: String) throws {
+        let directory = Fixtures.directory.appendingPathComponent(name)
+        let configuration = try CLIPConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        let weights = try CheckpointWeights(directory: directory)
+        let fp32 = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
+                                 weights: weights, precision: .fp32)
+        let int8 = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
+                                 weights: weights, precision: .int8)
+        let model = try CLIPModel(directory: directory)
+        let tokenizer = try #require(model.tokenizer)
+        let tokens = tokenizer.encodeBatch(["a photo of a cat", "a red circle", "a golden watch on a wooden table"])
+        let executor = try TensorExecutor()
+        executor.prepareThread()
+        let errors = try fp32.linearLayerErrors(comparedWith: int8, tokens: tokens, executor: executor,
+                                                workspace: EncoderWorkspace())
+        #expect(errors.count == 4 * configuration.text.transformer.layers)
+        for error in errors { #expect(error.relativeError < 0.03, "\(name) \(error)") }
+        print("\(name) int8 per-layer relative error vs fp32 (text tower): "
               + errors.map { "\($0.name) \(String(format: "%.4f", $0.relativeError))" }.joined(separator: ", "))
     }
 }

@@ -60,10 +60,22 @@ final class TextTower: @unchecked Sendable {
     ) throws {
         let batch = tokens.count
         guard batch > 0 else { return }
-        let c = configuration.transformer.hiddenSize
         let pooledAt = tokens.map(poolingIndex)
+        let sequence = try prepareHidden(tokens: tokens, pooledAt: pooledAt, workspace: workspace)
+        try encoder.forward(batch: batch, sequence: sequence, causal: true,
+                            pooledRows: pooledAt.enumerated().map { $0 * sequence + $1 }, executor: executor,
+                            workspace: workspace)
+        let pooled = workspace.pooled.floats()
+        try executor.layerNorm(finalNorm, input: pooled, rows: batch, output: pooled)
+        try executor.linear(projection, input: pooled, rows: batch, output: output)
+    }
+
+    /// Fills `workspace.hidden` with the token and position embeddings of `tokens`, each run to the longest
+    /// pooled position, and returns that sequence length.
+    private func prepareHidden(tokens: [[Int32]], pooledAt: [Int], workspace: EncoderWorkspace) throws -> Int {
+        let c = configuration.transformer.hiddenSize
         let sequence = pooledAt.max()! + 1
-        workspace.reserve(rows: batch * sequence, width: c, intermediate: configuration.transformer.intermediateSize)
+        workspace.reserve(rows: tokens.count * sequence, width: c, intermediate: configuration.transformer.intermediateSize)
         let x = workspace.hidden.floats()
         try positionEmbedding.withUnsafeBufferPointer { position in
             for (b, ids) in tokens.enumerated() {
@@ -78,11 +90,20 @@ final class TextTower: @unchecked Sendable {
                 }
             }
         }
-        try encoder.forward(batch: batch, sequence: sequence, causal: true,
-                            pooledRows: pooledAt.enumerated().map { $0 * sequence + $1 }, executor: executor,
-                            workspace: workspace)
-        let pooled = workspace.pooled.floats()
-        try executor.layerNorm(finalNorm, input: pooled, rows: batch, output: pooled)
-        try executor.linear(projection, input: pooled, rows: batch, output: output)
+        return sequence
+    }
+
+    /// Each linear layer's relative error in `other` (the same weights in another precision) against this
+    /// fp32 tower, every layer fed this tower's own fp32 input rows for the token sequences `tokens`.
+    func linearLayerErrors(
+        comparedWith other: TextTower, tokens: [[Int32]], executor: TensorExecutor, workspace: EncoderWorkspace
+    ) throws -> [LinearLayerError] {
+        guard !tokens.isEmpty else { return [] }
+        for (index, ids) in tokens.enumerated() { try validate(ids, index: index) }
+        // The projection stays fp32 in every precision, so only the encoder's layers can differ.
+        let sequence = try prepareHidden(tokens: tokens, pooledAt: tokens.map(poolingIndex), workspace: workspace)
+        return try encoder.linearLayerErrors(
+            comparedWith: other.encoder, batch: tokens.count, sequence: sequence, causal: true, executor: executor,
+            workspace: workspace)
     }
 }
