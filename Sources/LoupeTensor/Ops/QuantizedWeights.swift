@@ -17,26 +17,20 @@ struct QuantizedWeights {
                                                       outputType: dnnl_s32, inFeatures: k, outFeatures: n)
     }
 
-    /// Per-row symmetric quantisation: `scale = max|w| / 127`, `q = round(w / scale)` (ties to even).
+    /// Per-row symmetric quantisation: `scale = max|w| / 127`, `q = round(w * 127 / max|w|)` (ties to even).
     /// An all-zero row gets scale 0; a non-finite weight is an error naming its row.
     static func quantize(
         _ weight: [Float], inFeatures k: Int, outFeatures n: Int
     ) throws -> (codes: [Int8], scales: [Float]) {
+        precondition(weight.count == n * k, "weight has \(weight.count) values, not \(n) x \(k)")
+        if let bad = weight.firstIndex(where: { !$0.isFinite }) {
+            throw TensorError(.invalidArgument, "weight row \(bad / k) holds a non-finite value; int8 cannot represent it")
+        }
+        // The same rule as the activations' (and the same vectorised kernel, on OpenMP's threads): a
+        // ViT-B/32's 88 million weights quantise in milliseconds instead of a tenth of a second.
         var codes = [Int8](repeating: 0, count: n * k)
         var scales = [Float](repeating: 0, count: n)
-        for row in 0..<n {
-            let values = weight[(row * k)..<((row + 1) * k)]
-            guard values.allSatisfy(\.isFinite) else {
-                throw TensorError(.invalidArgument, "weight row \(row) holds a non-finite value; int8 cannot represent it")
-            }
-            let largest = values.reduce(Float(0)) { max($0, abs($1)) }
-            guard largest > 0 else { continue }
-            let inverse = 127 / largest
-            for (i, value) in values.enumerated() {
-                codes[row * k + i] = Int8(min(max((value * inverse).rounded(.toNearestOrEven), -127), 127))
-            }
-            scales[row] = largest / 127
-        }
+        RowQuantizer.quantize(weight, rows: n, columns: k, codes: &codes, scales: &scales)
         return (codes, scales)
     }
 }
