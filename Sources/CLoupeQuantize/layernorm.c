@@ -44,6 +44,15 @@ static void layer_norm_quantize_row_c(const float *x, int64_t cols, const float 
 }
 
 #if defined(__x86_64__)
+// y for the (masked) 16 columns from c; masked-off lanes are 0, since gamma and beta load as 0 there.
+__attribute__((target("avx512f"))) static inline __m512 normalised_avx512(const float *x, const float *gamma,
+                                                                        const float *beta, int64_t c, __mmask16 k,
+                                                                        __m512 mean, __m512 rstd) {
+    return _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), mean), rstd),
+                                       _mm512_maskz_loadu_ps(k, gamma + c)),
+                         _mm512_maskz_loadu_ps(k, beta + c));
+}
+
 __attribute__((target("avx512f"))) static void layer_norm_quantize_row_avx512(const float *x, int64_t cols,
                                                                               const float *gamma, const float *beta,
                                                                               float eps, int8_t *q, float *scale) {
@@ -63,11 +72,8 @@ __attribute__((target("avx512f"))) static void layer_norm_quantize_row_avx512(co
     __m512 vm = _mm512_setzero_ps();
     for (int64_t c = 0; c < cols; c += 16) {
         const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
-        const __m512 y = _mm512_add_ps(
-            _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), mean), rstd),
-                          _mm512_maskz_loadu_ps(k, gamma + c)),
-            _mm512_maskz_loadu_ps(k, beta + c));
-        vm = _mm512_max_ps(vm, _mm512_abs_ps(y));  // masked-off lanes are 0: gamma and beta load as 0
+        const __m512 y = normalised_avx512(x, gamma, beta, c, k, mean, rstd);
+        vm = _mm512_max_ps(vm, _mm512_abs_ps(y));
     }
     const float m = _mm512_reduce_max_ps(vm);
     if (!(m > 0)) {
@@ -79,11 +85,8 @@ __attribute__((target("avx512f"))) static void layer_norm_quantize_row_avx512(co
     const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
     for (int64_t c = 0; c < cols; c += 16) {
         const __mmask16 k = cols - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - c)) - 1);
-        // The same operations in the same order as above, so the largest code is exactly +-127.
-        const __m512 y = _mm512_add_ps(
-            _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), mean), rstd),
-                          _mm512_maskz_loadu_ps(k, gamma + c)),
-            _mm512_maskz_loadu_ps(k, beta + c));
+        // The same function as for the maximum, so the largest code is exactly +-127.
+        const __m512 y = normalised_avx512(x, gamma, beta, c, k, mean, rstd);
         const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(y, inv), lo), hi);
         _mm512_mask_cvtsepi32_storeu_epi8(q + c, k, _mm512_cvtps_epi32(v));
     }

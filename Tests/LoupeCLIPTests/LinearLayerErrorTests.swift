@@ -8,12 +8,17 @@ import Testing
 struct LinearLayerErrorTests {
     static let models = ["clip-tiny", "clip-tiny-gelu", "models/shapes-clip"]
 
+    /// A fixture model's folder, configuration and weights.
+    static func load(_ name: String) throws -> (URL, CLIPConfiguration, CheckpointWeights) {
+        let directory = Fixtures.directory.appendingPathComponent(name)
+        let configuration = try CLIPConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        return (directory, configuration, try CheckpointWeights(directory: directory))
+    }
+
     @Test("every int8 linear layer of the vision tower stays within 3% (relative) of fp32 on the fixture images",
           arguments: models)
     func visionLayers(name: String) throws {
-        let directory = Fixtures.directory.appendingPathComponent(name)
-        let configuration = try CLIPConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let weights = try CheckpointWeights(directory: directory)
+        let (directory, configuration, weights) = try Self.load(name)
         let fp32 = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
                                    weights: weights, precision: .fp32)
         let int8 = try VisionTower(configuration: configuration.vision, projectionDim: configuration.projectionDim,
@@ -42,9 +47,7 @@ struct LinearLayerErrorTests {
     @Test("every int8 linear layer of the text tower stays within 3% (relative) of fp32 on a few queries",
           arguments: models)
     func textLayers(name: String) throws {
-        let directory = Fixtures.directory.appendingPathComponent(name)
-        let configuration = try CLIPConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let weights = try CheckpointWeights(directory: directory)
+        let (directory, configuration, weights) = try Self.load(name)
         let fp32 = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
                                  weights: weights, precision: .fp32)
         let int8 = try TextTower(configuration: configuration.text, projectionDim: configuration.projectionDim,
