@@ -7,8 +7,9 @@
 #endif
 
 // One row at a time: v = (a * row_scale) * col_scale, + bias, + the old output when accumulating, then the
-// activation. The portable and AVX-512 loops keep that order, so they differ only in the activation's
-// last bits (the AVX-512 exp and erf below are within a few ulp of libm's).
+// activation. Every level keeps that order (and no multiply-add is fused), so they differ only in the
+// activation's last bits: the vector exp and erf below are within a few ulp of libm's.
+#pragma STDC FP_CONTRACT OFF
 
 static float activate_c(float x, loupe_activation activation) {
     switch (activation) {
@@ -155,20 +156,140 @@ __attribute__((target("avx512f"))) static void dequantize_row_bf16_avx512(const 
         _mm512_mask_cvtepi32_storeu_epi16(o + c, k, _mm512_srli_epi32(rounded, 16));
     }
 }
+
+// ---- AVX2 (with FMA): the same functions on 8 lanes; a row's last cols % 8 values take the portable path.
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static inline __m256 exp_avx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    // 2^n through the exponent bits: n lies in [-127, 127] after the clamp.
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// The 12-bit estimate and one Newton step (relative error near 2^-23).
+AVX2 static inline __m256 reciprocal_avx2(__m256 d) {
+    const __m256 r = _mm256_rcp_ps(d);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
+}
+
+AVX2 static inline __m256 times_sigmoid_avx2(__m256 x, __m256 z) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_mul_ps(x, reciprocal_avx2(_mm256_add_ps(one, exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), z)))));
+}
+
+AVX2 static inline __m256 erf_avx2(__m256 x) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    const __m256 z = _mm256_andnot_ps(sign_bit, x);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 t = reciprocal_avx2(_mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z, one));
+    __m256 p = _mm256_set1_ps(1.061405429f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+    p = _mm256_mul_ps(p, t);
+    const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(z, z)));
+    const __m256 y = _mm256_fnmadd_ps(p, e, one);
+    return _mm256_or_ps(y, _mm256_and_ps(x, sign_bit));
+}
+
+AVX2 static inline __m256 activate_avx2(__m256 x, loupe_activation activation) {
+    switch (activation) {
+    case LOUPE_ACTIVATION_GELU: {
+        const __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x);
+        const __m256 e = erf_avx2(_mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f)));
+        return _mm256_fmadd_ps(half_x, e, half_x);
+    }
+    case LOUPE_ACTIVATION_GELU_TANH: {
+        const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+        const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f),
+                                       _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+        return times_sigmoid_avx2(x, _mm256_add_ps(u, u));
+    }
+    case LOUPE_ACTIVATION_QUICK_GELU: return times_sigmoid_avx2(x, _mm256_mul_ps(_mm256_set1_ps(1.702f), x));
+    case LOUPE_ACTIVATION_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
+    case LOUPE_ACTIVATION_IDENTITY: break;
+    }
+    return x;
+}
+
+AVX2 static inline __m256 dequantized_avx2(const int32_t *a, __m256 s, const float *col_scale, const float *bias,
+                                           int64_t c) {
+    __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(a + c))), s),
+                             _mm256_loadu_ps(col_scale + c));
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+    return v;
+}
+
+AVX2 static void dequantize_row_avx2(const int32_t *a, int64_t cols, float s_value, const float *col_scale,
+                                     const float *bias, loupe_activation activation, int accumulate, float *o) {
+    const __m256 s = _mm256_set1_ps(s_value);
+    int64_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        __m256 v = dequantized_avx2(a, s, col_scale, bias, c);
+        if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(o + c), v);
+        _mm256_storeu_ps(o + c, activate_avx2(v, activation));
+    }
+    dequantize_row_c(a + c, cols - c, s_value, col_scale + c, bias ? bias + c : NULL, activation, accumulate, o + c);
+}
+
+AVX2 static void dequantize_row_bf16_avx2(const int32_t *a, int64_t cols, float s_value, const float *col_scale,
+                                          const float *bias, loupe_activation activation, uint16_t *o) {
+    const __m256 s = _mm256_set1_ps(s_value);
+    const __m256i one = _mm256_set1_epi32(1), half = _mm256_set1_epi32(0x7FFF);
+    const __m256i quiet_nan = _mm256_set1_epi32(0x7FC00000);
+    int64_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        const __m256 v = activate_avx2(dequantized_avx2(a, s, col_scale, bias, c), activation);
+        const __m256i bits = _mm256_castps_si256(v);
+        __m256i rounded = _mm256_add_epi32(bits, _mm256_add_epi32(half, _mm256_and_si256(_mm256_srli_epi32(bits, 16), one)));
+        rounded = _mm256_blendv_epi8(rounded, quiet_nan, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+        // The upper halves, as unsigned 16-bit values, packed per 128-bit lane and then put in order.
+        const __m256i packed = _mm256_packus_epi32(_mm256_srli_epi32(rounded, 16), _mm256_setzero_si256());
+        _mm_storeu_si128((__m128i *)(o + c), _mm256_castsi256_si128(_mm256_permute4x64_epi64(packed, 0x08)));
+    }
+    dequantize_row_bf16_c(a + c, cols - c, s_value, col_scale + c, bias ? bias + c : NULL, activation, o + c);
+}
+#undef AVX2
 #endif
 
-static void dequantize_row(const int32_t *a, int64_t cols, float s, const float *col_scale, const float *bias,
-                           loupe_activation activation, int accumulate, float *o) {
+static void dequantize_row(int level, const int32_t *a, int64_t cols, float s, const float *col_scale,
+                           const float *bias, loupe_activation activation, int accumulate, float *o) {
+    switch (level) {
 #if defined(__x86_64__)
-    if (loupe_have_avx512) {
-        dequantize_row_avx512(a, cols, s, col_scale, bias, activation, accumulate, o);
-        return;
-    }
+    case LOUPE_LEVEL_AVX512: dequantize_row_avx512(a, cols, s, col_scale, bias, activation, accumulate, o); return;
+    case LOUPE_LEVEL_AVX2: dequantize_row_avx2(a, cols, s, col_scale, bias, activation, accumulate, o); return;
 #endif
-    dequantize_row_c(a, cols, s, col_scale, bias, activation, accumulate, o);
+    default: dequantize_row_c(a, cols, s, col_scale, bias, activation, accumulate, o); return;
+    }
+}
+
+static void dequantize_row_bf16(int level, const int32_t *a, int64_t cols, float s, const float *col_scale,
+                                const float *bias, loupe_activation activation, uint16_t *o) {
+    switch (level) {
+#if defined(__x86_64__)
+    case LOUPE_LEVEL_AVX512: dequantize_row_bf16_avx512(a, cols, s, col_scale, bias, activation, o); return;
+    case LOUPE_LEVEL_AVX2: dequantize_row_bf16_avx2(a, cols, s, col_scale, bias, activation, o); return;
+#endif
+    default: dequantize_row_bf16_c(a, cols, s, col_scale, bias, activation, o); return;
+    }
 }
 
 struct dequantize_job {
+    int level;
     const int32_t *acc;
     int64_t cols;
     const float *row_scale, *col_scale, *bias;
@@ -183,35 +304,28 @@ struct dequantize_job {
 static void dequantize_range(void *context, int64_t begin, int64_t end) {
     const struct dequantize_job *job = context;
     for (int64_t r = begin; r < end; r++) {
-        dequantize_row(job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
+        dequantize_row(job->level, job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
                        job->activation, job->accumulate, job->out + r * job->cols);
     }
 }
 
 void loupe_dequantize_rows(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int accumulate, float *out) {
-    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, accumulate, out, NULL, NULL, NULL};
+    struct dequantize_job job = {loupe_level(), acc, cols, row_scale, col_scale, bias, activation, accumulate, out, NULL, NULL, NULL};
     loupe_parallel_rows(rows, cols, dequantize_range, &job);
 }
 
 static void dequantize_bf16_range(void *context, int64_t begin, int64_t end) {
     const struct dequantize_job *job = context;
     for (int64_t r = begin; r < end; r++) {
-        const int32_t *a = job->acc + r * job->cols;
-        uint16_t *o = job->out_bf16 + r * job->cols;
-#if defined(__x86_64__)
-        if (loupe_have_avx512) {
-            dequantize_row_bf16_avx512(a, job->cols, job->row_scale[r], job->col_scale, job->bias, job->activation, o);
-            continue;
-        }
-#endif
-        dequantize_row_bf16_c(a, job->cols, job->row_scale[r], job->col_scale, job->bias, job->activation, o);
+        dequantize_row_bf16(job->level, job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale,
+                            job->bias, job->activation, job->out_bf16 + r * job->cols);
     }
 }
 
 void loupe_dequantize_rows_bf16(const int32_t *acc, int64_t rows, int64_t cols, const float *row_scale,
                                 const float *col_scale, const float *bias, loupe_activation activation, uint16_t *out) {
-    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, out, NULL, NULL};
+    struct dequantize_job job = {loupe_level(), acc, cols, row_scale, col_scale, bias, activation, 0, NULL, out, NULL, NULL};
     loupe_parallel_rows(rows, cols, dequantize_bf16_range, &job);
 }
 
@@ -222,14 +336,14 @@ static void requantize_range(void *context, int64_t begin, int64_t end) {
     const struct dequantize_job *job = context;
     for (int64_t r = begin; r < end; r++) {
         float *row = (float *)(job->acc + r * job->cols);
-        dequantize_row(job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
+        dequantize_row(job->level, job->acc + r * job->cols, job->cols, job->row_scale[r], job->col_scale, job->bias,
                        job->activation, 0, row);
-        loupe_quantize_row(row, job->cols, job->q + r * job->cols, job->scale + r);
+        loupe_quantize_row(job->level, row, job->cols, job->q + r * job->cols, job->scale + r);
     }
 }
 
 void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float *row_scale, const float *col_scale,
                            const float *bias, loupe_activation activation, int8_t *q, float *scale) {
-    struct dequantize_job job = {acc, cols, row_scale, col_scale, bias, activation, 0, NULL, NULL, q, scale};
+    struct dequantize_job job = {loupe_level(), acc, cols, row_scale, col_scale, bias, activation, 0, NULL, NULL, q, scale};
     loupe_parallel_rows(rows, cols, requantize_range, &job);
 }

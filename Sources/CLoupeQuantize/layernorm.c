@@ -10,6 +10,7 @@
 // twice per row (once for max|y|, once to quantise) instead of being stored, since recomputing y is one
 // multiply-add a value and the row is still in the first-level cache. Mean and variance take two passes
 // (the variance of x - mean), so large offsets do not cancel.
+#pragma STDC FP_CONTRACT OFF
 
 static void moments(const float *x, int64_t cols, float eps, float *mean_out, float *rstd_out) {
     float sum = 0;
@@ -92,9 +93,84 @@ __attribute__((target("avx512f"))) static void layer_norm_quantize_row_avx512(co
     }
     *scale = m / 127.0f;
 }
+
+// ---- AVX2 (with FMA): 8 lanes, and the portable loops for a row's last cols % 8 values.
+__attribute__((target("avx2,fma"))) static inline float sum_avx2(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+__attribute__((target("avx2,fma"))) static inline float max_avx2(__m256 v) {
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 normalised_avx2(const float *x, const float *gamma,
+                                                                       const float *beta, int64_t c, __m256 mean,
+                                                                       __m256 rstd) {
+    return _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + c), mean), rstd),
+                                       _mm256_loadu_ps(gamma + c)),
+                         _mm256_loadu_ps(beta + c));
+}
+
+__attribute__((target("avx2,fma"))) static void layer_norm_quantize_row_avx2(const float *x, int64_t cols,
+                                                                           const float *gamma, const float *beta,
+                                                                           float eps, int8_t *q, float *scale) {
+    const int64_t full = cols / 8 * 8;
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t c = 0; c < full; c += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(x + c));
+    float total = sum_avx2(sum);
+    for (int64_t c = full; c < cols; c++) total += x[c];
+    const float mean_value = total / (float)cols;
+    const __m256 mean = _mm256_set1_ps(mean_value);
+    __m256 squares = _mm256_setzero_ps();
+    for (int64_t c = 0; c < full; c += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + c), mean);
+        squares = _mm256_fmadd_ps(d, d, squares);
+    }
+    float square_total = sum_avx2(squares);
+    for (int64_t c = full; c < cols; c++) { const float d = x[c] - mean_value; square_total += d * d; }
+    const float rstd_value = 1.0f / sqrtf(square_total / (float)cols + eps);
+    const __m256 rstd = _mm256_set1_ps(rstd_value);
+
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 vm = _mm256_setzero_ps();
+    for (int64_t c = 0; c < full; c += 8) {
+        vm = _mm256_max_ps(vm, _mm256_andnot_ps(sign, normalised_avx2(x, gamma, beta, c, mean, rstd)));
+    }
+    float m = max_avx2(vm);
+    for (int64_t c = full; c < cols; c++) {
+        const float a = fabsf((x[c] - mean_value) * rstd_value * gamma[c] + beta[c]);
+        if (a > m) m = a;
+    }
+    if (!(m > 0)) {
+        for (int64_t i = 0; i < cols; i++) q[i] = 0;
+        *scale = 0;
+        return;
+    }
+    const float inverse = 127.0f / m;
+    const __m256 inv = _mm256_set1_ps(inverse);
+    const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (int64_t c = 0; c < full; c += 8) {
+        const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(normalised_avx2(x, gamma, beta, c, mean, rstd), inv), lo), hi);
+        const __m256i w = _mm256_cvtps_epi32(v);  // round to nearest even
+        const __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        _mm_storel_epi64((__m128i *)(q + c), _mm_packs_epi16(p16, p16));
+    }
+    for (int64_t c = full; c < cols; c++) {
+        const float v = nearbyintf(((x[c] - mean_value) * rstd_value * gamma[c] + beta[c]) * inverse);
+        q[c] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+    *scale = m / 127.0f;
+}
 #endif
 
 struct layer_norm_job {
+    int level;
     const float *x;
     int64_t cols;
     const float *gamma, *beta;
@@ -108,18 +184,22 @@ static void layer_norm_range(void *context, int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
         const float *x = job->x + r * job->cols;
         int8_t *q = job->q + r * job->cols;
+        switch (job->level) {
 #if defined(__x86_64__)
-        if (loupe_have_avx512) {
+        case LOUPE_LEVEL_AVX512:
             layer_norm_quantize_row_avx512(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
-            continue;
-        }
+            break;
+        case LOUPE_LEVEL_AVX2:
+            layer_norm_quantize_row_avx2(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
+            break;
 #endif
-        layer_norm_quantize_row_c(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
+        default: layer_norm_quantize_row_c(x, job->cols, job->gamma, job->beta, job->eps, q, job->scale + r);
+        }
     }
 }
 
 void loupe_layer_norm_quantize_rows(const float *x, int64_t rows, int64_t cols, const float *gamma, const float *beta,
                                     float eps, int8_t *q, float *scale) {
-    struct layer_norm_job job = {x, cols, gamma, beta, eps, q, scale};
+    struct layer_norm_job job = {loupe_level(), x, cols, gamma, beta, eps, q, scale};
     loupe_parallel_rows(rows, cols, layer_norm_range, &job);
 }

@@ -2,6 +2,8 @@
 #include "parallel.h"
 #include "rows.h"
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -95,22 +97,59 @@ __attribute__((target("avx512f"))) static void quantize_row_avx512(const float *
 }
 #endif
 
-loupe_quantize_row_fn loupe_quantize_row = quantize_row_c;
-int loupe_have_avx512 = 0;
-static const char *level = "portable";
+static int best_level = LOUPE_LEVEL_PORTABLE;
+static _Thread_local int thread_level = -1;
+static const char *const level_names[] = {"portable", "avx2", "avx512"};
+
+static int level_named(const char *name) {
+    for (int level = LOUPE_LEVEL_PORTABLE; level <= LOUPE_LEVEL_AVX512; level++) {
+        if (strcmp(name, level_names[level]) == 0) return level;
+    }
+    return -1;
+}
 
 __attribute__((constructor)) static void loupe_quantize_select(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) {
-        loupe_quantize_row = quantize_row_avx512; loupe_have_avx512 = 1; level = "avx512";
-    } else if (__builtin_cpu_supports("avx2")) {
-        loupe_quantize_row = quantize_row_avx2; level = "avx2";
+        best_level = LOUPE_LEVEL_AVX512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        best_level = LOUPE_LEVEL_AVX2;
     }
 #endif
+    // Like oneDNN's ONEDNN_MAX_CPU_ISA: lets a benchmark measure the kernels a lesser processor would run.
+    const char *cap = getenv("LOUPE_MAX_ISA");
+    const int capped = cap ? level_named(cap) : -1;
+    if (capped >= 0 && capped < best_level) best_level = capped;
+}
+
+int loupe_level(void) { return thread_level >= 0 ? thread_level : best_level; }
+
+int loupe_quantize_use_level(const char *name) {
+    if (!name) {
+        thread_level = -1;
+        return 0;
+    }
+    const int level = level_named(name);
+    if (level < 0 || level > best_level) return -1;
+    thread_level = level;
+    return 0;
+}
+
+const char *loupe_quantize_level(void) { return level_names[loupe_level()]; }
+
+void loupe_quantize_row(int level, const float *row, int64_t cols, int8_t *codes, float *scale) {
+    switch (level) {
+#if defined(__x86_64__)
+    case LOUPE_LEVEL_AVX512: quantize_row_avx512(row, cols, codes, scale); return;
+    case LOUPE_LEVEL_AVX2: quantize_row_avx2(row, cols, codes, scale); return;
+#endif
+    default: quantize_row_c(row, cols, codes, scale); return;
+    }
 }
 
 struct quantize_job {
+    int level;
     const float *x;
     int64_t cols;
     int8_t *q;
@@ -120,12 +159,11 @@ struct quantize_job {
 static void quantize_range(void *context, int64_t begin, int64_t end) {
     const struct quantize_job *job = context;
     for (int64_t r = begin; r < end; r++) {
-        loupe_quantize_row(job->x + r * job->cols, job->cols, job->q + r * job->cols, job->scale + r);
+        loupe_quantize_row(job->level, job->x + r * job->cols, job->cols, job->q + r * job->cols, job->scale + r);
     }
 }
 
 void loupe_quantize_rows_s8(const float *x, int64_t rows, int64_t cols, int8_t *q, float *scale) {
-    struct quantize_job job = {x, cols, q, scale};
+    struct quantize_job job = {loupe_level(), x, cols, q, scale};
     loupe_parallel_rows(rows, cols, quantize_range, &job);
 }
-const char *loupe_quantize_level(void) { return level; }

@@ -15,6 +15,10 @@ enum PrecisionChoice {
             : Precision.hasNativeBFloat16 ? "this CPU computes bf16 natively; --precision fp32 gives reference-exact vectors"
             : "this CPU has no native bf16"
         FileHandle.standardError.write(Data("precision: \(precision) (\(reason))\n".utf8))
+        if precision.isSupported, precision.forTextTowers != precision {
+            FileHandle.standardError.write(Data(
+                "precision: text queries run in \(precision.forTextTowers): this CPU's int8 kernels (no AVX512-VNNI) are slower for a few rows\n".utf8))
+        }
         return precision
     }
 }

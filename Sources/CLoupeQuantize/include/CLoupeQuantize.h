@@ -45,7 +45,13 @@ void loupe_requantize_rows(int32_t *acc, int64_t rows, int64_t cols, const float
 void loupe_layer_norm_quantize_rows(const float *x, int64_t rows, int64_t cols, const float *gamma, const float *beta,
                                     float eps, int8_t *q, float *scale);
 
-/// Name of the instruction set the kernels use ("avx512", "avx2", "portable").
+/// Name of the instruction set the kernels use for row passes started on this thread ("avx512", "avx2",
+/// "portable"): the processor's best, capped by the environment's LOUPE_MAX_ISA.
 const char *loupe_quantize_level(void);
+
+/// Makes row passes started on the calling thread use the kernels of `level` ("avx512", "avx2" or
+/// "portable"); NULL restores the default. Returns -1, changing nothing, for an unknown name or a level
+/// the processor lacks (or LOUPE_MAX_ISA excludes). For tests, which check every level the machine has.
+int loupe_quantize_use_level(const char *level);
 
 #endif

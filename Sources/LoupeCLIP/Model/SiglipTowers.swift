@@ -163,7 +163,8 @@ final class SiglipTextTower: @unchecked Sendable {
         positionEmbedding = try weights.floats(
             "text_model.embeddings.position_embedding.weight", shape: [configuration.maxPositions, c])
         encoder = try TransformerEncoder(
-            configuration: configuration.transformer, prefix: "text_model.encoder", weights: weights, precision: precision)
+            configuration: configuration.transformer, prefix: "text_model.encoder", weights: weights,
+            precision: precision.forTextTowers)
         finalNorm = try LayerNormLayer(
             scale: weights.floats("text_model.final_layer_norm.weight", shape: [c]),
             shift: weights.floats("text_model.final_layer_norm.bias", shape: [c]),

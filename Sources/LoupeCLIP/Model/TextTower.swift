@@ -21,7 +21,8 @@ final class TextTower: @unchecked Sendable {
             shift: weights.floats("text_model.final_layer_norm.bias", shape: [c]),
             epsilon: configuration.transformer.layerNormEpsilon)
         encoder = try TransformerEncoder(
-            configuration: configuration.transformer, prefix: "text_model.encoder", weights: weights, precision: precision)
+            configuration: configuration.transformer, prefix: "text_model.encoder", weights: weights,
+            precision: precision.forTextTowers)
         projection = try LinearLayer(
             weight: weights.floats("text_projection.weight", shape: [projectionDim, c]), bias: nil,
             inFeatures: c, outFeatures: projectionDim, precision: .fp32)

@@ -162,6 +162,22 @@ package enum RowQuantizer {
         loupe_quantize_rows_s8(input, Int64(rows), Int64(columns), codes, scales)
     }
 
-    /// The instruction set the kernel uses ("avx512", "avx2", "portable").
+    /// The instruction set the kernels use on this thread ("avx512", "avx2", "portable").
     package static var level: String { String(cString: loupe_quantize_level()) }
+
+    /// Every level of CLoupeQuantize's kernels this processor runs, best first.
+    package static var levels: [String] {
+        ["avx512", "avx2", "portable"].filter { name in
+            withLevel(name) { true } ?? false
+        }
+    }
+
+    /// Runs `body` with this thread's row passes (quantisation, dequantisation, layer norm to codes) on the
+    /// kernels of `level`, or returns nil without running it when the processor lacks that level. For tests:
+    /// the passes started in `body` must not move to another thread (no `await`).
+    package static func withLevel<T>(_ level: String, _ body: () throws -> T) rethrows -> T? {
+        guard loupe_quantize_use_level(level) == 0 else { return nil }
+        defer { loupe_quantize_use_level(nil) }
+        return try body()
+    }
 }
