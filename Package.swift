@@ -106,10 +106,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoupeTensorTests", dependencies: ["LoupeTensor"]),
-        // What the test targets share: loopback stand-ins of the cloud providers. Not part of any product.
+        // What the test targets share: loopback stand-ins of the cloud providers (with the shapes world's
+        // embedding they answer with). Not part of any product.
         .target(
             name: "LoupeTestSupport",
             dependencies: [
+                "Loupe", "LoupeFixtures", "LoupeMedia",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -31,7 +31,8 @@ public final class LoupeServer: Sendable {
     let thumbnails: ThumbnailCache
     /// The embedded database under the library, when it runs on one (Milvus REST is served from it).
     let embeddedStore: LoupeClient?
-    /// The user's own tables in the embedded database, filled by the library's embedder (`clip`).
+    /// The user's own tables in the embedded database, filled by the library's embedder (`clip`) and the
+    /// providers their sources name.
     let tables: TableClient?
     /// Open connections, with the caps and header deadline of `configuration.limits`.
     let connections: ConnectionGate
@@ -55,7 +56,13 @@ public final class LoupeServer: Sendable {
             tableConfiguration.maxPixels = library.configuration.maxPixels
             tableConfiguration.executor = library.configuration.executor
             tableConfiguration.readsFiles = configuration.allowsTableFiles
-            return TableClient(store: store, embedder: library.embedder, configuration: tableConfiguration)
+            // The library's model serves `clip`; a provider a table names connects on first use, with the
+            // key and base URL from the provider environment.
+            var remote = RemoteEmbedderSettings()
+            remote.environment = configuration.providerEnvironment
+            return TableClient(store: store, embedders: [VectorSource.defaultEmbedder: library.embedder],
+                               connect: TableClient.remoteConnector(data: library.dataDirectory, settings: remote),
+                               configuration: tableConfiguration)
         }
         jobs = try IndexingJobs(library: library, directory: configuration.jobsDirectory, metrics: metrics, logger: logger)
         generatedDirectory = configuration.generatedDirectory ?? library.dataDirectory.appendingPathComponent("generated")

@@ -31,8 +31,10 @@ public struct ServerConfiguration: Sendable {
     /// `--allow-table-files`: lets table rows and searches (`/api/tables`, Milvus function fields) name
     /// pictures by a path on this machine; otherwise only http(s) URLs and base64 are read.
     public var allowsTableFiles = false
-    /// Where `POST /api/generate` reads its provider settings: `GEMINI_API_KEY` (else `GOOGLE_API_KEY`) and
-    /// `GEMINI_BASE_URL`. Without a key the endpoint answers 503 and the page hides "Generate with these".
+    /// Where the providers' settings are read: for `POST /api/generate`, `GEMINI_API_KEY` (else
+    /// `GOOGLE_API_KEY`) and `GEMINI_BASE_URL` (without a key the endpoint answers 503 and the page hides
+    /// "Generate with these"); for tables whose vectors name `jina:MODEL` or `twelvelabs:MODEL`,
+    /// `JINA_API_KEY` and `JINA_BASE_URL`, `TWELVE_LABS_API_KEY` and `TWELVE_LABS_BASE_URL`.
     public var providerEnvironment: [String: String] = ProcessInfo.processInfo.environment
     /// Where generated pictures and their sidecars are saved; nil: `generated/` in the library's data folder.
     public var generatedDirectory: URL?

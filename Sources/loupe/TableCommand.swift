@@ -48,21 +48,16 @@ struct TableOptions: ParsableArguments {
         return try LoupeClient(path: data, configuration: configuration)
     }
 
-    /// Opens the tables with their embedders, runs `body`, and closes the database however it ends.
+    /// Opens the tables, runs `body`, and closes the database however it ends.
     ///
-    /// With `model`, CLIP is loaded as `clip`, and every remote embedder a vector field names (`jina:MODEL`,
-    /// `twelvelabs:MODEL`; in the stored tables, or in `schema` about to be created) is connected under
-    /// that name, its calls cached in the database folder.
-    func withTables<T: Sendable>(writer: Bool, model needed: Bool = true, creating schema: CollectionSchema? = nil,
-                                 _ body: (TableClient) async throws -> T) async throws -> T {
+    /// With `model`, embedders connect when a table first uses one: CLIP is loaded as `clip`, and a remote
+    /// embedder a vector field names (`jina:MODEL`, `twelvelabs:MODEL`) is connected under that name, its
+    /// calls cached in the database folder. Nothing is loaded for tables that need no embedder.
+    func withTables<T: Sendable>(writer: Bool, model needed: Bool = true, _ body: (TableClient) async throws -> T)
+        async throws -> T
+    {
         let store = try store(writer: writer)
-        let tables: TableClient
-        do {
-            tables = TableClient(store: store, embedders: needed ? try await embedders(store: store, creating: schema) : [:])
-        } catch {
-            try? await store.close()
-            throw error
-        }
+        let tables = TableClient(store: store, embedders: [:], connect: needed ? connector() : nil)
         let result: T
         do {
             result = try await body(tables)
@@ -74,24 +69,17 @@ struct TableOptions: ParsableArguments {
         return result
     }
 
-    /// CLIP, and the remote embedders the tables (and `schema`) name.
-    private func embedders(store: LoupeClient, creating schema: CollectionSchema?) async throws -> [String: any Embedder] {
-        var schemas = schema.map { [$0] } ?? []
-        for name in await store.listCollections() { schemas.append(try await store.describeCollection(name).schema) }
-        let names = Set(schemas.flatMap { $0.sourcedVectorFields.compactMap { $0.source?.embedder } })
-        var embedders: [String: any Embedder] = [:]
-        if names.contains(VectorSource.defaultEmbedder) || names.isEmpty {
-            embedders[VectorSource.defaultEmbedder] = try CLIPEmbedder(directory: try ModelLocator.directory(for: model),
-                                                                       precision: PrecisionChoice.resolve(precision), threads: threads)
-        }
+    /// CLIP for `clip`, the remote providers for the names they parse.
+    private func connector() -> TableClient.Connector {
         var settings = RemoteEmbedderSettings()
         settings.key = embedderKey
-        for name in names.sorted() where name != VectorSource.defaultEmbedder {
-            // A name that is not a provider's is left out: the table that uses it says so when it is used.
-            guard let spec = try? EmbedderSpec(parsing: name), spec != .clip else { continue }
-            embedders[name] = try await spec.remoteEmbedder(data: URL(fileURLWithPath: data), settings: settings)
+        let remote = TableClient.remoteConnector(data: URL(fileURLWithPath: data), settings: settings)
+        let (model, precision, threads) = (model, precision, threads)
+        return { name in
+            guard name == VectorSource.defaultEmbedder else { return try await remote(name) }
+            return try CLIPEmbedder(directory: try ModelLocator.directory(for: model),
+                                    precision: PrecisionChoice.resolve(precision), threads: threads)
         }
-        return embedders
     }
 }
 
@@ -126,7 +114,7 @@ struct TableCreateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let schema = try TableSchemaSpec.schema(primary: primary, fields: field, vectors: vector, dynamic: dynamic)
-            try await options.withTables(writer: true, creating: schema) { tables in
+            try await options.withTables(writer: true) { tables in
                 try await tables.createTable(name, schema: schema)
                 print(try TableSchemaSpec.describe(try await tables.describeTable(name)))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import LoupeFixtures
+import LoupeTestSupport
 import Testing
 @testable import LoupeServer
 
@@ -205,8 +206,50 @@ struct MilvusFunctionTests {
 }
 
 /// `/api/tables`: Loupe's JSON face of the same tables.
-@Suite("Tables in the JSON API", .stopsTestServers)
+@Suite("Tables in the JSON API", .stopsTestServers, .stopsProviderStandIns)
 struct TableAPITests {
+    @Test("a table whose vectors name jina:MODEL connects Jina on first use, with the provider environment's key")
+    func remoteEmbedderTable() async throws {
+        let standIn = ProviderStandIn { request, _ in JinaStandIn.reply(request) }
+        let base = try await standIn.start().absoluteString
+        let key = "jina-server-secret-3"
+        let server = try await TestServer.start(index: false, perClass: 1, video: false) {
+            $0.allowsTableFiles = true
+            $0.providerEnvironment = ["JINA_BASE_URL": base, "JINA_API_KEY": key]
+        }
+        let (created, table) = try await server.json(.POST, "/api/tables", [
+            "name": "jina_items", "fields": ["image_uri:string", "label:string"],
+            "vectors": ["image_vec:image_uri:image:jina:jina-clip-v2"],
+        ])
+        #expect(created == 201, "\(table)")
+        let fields = try #require(table["fields"] as? [[String: Any]])
+        let vector = try #require(fields.first { $0["name"] as? String == "image_vec" })
+        #expect(vector["dimension"] as? Int == ShapeFeatureEmbedding.dimension, "the stand-in's dimension, not CLIP's: \(vector)")
+
+        let rows: [[String: Any]] = server.pictures.map { ["image_uri": $0.url.path, "label": $0.colour.rawValue] }
+        let (status, inserted) = try await server.json(.POST, "/api/tables/jina_items/insert", ["rows": rows])
+        #expect(status == 200 && inserted["count"] as? Int == rows.count, "\(inserted)")
+        let (_, found) = try await server.json(.POST, "/api/tables/jina_items/search", ["query": "a red circle", "k": 1])
+        let results = try #require(found["results"] as? [[String: Any]])
+        #expect(results.first?["label"] as? String == "red", "\(results)")
+        #expect(!standIn.requests.isEmpty && standIn.requests.allSatisfy { $0.header("authorization") == "Bearer " + key })
+        let answers = [table, inserted, found].map { "\($0)" }.joined()
+        #expect(!answers.contains(key), "the key was echoed")
+    }
+
+    @Test("without the provider's key, a table naming it is refused, naming the variable to set")
+    func remoteEmbedderWithoutKey() async throws {
+        let server = try await TestServer.start(index: false, perClass: 1, video: false) { $0.providerEnvironment = [:] }
+        let (status, body) = try await server.json(.POST, "/api/tables", [
+            "name": "jina_items", "fields": ["image_uri:string"], "vectors": ["image_vec:image_uri:image:jina:jina-clip-v2"],
+        ])
+        #expect(status >= 400 && status < 600, "\(body)")
+        let message = ((body["error"] as? [String: Any])?["message"] as? String) ?? ""
+        #expect(message.contains("JINA_API_KEY"), "\(body)")
+        let (_, listed) = try await server.json(.GET, "/api/tables", nil)
+        #expect((listed["tables"] as? [String])?.isEmpty == true, "nothing was created: \(listed)")
+    }
+
     @Test("create, insert (base64 and paths), search with _score, describe, list, a bad row, drop")
     func tableLifecycle() async throws {
         let server = try await TestServer.start(index: false, perClass: 1, video: false) { $0.allowsTableFiles = true }

@@ -109,3 +109,14 @@ extension EmbedderSpec {
         }
     }
 }
+
+extension TableClient {
+    /// Connects the remote embedders a table's sources name (`jina:MODEL`, `twelvelabs:MODEL`) when first
+    /// used, their calls cached in `data`; other names (`clip` included) are left to the given embedders.
+    public static func remoteConnector(data: URL, settings: RemoteEmbedderSettings) -> Connector {
+        { name in
+            guard let spec = try? EmbedderSpec(parsing: name), spec != .clip else { return nil }
+            return try await spec.remoteEmbedder(data: data, settings: settings)
+        }
+    }
+}

@@ -94,7 +94,7 @@ extension Table {
             throw LoupeError(.invalidQuery,
                              "'\(field.name)' has no source field, so only vectors can search it, not a \(query.kind) query", input: name)
         }
-        let embedder = try tables.embedder(for: field, table: name)
+        let embedder = try await tables.embedder(for: field, table: name)
         let reader = SourceReader(configuration: tables.configuration)
         return try await ComputeExecutor.$lane.withValue(.interactive) {
             switch query {

@@ -126,7 +126,7 @@ public struct Table: Sendable {
         for field in sourced {
             let batch = jobs.filter { $0.field.name == field.name }
             guard !batch.isEmpty else { continue }
-            let embedder = try tables.embedder(for: field, table: name)
+            let embedder = try await tables.embedder(for: field, table: name)
             switch field.source!.kind {
             case .text:
                 var texts: [String] = []

@@ -18,9 +18,14 @@ import LoupeStore
 /// ```
 ///
 /// Embedders are found by the name a source gives (`clip` by default): `embedders["clip"]` is the
-/// library's CLIP model, and other embedders (remote providers) plug in under their own names. A table
-/// remembers the model each sourced field was made with, so vectors of two models never mix.
+/// library's CLIP model, and other embedders (remote providers) plug in under their own names, given up
+/// front or made by a `Connector` the first time a table names them. A table remembers the model each
+/// sourced field was made with, so vectors of two models never mix.
 public final class TableClient: Sendable {
+    /// Makes the embedder a source names (`jina:MODEL`, say) the first time a table uses it, or returns nil
+    /// for a name it does not know.
+    public typealias Connector = @Sendable (String) async throws -> (any Embedder)?
+
     /// How sources are read.
     public struct Configuration: Sendable {
         /// Limits for pictures fetched from http(s) URLs (size, time, redirects, private addresses).
@@ -47,14 +52,17 @@ public final class TableClient: Sendable {
 
     /// The database the tables live in.
     public let store: LoupeClient
-    /// Embedders by the name sources use.
-    public let embedders: [String: any Embedder]
     public let configuration: Configuration
+    private let registry: EmbedderRegistry
 
-    public init(store: LoupeClient, embedders: [String: any Embedder], configuration: Configuration = Configuration()) {
+    /// - Parameters:
+    ///   - embedders: embedders by the name sources use.
+    ///   - connect: makes the embedders `embedders` lacks when a table first names them (nil: none).
+    public init(store: LoupeClient, embedders: [String: any Embedder], connect: Connector? = nil,
+                configuration: Configuration = Configuration()) {
         self.store = store
-        self.embedders = embedders
         self.configuration = configuration
+        registry = EmbedderRegistry(embedders: embedders, connect: connect)
     }
 
     /// A client whose `clip` embedder is `embedder`.
@@ -73,17 +81,17 @@ public final class TableClient: Sendable {
     ///   a source that is not a VARCHAR, an existing table).
     @discardableResult
     public func createTable(_ name: String, schema: CollectionSchema) async throws -> Table {
-        try await store.createCollection(name, schema: try resolved(schema, table: name))
+        try await store.createCollection(name, schema: try await resolved(schema, table: name))
         return collection(name)
     }
 
     /// `schema` as `createTable` stores it: sourced vector fields with their embedder's dimension and
     /// model, COSINE and HNSW unless given (for comparing a requested schema with a stored one).
-    public func resolved(_ schema: CollectionSchema, table name: String) throws -> CollectionSchema {
+    public func resolved(_ schema: CollectionSchema, table name: String) async throws -> CollectionSchema {
         var schema = schema
         for (i, field) in schema.fields.enumerated() {
             guard var source = field.source, field.dataType == .floatVector else { continue }
-            let embedder = try embedder(named: source.embedder, table: name, field: field.name)
+            let embedder = try await embedder(named: source.embedder, table: name, field: field.name)
             if let dimension = field.dimension, dimension != embedder.dimension {
                 throw LoupeError(.invalidArgument,
                                  "the vector field '\(field.name)' has \(dimension) dimensions; its \(source.embedder) embedder "
@@ -110,11 +118,11 @@ public final class TableClient: Sendable {
     public func dropTable(_ name: String) async throws { try await store.dropCollection(name) }
 
     /// The embedder a source names, checked against the model and dimension the field was made with.
-    func embedder(for field: FieldSchema, table: String) throws -> any Embedder {
+    func embedder(for field: FieldSchema, table: String) async throws -> any Embedder {
         guard let source = field.source else {
             throw LoupeError(.invalidArgument, "the vector field '\(field.name)' has no source field", input: table)
         }
-        let embedder = try embedder(named: source.embedder, table: table, field: field.name)
+        let embedder = try await embedder(named: source.embedder, table: table, field: field.name)
         if let model = source.model, model != embedder.modelName {
             throw LoupeError(.invalidArgument,
                              "the vector field '\(field.name)' was made with the model \(model); the \(source.embedder) "
@@ -128,9 +136,9 @@ public final class TableClient: Sendable {
         return embedder
     }
 
-    private func embedder(named name: String, table: String, field: String) throws -> any Embedder {
-        guard let embedder = embedders[name] else {
-            let known = embedders.keys.sorted().joined(separator: ", ")
+    private func embedder(named name: String, table: String, field: String) async throws -> any Embedder {
+        guard let embedder = try await registry.embedder(named: name) else {
+            let known = await registry.names.joined(separator: ", ")
             throw LoupeError(.invalidArgument,
                              "the vector field '\(field)' uses the embedder '\(name)', which is not available here (available: \(known.isEmpty ? "none" : known))",
                              input: table)

@@ -8,7 +8,7 @@ extension MilvusRoutes {
     func createCollection(_ call: Call) async throws -> Response {
         let name = try call.body.requiredString("collectionName")
         var schema = try MilvusSchema.collectionSchema(from: call.body)
-        if !schema.sourcedVectorFields.isEmpty { schema = try sourcedTables(name).resolved(schema, table: name) }
+        if !schema.sourcedVectorFields.isEmpty { schema = try await sourcedTables(name).resolved(schema, table: name) }
         if await store.hasCollection(name) {
             guard try await store.describeCollection(name).schema == schema else {
                 throw MilvusError.invalidParameter("create duplicate collection with different parameters, collection: \(name)")

@@ -1,8 +1,7 @@
 import Foundation
 import LoupeFixtures
 import LoupeMedia
-import LoupeTestSupport
-@testable import Loupe
+import Loupe
 
 /// The embedding function of the provider stand-ins: a 10-value vector with one slot per colour and per
 /// shape of the shapes world (plus a constant, so nothing is all zeros), L2-normalised.
@@ -12,10 +11,10 @@ import LoupeTestSupport
 /// square, about 1.3 for a triangle. A text gets the slots of the colour and shape words it contains. So
 /// "a red circle" lands exactly on red circles, next to red squares and blue circles, far from the rest:
 /// search through a stand-in is meaningful, and it is a pure function of the input (as a real model is).
-enum ShapeFeatureEmbedding {
-    static let dimension = ShapeColour.allCases.count + ShapeKind.allCases.count + 1
+public enum ShapeFeatureEmbedding {
+    public static let dimension = ShapeColour.allCases.count + ShapeKind.allCases.count + 1
 
-    static func vector(colour: ShapeColour?, shape: ShapeKind?) -> [Float] {
+    public static func vector(colour: ShapeColour?, shape: ShapeKind?) -> [Float] {
         var vector = [Float](repeating: 0, count: dimension)
         if let colour, let index = ShapeColour.allCases.firstIndex(of: colour) { vector[index] = 1 }
         if let shape, let index = ShapeKind.allCases.firstIndex(of: shape) { vector[ShapeColour.allCases.count + index] = 1 }
@@ -24,19 +23,19 @@ enum ShapeFeatureEmbedding {
         return vector.map { $0 / norm }
     }
 
-    static func text(_ text: String) -> [Float] {
+    public static func text(_ text: String) -> [Float] {
         let words = Set(text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init))
         return vector(colour: ShapeColour.allCases.first { words.contains($0.rawValue) },
                       shape: ShapeKind.allCases.first { words.contains($0.rawValue) })
     }
 
-    static func image(_ data: Data) -> [Float]? {
+    public static func image(_ data: Data) -> [Float]? {
         guard let image = try? ImageDecoder().decode(data, path: "stand-in input") else { return nil }
         let (colour, shape) = classify(image)
         return vector(colour: colour, shape: shape)
     }
 
-    static func classify(_ image: DecodedImage) -> (ShapeColour?, ShapeKind?) {
+    public static func classify(_ image: DecodedImage) -> (ShapeColour?, ShapeKind?) {
         var points: [(Double, Double)] = []
         var sum = (0.0, 0.0, 0.0)
         for y in 0..<image.height {
@@ -67,10 +66,10 @@ enum ShapeFeatureEmbedding {
 }
 
 /// A Jina `/v1/embeddings` stand-in answering with `ShapeFeatureEmbedding` vectors in Jina's shape.
-enum JinaStandIn {
+public enum JinaStandIn {
     /// - Parameter cheap: embed pictures by their encoded length instead of looking at them, so the
     ///   stand-in costs nothing but `latency` (for throughput measurements).
-    static func reply(_ request: ProviderStandIn.Received, latency: Double? = nil, cheap: Bool = false) -> ProviderStandIn.Reply {
+    public static func reply(_ request: ProviderStandIn.Received, latency: Double? = nil, cheap: Bool = false) -> ProviderStandIn.Reply {
         guard request.path == "/v1/embeddings", request.method == .POST else {
             return .json(["detail": "Not Found"], status: .notFound)
         }
