@@ -35,8 +35,7 @@ public final class CLIPModel: Sendable {
     private let weights: any WeightSource
     private let visionTower = Mutex<VisionTower?>(nil)
     private let textTower = Mutex<TextTower?>(nil)
-    private let threads: Int?
-    private let pool = Mutex<[ForwardContext]>([])
+    private let pool: ForwardContextPool
 
     /// Loads a checkpoint directory in Hugging Face layout.
     ///
@@ -100,7 +99,7 @@ public final class CLIPModel: Sendable {
         self.precision = precision
         self.tokenizer = tokenizer
         self.preprocessor = preprocessor
-        self.threads = threads
+        pool = ForwardContextPool(threads: threads)
         self.batchSize = max(1, batchSize)
         self.name = name
         self.weights = weights
@@ -170,7 +169,7 @@ public final class CLIPModel: Sendable {
         // Batch sequences of similar length together: each batch runs to its longest pooled position.
         let order = tokens.indices.sorted { text.poolingIndex(tokens[$0]) < text.poolingIndex(tokens[$1]) }
         var results = [[Float]](repeating: [], count: tokens.count)
-        try withContext { context in
+        try pool.withContext { context in
             for start in stride(from: 0, to: order.count, by: batchSize) {
                 let indices = Array(order[start..<min(start + batchSize, order.count)])
                 let embeddings = try context.run(count: indices.count, dimension: dimension) { output in
@@ -187,90 +186,19 @@ public final class CLIPModel: Sendable {
 
     /// Preprocesses (like `CLIPImageProcessor`) and embeds RGB images; each result is L2-normalised.
     public func embed(images: [RGBImage]) throws -> [[Float]] {
-        guard !images.isEmpty else { return [] }
-        let vision = try loadVision()
-        let side = configuration.vision.imageSize
-        let perImage = 3 * side * side
-        var results: [[Float]] = []
-        results.reserveCapacity(images.count)
-        try withContext { context in
-            for start in stride(from: 0, to: images.count, by: batchSize) {
-                let chunk = images[start..<min(start + batchSize, images.count)]
-                context.pixels.reserve(chunk.count * perImage * 4)
-                let pixels = context.pixels.floats()
-                for (slot, image) in chunk.enumerated() {
-                    preprocessor.preprocess(image, into: pixels + slot * perImage)
-                }
-                results += try context.run(count: chunk.count, dimension: dimension) { output in
-                    try vision.embed(pixels: pixels, batch: chunk.count, executor: context.executor,
-                                     workspace: context.workspace, output: output)
-                }
-            }
-        }
-        return results
+        try pool.embed(images: images, size: configuration.vision.imageSize, tower: loadVision, preprocessor: preprocessor,
+                       batchSize: batchSize)
     }
 
     /// Embeds already preprocessed images: `count` channel-planar `[3, size, size]` float arrays back to back.
     public func embed(pixelValues: [Float], count: Int) throws -> [[Float]] {
-        let size = configuration.vision.imageSize
-        let perImage = 3 * size * size
-        guard count >= 0, pixelValues.count == count * perImage else {
-            throw CLIPError(.invalidInput, "expected \(count) x 3 x \(size) x \(size) pixel values, got \(pixelValues.count)")
-        }
-        guard count > 0 else { return [] }
-        let vision = try loadVision()
-        var results: [[Float]] = []
-        try withContext { context in
-            try pixelValues.withUnsafeBufferPointer { all in
-                for start in stride(from: 0, to: count, by: batchSize) {
-                    let n = min(batchSize, count - start)
-                    results += try context.run(count: n, dimension: dimension) { output in
-                        try vision.embed(pixels: all.baseAddress! + start * perImage, batch: n,
-                                         executor: context.executor, workspace: context.workspace, output: output)
-                    }
-                }
-            }
-        }
-        return results
+        try pool.embed(pixelValues: pixelValues, count: count, size: configuration.vision.imageSize, tower: loadVision,
+                       batchSize: batchSize)
     }
 
     /// Names of the oneDNN kernels this model has used (for benchmark reports).
     public var kernelImplementations: [String] {
-        pool.withLock { contexts in Array(Set(contexts.flatMap(\.executor.implementations))).sorted() }
+        pool.kernelImplementations
     }
 
-    // MARK: Execution contexts
-
-    private func withContext<T>(_ body: (ForwardContext) throws -> T) throws -> T {
-        let context = try pool.withLock { $0.popLast() } ?? ForwardContext(threads: threads)
-        defer { pool.withLock { $0.append(context) } }
-        context.executor.prepareThread()
-        return try body(context)
-    }
-}
-
-/// One caller's executor and buffers; borrowed from the model's pool for the duration of a call.
-final class ForwardContext: @unchecked Sendable {
-    let executor: TensorExecutor
-    let workspace = EncoderWorkspace()
-    let pixels = AlignedBuffer()
-    let output = AlignedBuffer()
-
-    init(threads: Int?) throws {
-        executor = try TensorExecutor(threads: threads)
-    }
-
-    /// Runs `body` into an output buffer of `count x dimension` and returns the rows L2-normalised.
-    func run(count: Int, dimension: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void) throws -> [[Float]] {
-        output.reserve(count * dimension * 4)
-        let out = output.floats()
-        try body(out)
-        return (0..<count).map { row in
-            let start = out + row * dimension
-            var norm: Float = 0
-            for i in 0..<dimension { norm += start[i] * start[i] }
-            let scale = norm > 0 ? 1 / norm.squareRoot() : 0
-            return (0..<dimension).map { start[$0] * scale }
-        }
-    }
 }

@@ -56,8 +56,7 @@ public final class SiglipModel: Sendable {
     private let weights: any WeightSource
     private let visionTower = Mutex<SiglipVisionTower?>(nil)
     private let textTower = Mutex<SiglipTextTower?>(nil)
-    private let threads: Int?
-    private let pool = Mutex<[ForwardContext]>([])
+    private let pool: ForwardContextPool
 
     /// Loads a checkpoint directory in Hugging Face layout (`config.json` with `model_type: siglip`,
     /// `model.safetensors`, `preprocessor_config.json`, and `spiece.model` or `tokenizer.json`).
@@ -103,7 +102,7 @@ public final class SiglipModel: Sendable {
 
     /// The GEMM kernels oneDNN picked in the forward passes so far (for benchmark reports).
     public var kernelImplementations: [String] {
-        pool.withLock { contexts in Array(Set(contexts.flatMap(\.executor.implementations))).sorted() }
+        pool.kernelImplementations
     }
 
     /// `SiglipImageProcessor`'s settings for a `side` x `side` model: a square resize, no centre crop, mean
@@ -149,7 +148,7 @@ public final class SiglipModel: Sendable {
         self.precision = precision
         self.tokenizer = tokenizer
         self.preprocessor = preprocessor
-        self.threads = threads
+        pool = ForwardContextPool(threads: threads)
         self.batchSize = max(1, batchSize)
         self.name = name
         self.weights = weights
@@ -217,7 +216,7 @@ public final class SiglipModel: Sendable {
         // Every position counts (no causal mask): batch sequences of equal length.
         let order = tokens.indices.sorted { (tokens[$0].count, $0) < (tokens[$1].count, $1) }
         var results = [[Float]](repeating: [], count: tokens.count)
-        try withContext { context in
+        try pool.withContext { context in
             var start = 0
             while start < order.count {
                 let length = tokens[order[start]].count
@@ -239,57 +238,14 @@ public final class SiglipModel: Sendable {
 
     /// Preprocesses (like `SiglipImageProcessor`) and embeds RGB images; each result is L2-normalised.
     public func embed(images: [RGBImage]) throws -> [[Float]] {
-        guard !images.isEmpty else { return [] }
-        let vision = try loadVision()
-        let side = configuration.vision.imageSize
-        let perImage = 3 * side * side
-        var results: [[Float]] = []
-        results.reserveCapacity(images.count)
-        try withContext { context in
-            for start in stride(from: 0, to: images.count, by: batchSize) {
-                let chunk = images[start..<min(start + batchSize, images.count)]
-                context.pixels.reserve(chunk.count * perImage * 4)
-                let pixels = context.pixels.floats()
-                for (slot, image) in chunk.enumerated() {
-                    preprocessor.preprocess(image, into: pixels + slot * perImage)
-                }
-                results += try context.run(count: chunk.count, dimension: dimension) { output in
-                    try vision.embed(pixels: pixels, batch: chunk.count, executor: context.executor,
-                                     workspace: context.workspace, output: output)
-                }
-            }
-        }
-        return results
+        try pool.embed(images: images, size: configuration.vision.imageSize, tower: loadVision, preprocessor: preprocessor,
+                       batchSize: batchSize)
     }
 
     /// Embeds already preprocessed images: `count` channel-planar `[3, size, size]` float arrays back to back.
     public func embed(pixelValues: [Float], count: Int) throws -> [[Float]] {
-        let size = configuration.vision.imageSize
-        let perImage = 3 * size * size
-        guard count >= 0, pixelValues.count == count * perImage else {
-            throw CLIPError(.invalidInput, "expected \(count) x 3 x \(size) x \(size) pixel values, got \(pixelValues.count)")
-        }
-        guard count > 0 else { return [] }
-        let vision = try loadVision()
-        var results: [[Float]] = []
-        try withContext { context in
-            try pixelValues.withUnsafeBufferPointer { all in
-                for start in stride(from: 0, to: count, by: batchSize) {
-                    let n = min(batchSize, count - start)
-                    results += try context.run(count: n, dimension: dimension) { output in
-                        try vision.embed(pixels: all.baseAddress! + start * perImage, batch: n,
-                                         executor: context.executor, workspace: context.workspace, output: output)
-                    }
-                }
-            }
-        }
-        return results
+        try pool.embed(pixelValues: pixelValues, count: count, size: configuration.vision.imageSize, tower: loadVision,
+                       batchSize: batchSize)
     }
 
-    private func withContext<T>(_ body: (ForwardContext) throws -> T) throws -> T {
-        let context = try pool.withLock { $0.popLast() } ?? ForwardContext(threads: threads)
-        defer { pool.withLock { $0.append(context) } }
-        context.executor.prepareThread()
-        return try body(context)
-    }
 }

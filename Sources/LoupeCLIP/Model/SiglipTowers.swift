@@ -4,7 +4,7 @@ import LoupeTensor
 /// SigLIP's image encoder: patch embedding with learned positions (no class token), a transformer, a
 /// final layer norm, then multihead attention pooling: one learned probe attends over every patch token,
 /// and the result, with an MLP added residually, is the embedding.
-final class SiglipVisionTower: @unchecked Sendable {
+final class SiglipVisionTower: ImageTower, @unchecked Sendable {
     let configuration: SiglipVisionConfiguration
     let precision: Precision
     private let patchEmbedding: LinearLayer
@@ -67,6 +67,9 @@ final class SiglipVisionTower: @unchecked Sendable {
         headFC1 = try linear("\(head).mlp.fc1", i, c)
         headFC2 = try linear("\(head).mlp.fc2", c, i)
     }
+
+    /// The embedding's width: the transformer's hidden size (the attention-pooling head keeps it).
+    var outputDimension: Int { configuration.transformer.hiddenSize }
 
     /// Embeds `batch` images of channel-planar pixel values (`[batch, 3, size, size]`) into `output`
     /// (`[batch, hidden]`, not yet normalised).

@@ -1,7 +1,7 @@
 import LoupeTensor
 
 /// CLIP's image encoder: patch embedding, a transformer, the class token's projection.
-final class VisionTower: @unchecked Sendable {
+final class VisionTower: ImageTower, @unchecked Sendable {
     let configuration: VisionConfiguration
     let precision: Precision
     private let patchEmbedding: LinearLayer
