@@ -44,7 +44,11 @@ public actor MilvusClient {
     public init(configuration: MilvusConfiguration, logger: Logger = Logger(label: "loupe.milvus")) throws {
         self.configuration = configuration
         self.logger = logger
-        let security: HTTP2ClientTransport.Posix.TransportSecurity = configuration.useTLS ? .tls : .plaintext
+        let security: HTTP2ClientTransport.Posix.TransportSecurity = switch (configuration.useTLS, configuration.trustedCertificates) {
+        case (false, _): .plaintext
+        case (true, nil): .tls
+        case (true, let file?): .tls { $0.trustRoots = .certificates([.file(path: file, format: .pem)]) }
+        }
         let target: any ResolvableTarget
         if configuration.host.contains(":") {
             target = .ipv6(address: configuration.host, port: configuration.port)

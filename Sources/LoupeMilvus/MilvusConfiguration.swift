@@ -56,6 +56,9 @@ public struct MilvusConfiguration: Sendable {
     public var port: Int
     /// TLS (the URI was `https://`).
     public var useTLS: Bool
+    /// With TLS: trust the certificates in this PEM file (a private CA, or a self-signed server) instead
+    /// of the system's trust roots; nil: the system's.
+    public var trustedCertificates: String?
     public var credentials: Credentials?
     /// The database every call addresses (Milvus's `dbname` metadata); nil means `default`.
     public var database: String?

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import HummingbirdCore
 import Logging
 import Loupe
@@ -130,9 +131,14 @@ public final class LoupeServer: Sendable {
                 ConnectionGuardHandler(gate: gate, headerTimeout: .nanoseconds(Int64(limits.headerTimeout * 1e9)))
             ],
             idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)))
+        let server: HTTPServerBuilder = if let tls = configuration.tls {
+            try .tls(.http1(configuration: http), tlsConfiguration: try tls.serverConfiguration())
+        } else {
+            .http1(configuration: http)
+        }
         var app = Application(
             router: makeRouter(),
-            server: .http1(configuration: http),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                  serverName: "loupe"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
@@ -157,7 +163,7 @@ public final class LoupeServer: Sendable {
         rules.maxQueryVectors = configuration.limits.maxQueryVectors
         let service = MilvusGRPCService(store: embeddedStore, rules: rules, logger: logger)
         return MilvusGRPCListener(service: service, host: configuration.host, port: port, token: configuration.token,
-                                  logger: logger, onRunning: onRunning)
+                                  tls: configuration.tls, logger: logger, onRunning: onRunning)
     }
 
     /// Serves until SIGINT or SIGTERM; in-flight requests finish and running jobs stop at a batch

@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     public var allowsLibraryAdmin = false
     /// `--milvus-port`: also answer Milvus's gRPC protocol on this port (0 picks a free one); nil: off.
     public var milvusPort: Int?
+    /// `--tls-cert` and `--tls-key`: serve HTTPS (and gRPC over TLS on `milvusPort`) with these files; nil:
+    /// plain HTTP, for loopback or behind a reverse proxy.
+    public var tls: TLSFiles?
     /// `--allow-table-files`: lets table rows and searches (`/api/tables`, Milvus function fields) name
     /// pictures by a path on this machine; otherwise only http(s) URLs and base64 are read.
     public var allowsTableFiles = false

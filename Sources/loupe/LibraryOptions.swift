@@ -21,6 +21,11 @@ struct LibraryOptions: ParsableArguments {
     @Option(name: .customLong("milvus-db"), help: ArgumentHelp("The Milvus database (default: default).", valueName: "name"))
     var milvusDatabase: String?
 
+    @Option(name: .customLong("milvus-ca"), help: ArgumentHelp(
+        "With an https:// Milvus URI: trust the certificates in this PEM file (a private CA) instead of the system's.",
+        valueName: "file"))
+    var milvusCertificates: String?
+
     @Option(name: .long, help: "A CLIP or SigLIP model folder, or owner/name of a pulled model.")
     var model = HubRepository.defaultCLIP.id
 
@@ -74,7 +79,7 @@ struct LibraryOptions: ParsableArguments {
             // The token is a secret: it goes to the server only, never into a message or a log. On Milvus the
             // mode only decides whether a missing collection is created, so `mustExist` opens as a reader would.
             return try await MediaLibrary.open(
-                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase,
+                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase, trustedCertificates: milvusCertificates,
                 collection: collection, mode: mustExist ? .reader : mode,
                 embedder: try embedder ?? self.embedder(loading: towers), dataDirectory: URL(fileURLWithPath: data),
                 configuration: configuration)
@@ -123,7 +128,7 @@ struct LibraryOptions: ParsableArguments {
         let library: MediaLibrary
         if let milvus = milvusURI {
             library = try await MediaLibrary.open(
-                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase,
+                milvus: milvus, token: milvusToken ?? Self.environment("MILVUS_TOKEN"), database: milvusDatabase, trustedCertificates: milvusCertificates,
                 collection: collection, mode: mustExist ? .reader : mode, embedder: remote, dataDirectory: folder,
                 configuration: configuration)
         } else {

@@ -42,6 +42,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Also answer Milvus's gRPC protocol (pymilvus, the Milvus SDKs) on this port (0 picks a free one).")
     var milvusPort: Int?
 
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp(
+        "Serve HTTPS (and Milvus gRPC over TLS) with this PEM certificate chain; needs --tls-key.", valueName: "FILE"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "FILE"))
+    var tlsKey: String?
+
     @Flag(help: "Let Milvus REST and gRPC clients drop, release or write to the library's own collection (refused by default).")
     var allowLibraryAdmin = false
 
@@ -61,6 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingErrors {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("--log-level '\(logLevel)' must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            let tls: TLSFiles? = switch (tlsCertificate, tlsKey) {
+            case let (certificate?, key?): TLSFiles(certificateChain: certificate, privateKey: key)
+            case (nil, nil): nil
+            default: throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
             }
             let file = try logFile.map { try RotatingFileLog(path: $0, maxBytes: logMaxMB << 20, keep: 5) }
             LoggingSystem.bootstrap { label in
@@ -86,11 +98,13 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.allowsLibraryAdmin = allowLibraryAdmin
             configuration.milvusPort = milvusPort
             configuration.allowsTableFiles = allowTableFiles
+            configuration.tls = tls
+            let scheme = configuration.tls == nil ? "http" : "https"
             let server = try LoupeServer(library: library, configuration: configuration, logger: logger)
             let watchdog = ShutdownWatchdog(deadline: configuration.limits.shutdownDeadline, logger: logger)
             let host = host
             try await server.run { port in
-                logger.notice("Loupe is serving http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
+                logger.notice("Loupe is serving \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
                 // Tests and scripts read the port from this line.
                 FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
             } onMilvusRunning: { port in

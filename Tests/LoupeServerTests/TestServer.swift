@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
 import Logging
 import Loupe
 import LoupeFixtures
@@ -53,8 +54,16 @@ final class TestServer: Sendable {
         // No provider keys from the machine's environment: tests that generate give a stand-in's.
         configuration.providerEnvironment = [:]
         configure(&configuration)
-        let server = try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
+        let server: TestServer
+        do {
+            server = try await TestServer(root: root, folder: folder, pictures: pictures, library: library,
                                           configuration: configuration)
+        } catch {
+            // A configuration the server refuses: leave nothing open or on disk behind.
+            try? await library.close()
+            if existing == nil { try? FileManager.default.removeItem(at: root) }
+            throw error
+        }
         StartedServers.current?.add(server)
         return server
     }
@@ -89,10 +98,22 @@ final class TestServer: Sendable {
         } else {
             milvusPort = nil
         }
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        if let tls = configuration.tls {
+            // Trust the server's own (self-signed) certificate, and nothing else.
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.trustRoots = .file(tls.certificateChain)
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tlsConfiguration))
+            scheme = "https"
+        } else {
+            client = HTTPClient(eventLoopGroupProvider: .singleton)
+            scheme = "http"
+        }
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    /// `http`, or `https` when the server was started with TLS files.
+    let scheme: String
+
+    func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
 
     /// Sends a request and returns the status, headers and whole body.
     func send(_ method: HTTPMethod = .GET, _ path: String, body: Data? = nil, headers: [(String, String)] = [])

@@ -30,6 +30,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: missing.path), "a read-only command created a database")
     }
 
+    @Test("--tls-cert without --tls-key is refused before any library is opened")
+    func halfATLSPairIsRefused() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-tls-\(UUID().uuidString)")
+        let answer = try run(["serve", "--tls-cert", "server.pem", "--data", missing.path,
+                              "--model", ShapesLibrary.modelDirectory.path, "--port", "0"])
+        #expect(answer.reason == .exit && answer.status != 0)
+        #expect(answer.errors.contains("--tls-key"), "\(answer.errors)")
+        #expect(!FileManager.default.fileExists(atPath: missing.path), "serve created a library before refusing")
+    }
+
     @Test func nonFiniteNumbersAreRefused() throws {
         let video = FileManager.default.temporaryDirectory.appendingPathComponent("loupe-cli-\(UUID().uuidString).mp4")
         try Data("not really a video".utf8).write(to: video)

@@ -17,13 +17,20 @@ final class MilvusGRPCListener: Service {
     /// Largest request accepted, in bytes: 10k rows of 512-d vectors are 20 MB; Milvus's proxy accepts 64 MB.
     static let maxRequestBytes = 64 << 20
 
-    init(service: MilvusGRPCService, host: String, port: Int, token: String?, logger: Logger,
+    /// - Parameter tls: serve gRPC over TLS with these files (checked beforehand by the HTTP server's start).
+    init(service: MilvusGRPCService, host: String, port: Int, token: String?, tls: TLSFiles?, logger: Logger,
          onRunning: @escaping @Sendable (Int) async -> Void)
     {
         let address: GRPCNIOTransportCore.SocketAddress = host.contains(":") ? .ipv6(host: host, port: port)
             : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        let security: HTTP2ServerTransport.Posix.TransportSecurity = if let tls {
+            .tls(certificateChain: [.file(path: tls.certificateChain, format: .pem)],
+                 privateKey: .file(path: tls.privateKey, format: .pem))
+        } else {
+            .plaintext
+        }
         transport = HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: .plaintext,
+            address: address, transportSecurity: security,
             config: .defaults { $0.rpc.maxRequestPayloadSize = Self.maxRequestBytes })
         var router = RPCRouter<HTTP2ServerTransport.Posix>()
         service.registerMethods(with: &router)
