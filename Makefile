@@ -42,10 +42,11 @@ milvus-test-servers-stop:
 demo: build
 	@scripts/demo $(LOUPE)
 
-bench: build
-	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision fp32
-	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision bf16
-	$(LOUPE) bench clip --arch ViT-B-32 --random-weights --batch 32 --precision int8
+# CLIP ViT-B/32 in fp32, bf16 and int8 and its peers (PyTorch, ONNX Runtime fp32 and dynamic int8) in one
+# run, side by side with Loupe's ratios (bench/clip_table.py; BENCH_ARCH=SigLIP2-B-16 for SigLIP 2).
+BENCH_ARCH ?= ViT-B-32
+bench: build bench-venv
+	$(PY) bench/clip_table.py --loupe $(LOUPE) --arch $(BENCH_ARCH) --threads 2
 
 # The peers' Python environment (.build/bench-venv; once, a few minutes). See bench/README.md.
 bench-venv:
