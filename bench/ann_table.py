@@ -14,8 +14,9 @@ hnswlib's (lower is better).
 import argparse
 import os
 import re
-import subprocess
 import sys
+
+import runner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIGURES = re.compile(r"recall=(?P<recall>[\d.]+) qps=(?P<qps>[\d.]+) build_s=(?P<build>[\d.]+)"
@@ -23,13 +24,7 @@ FIGURES = re.compile(r"recall=(?P<recall>[\d.]+) qps=(?P<qps>[\d.]+) build_s=(?P
 
 
 def run(command):
-    """Runs one benchmark, echoing its output to stderr; returns its lines."""
-    print("$ " + " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    sys.stderr.write(done.stdout)
-    if done.returncode != 0:
-        sys.exit(f"ann_table: {command[0]} failed with status {done.returncode}")
-    return done.stdout.splitlines()
+    return runner.run(command, "ann_table")
 
 
 def figures(lines, prefix, what):

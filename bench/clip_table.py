@@ -15,8 +15,9 @@ the peer's (higher is better), Loupe's text latency over PyTorch fp32's (lower i
 import argparse
 import os
 import re
-import subprocess
 import sys
+
+import runner
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -25,13 +26,7 @@ RSS = re.compile(r"rss_mb=(?P<rss>\d+)")
 
 
 def run(command):
-    """Runs one benchmark, echoing its output to stderr; returns its standard output's lines."""
-    print("$ " + " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    sys.stderr.write(done.stdout)
-    if done.returncode != 0:
-        sys.exit(f"clip_table: {command[0]} failed with status {done.returncode}")
-    return done.stdout.splitlines()
+    return runner.run(command, "clip_table")
 
 
 def loupe(args, precision):
