@@ -16,15 +16,11 @@ import os
 import re
 import sys
 
-import runner
+from runner import run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIGURES = re.compile(r"recall=(?P<recall>[\d.]+) qps=(?P<qps>[\d.]+) build_s=(?P<build>[\d.]+)"
                      r"(?: bytes_per_vector=(?P<bytes>[\d.]+))? ef=(?P<ef>\d+)")
-
-
-def run(command):
-    return runner.run(command, "ann_table")
 
 
 def figures(lines, prefix, what):
